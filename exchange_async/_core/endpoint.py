@@ -1,0 +1,36 @@
+"""Endpoints declared as data: method, path, the limits they count against, the reply type."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+import msgspec
+
+from .envelope import Envelope
+from .ratelimit import RateLimit
+
+__all__ = ["Endpoint"]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Endpoint(Generic[T]):
+    """One REST endpoint of an exchange.
+
+    ``data_type`` is the type of the envelope's ``data`` field on success; the endpoint keeps
+    one reusable decoder for its whole reply. ``strict=False`` lets numeric strings decode into
+    ``int`` and ``Decimal`` fields, which both exchanges need.
+    """
+
+    method: str
+    path: str
+    limits: tuple[RateLimit, ...]
+    data_type: type[T]
+    signed: bool = True
+    decoder: msgspec.json.Decoder[Envelope[T]] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        decoder = msgspec.json.Decoder(Envelope[self.data_type], strict=False)  # type: ignore[name-defined]
+        object.__setattr__(self, "decoder", decoder)

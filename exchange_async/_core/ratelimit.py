@@ -1,0 +1,220 @@
+"""Client-side rate limiting that keeps the exchange's promise as the *server* counts it.
+
+An exchange limit reads "at most N requests in any window of W seconds". Each such limit is a
+`Bucket`: an ``aiolimiter.AsyncLimiter(1, interval)`` with ``interval = W * (1 + margin) / N``.
+A leaky bucket of capacity 1 cannot burst, so starts are spaced at least ``interval`` apart and
+any N + 1 consecutive starts span at least ``W * (1 + margin)`` seconds: the server sees at most N
+in any W-second window as long as network jitter stays under ``W * margin``. (The obvious
+``AsyncLimiter(N, W)`` starts full, lets N through at once and then one every W/N: 2N - 1 in the
+first window.) With the default margin of 5 % that is 95 % of the documented rate.
+
+A request usually needs several buckets at once: its endpoint's per-account limit and a wider
+one (Bitget's per-IP limit, CoinW's per-account global limit). Taking them one after the other
+would record the first too early: while the request waits for the second, its first token ages
+and the next request of that account could start less than ``interval`` after this one really
+left. `acquire` therefore holds a FIFO lock on every bucket but the last (the widest), and once
+the last is taken *tops the earlier ones up* by what they leaked while waiting, so every bucket
+records the moment the request actually starts.
+
+A bucket can also be paused (the exchange answered "too many requests"): nothing starts through
+it until the pause ends.
+
+Buckets live in a `LimiterRegistry`, one per event loop, keyed by (server, limit name, scope),
+so every client of the same account in the process shares them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import IntEnum
+
+from aiolimiter import AsyncLimiter
+
+from .._errors import RateLimitWaitTimeout, ValidationError
+
+__all__ = [
+    "DEFAULT_MARGIN",
+    "Bucket",
+    "LimiterRegistry",
+    "RateLimit",
+    "Scope",
+    "acquire",
+    "registry_for_running_loop",
+]
+
+DEFAULT_MARGIN = 0.05
+"""Default safety margin: 5 % of each window, i.e. 50 ms of jitter tolerance on a 1 s window."""
+
+
+class Scope(IntEnum):
+    """Who shares a limit, narrowest first; buckets are always taken in this order."""
+
+    ENDPOINT = 0
+    """One endpoint of one account (Bitget per UID, CoinW per user and IP)."""
+    ACCOUNT = 1
+    """All endpoints of one account (CoinW's global per-UID limit)."""
+    IP = 2
+    """Every request from this process to that server (Bitget's per-IP limit)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    """A documented limit: at most ``max_requests`` in any ``period`` seconds, shared by ``scope``.
+
+    ``name`` identifies the limit: two endpoints that declare the same name and scope share one
+    budget.
+    """
+
+    name: str
+    max_requests: int
+    period: float
+    scope: Scope
+
+    def interval(self, margin: float) -> float:
+        """The minimum spacing between request starts that keeps this limit with ``margin``."""
+        return self.period * (1.0 + margin) / self.max_requests
+
+
+class Bucket:
+    """One shared budget: request starts spaced at least ``interval`` seconds apart."""
+
+    __slots__ = ("_limiter", "_lock", "interval", "name", "paused_until", "scope", "starts")
+
+    def __init__(self, name: str, interval: float, scope: Scope = Scope.ENDPOINT) -> None:
+        self.name = name
+        self.interval = interval
+        self.scope = scope
+        self._limiter = AsyncLimiter(1, interval)
+        self._lock = asyncio.Lock()
+        self.paused_until = 0.0
+        self.starts = 0
+
+    def pause(self, seconds: float) -> None:
+        """Let nothing start through this bucket for ``seconds`` from now."""
+        until = asyncio.get_running_loop().time() + seconds
+        self.paused_until = max(self.paused_until, until)
+
+    def __repr__(self) -> str:
+        return f"<Bucket {self.name} interval={self.interval:.4f}s starts={self.starts}>"
+
+
+async def acquire(buckets: Sequence[Bucket], *, max_wait: float | None = None) -> None:
+    """Wait until a request may start under every bucket, then record the start in all of them.
+
+    ``buckets`` must be ordered narrowest scope first. Raises `RateLimitWaitTimeout` instead of
+    waiting longer than ``max_wait`` seconds. Cancellation while waiting consumes nothing that
+    a later request would have needed beyond the slot being waited for.
+    """
+    if max_wait is None:
+        await _acquire(buckets)
+        return
+    try:
+        async with asyncio.timeout(max_wait):
+            await _acquire(buckets)
+    except TimeoutError:
+        names = ", ".join(b.name for b in buckets)
+        raise RateLimitWaitTimeout(
+            f"waited more than {max_wait:g}s for the rate limiter ({names})"
+        ) from None
+
+
+async def _acquire(buckets: Sequence[Bucket]) -> None:
+    loop = asyncio.get_running_loop()
+    *held, last = buckets
+    for bucket in held:
+        await bucket._lock.acquire()
+    try:
+        while True:
+            await _sleep_through_pauses(buckets, loop)
+            taken_at: list[float] = []
+            for bucket in held:
+                await bucket._limiter.acquire()
+                taken_at.append(loop.time())
+            await last._limiter.acquire()
+            now = loop.time()
+            # Earlier buckets leaked while we waited for later ones: refill them so each
+            # records this start at `now`. Nobody else can take them: we hold their locks.
+            for bucket, t in zip(held, taken_at, strict=True):
+                leaked = (now - t) / bucket.interval
+                if leaked > 0:
+                    await bucket._limiter.acquire(min(1.0, leaked))
+            if not any(b.paused_until > now for b in buckets):
+                break
+            # A pause began while we waited (another request saw a rate-limit reply): the
+            # tokens just taken are spent conservatively; wait the pause out and start over.
+        for bucket in buckets:
+            bucket.starts += 1
+    finally:
+        for bucket in reversed(held):
+            bucket._lock.release()
+
+
+async def _sleep_through_pauses(buckets: Sequence[Bucket], loop: asyncio.AbstractEventLoop) -> None:
+    while True:
+        until = max(b.paused_until for b in buckets)
+        delay = until - loop.time()
+        if delay <= 0:
+            return
+        await asyncio.sleep(delay)
+
+
+class LimiterRegistry:
+    """The process-wide (per event loop) table of buckets, so clients share account budgets."""
+
+    __slots__ = ("_buckets",)
+
+    def __init__(self) -> None:
+        self._buckets: dict[tuple[str, str, Scope, str], Bucket] = {}
+
+    def bucket(self, server: str, limit: RateLimit, scope_id: str, margin: float) -> Bucket:
+        """The bucket of ``limit`` on ``server`` for ``scope_id`` (an account id, or ``"ip"``).
+
+        The first client to ask creates it with its ``margin``; later ones share it as is.
+        """
+        key = (server, limit.name, limit.scope, scope_id)
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            validate_margin(margin)
+            bucket = Bucket(
+                f"{limit.name}[{limit.scope.name.lower()}]", limit.interval(margin), limit.scope
+            )
+            self._buckets[key] = bucket
+        return bucket
+
+    def buckets_for(
+        self, server: str, limits: Sequence[RateLimit], account_id: str, margin: float
+    ) -> tuple[Bucket, ...]:
+        """The buckets one request must pass, narrowest scope first."""
+        ordered = sorted(limits, key=lambda lim: lim.scope)
+        return tuple(
+            self.bucket(server, lim, "ip" if lim.scope is Scope.IP else account_id, margin)
+            for lim in ordered
+        )
+
+    def __len__(self) -> int:
+        return len(self._buckets)
+
+
+def validate_margin(margin: float) -> float:
+    """Check a safety margin: a finite fraction in [0, 1]."""
+    if not isinstance(margin, (int, float)) or not math.isfinite(margin) or not 0 <= margin <= 1:
+        raise ValidationError("rate_limit_margin must be a number between 0 and 1")
+    return float(margin)
+
+
+_registries: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LimiterRegistry] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def registry_for_running_loop() -> LimiterRegistry:
+    """The registry shared by every client on the running event loop."""
+    loop = asyncio.get_running_loop()
+    registry = _registries.get(loop)
+    if registry is None:
+        registry = _registries[loop] = LimiterRegistry()
+    return registry

@@ -1,0 +1,61 @@
+"""The one place that decides what is retried, and how long to wait before the next attempt."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from .._errors import (
+    ExchangeError,
+    ExchangeUnavailableError,
+    RateLimitError,
+    RateLimitWaitTimeout,
+    TransportError,
+    ValidationError,
+)
+
+__all__ = ["RetryPolicy"]
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How a read is retried: capped exponential back-off with jitter, a bounded attempt count.
+
+    Retried: connection errors and timeouts, HTTP 5xx and the exchange's documented transient
+    codes, and rate-limit refusals. Never retried: authentication, permission and parameter
+    errors, malformed bodies. A rate-limit refusal waits at least ``rate_limit_delay`` (or the
+    server's ``Retry-After``, whichever is longer) and pauses the account's buckets for that
+    long, so concurrent callers back off too instead of turning one refusal into a burst.
+    """
+
+    max_attempts: int = 4
+    """Attempts in all, the first included. 1 disables retries."""
+    base_delay: float = 0.25
+    """The back-off before the second attempt; doubles for each one after."""
+    max_delay: float = 8.0
+    """No back-off is longer than this (a ``Retry-After`` is honoured up to ``max_delay * 4``)."""
+    rate_limit_delay: float = 1.0
+    """The shortest wait after a rate-limit refusal; doubles with each further refusal."""
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ValidationError("max_attempts must be at least 1")
+        if self.base_delay < 0 or self.max_delay < 0 or self.rate_limit_delay < 0:
+            raise ValidationError("retry delays must not be negative")
+
+    def is_retryable(self, error: ExchangeError) -> bool:
+        """Whether ``error`` may be retried at all."""
+        if isinstance(error, RateLimitWaitTimeout):
+            return False
+        return isinstance(error, TransportError | ExchangeUnavailableError | RateLimitError)
+
+    def delay(self, error: ExchangeError, attempt: int) -> float:
+        """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
+        if isinstance(error, RateLimitError):
+            floor = self.rate_limit_delay * 2.0 ** (attempt - 1)
+            if error.retry_after is not None:
+                floor = max(floor, min(error.retry_after, self.max_delay * 4))
+            return floor * random.uniform(1.0, 1.25)
+        ceiling = min(self.max_delay, self.base_delay * 2.0 ** (attempt - 1))
+        # "Equal jitter": never less than half the back-off, so retries stay spaced.
+        return ceiling / 2 + random.uniform(0, ceiling / 2)

@@ -1,0 +1,161 @@
+"""`CoinWClient`: CoinW futures endpoints on the shared pipeline."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine, Iterable
+from typing import Any, TypeVar
+
+import aiohttp
+
+from .._core.client import BaseClient
+from .._core.params import check_choice, check_token
+from .._core.retry import RetryPolicy
+from .._core.secrets import account_fingerprint, require_text
+from .._core.session import Session, SessionOptions
+from .._errors import ValidationError
+from .auth import CoinWCredentials, auth_headers
+from .endpoints import ORDER_INFO
+from .errors import COINW
+from .models import OrderInfo, PositionType
+
+__all__ = ["DEFAULT_BASE_URL", "MAX_IDS_PER_REQUEST", "CoinWClient"]
+
+DEFAULT_BASE_URL = "https://api.coinw.com"
+MAX_IDS_PER_REQUEST = 20
+"""CoinW accepts at most 20 ``sourceIds`` per request."""
+
+_MAX_ORDER_ID = 2**63 - 1
+
+T = TypeVar("T")
+
+
+class CoinWClient(BaseClient):
+    """An async client for one CoinW futures account.
+
+    Every request waits for the account's share of CoinW's limits (per endpoint per user and
+    IP, and 100/s per user across private futures endpoints), shared with every other client of
+    the same account on the event loop. The account is ``uid`` when given, else the API key.
+    Keyword options are those of `BitgetClient` (``timeout``, ``retry``, ``rate_limit_margin``,
+    ``max_rate_wait``, ``session``).
+    """
+
+    def __init__(
+        self,
+        credentials: CoinWCredentials,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        uid: str | int | None = None,
+        timeout: float = 10.0,
+        retry: RetryPolicy | None = None,
+        rate_limit_margin: float = 0.05,
+        max_rate_wait: float | None = None,
+        session: aiohttp.ClientSession | None = None,
+    ) -> None:
+        if not isinstance(credentials, CoinWCredentials):
+            raise ValidationError("credentials must be CoinWCredentials")
+        account_id = (
+            "uid:" + require_text("uid", str(uid))
+            if uid is not None
+            else account_fingerprint(credentials.api_key)
+        )
+        self._credentials = credentials
+        self._session = Session(
+            exchange=COINW,
+            base_url=base_url,
+            signer=self._sign,
+            account_id=account_id,
+            options=SessionOptions(
+                timeout=timeout,
+                retry=retry or RetryPolicy(),
+                rate_limit_margin=rate_limit_margin,
+                max_rate_wait=max_rate_wait,
+            ),
+            http=session,
+        )
+
+    def _sign(self, timestamp_ms: int, method: str, path_qs: str, body: str) -> dict[str, str]:
+        return auth_headers(self._credentials, timestamp_ms, method, path_qs, body)
+
+    def __repr__(self) -> str:
+        return f"CoinWClient({self._credentials!r}, base_url={self.base_url!r})"
+
+    async def get_order_info(
+        self,
+        position_type: PositionType | str,
+        *,
+        instrument: str | None = None,
+        source_ids: Iterable[int | str] | None = None,
+    ) -> list[OrderInfo]:
+        """The account's unfilled orders of ``position_type`` (CoinW may add other types).
+
+        ``instrument`` is a base currency, any case (``"BTC"``, ``"1000pepe"``). ``source_ids``
+        narrows to those order ids; more than 20 are sent as several requests of at most 20,
+        concurrently under the rate limiter, and the results merged in the order the ids were
+        given, without duplicates (orders CoinW adds unasked come last). An empty
+        ``source_ids`` returns ``[]`` without a request. Raises `ValidationError` before
+        sending anything if an argument is invalid.
+        """
+        params = {
+            "positionType": check_choice(
+                "position_type", position_type, PositionType, case_insensitive=True
+            ).value
+        }
+        if instrument is not None:
+            params["instrument"] = check_token("instrument", instrument, max_length=30).upper()
+        if source_ids is None:
+            return await self._order_info(params)
+        ids = _order_ids(source_ids)
+        if not ids:
+            return []
+        chunks = [ids[i : i + MAX_IDS_PER_REQUEST] for i in range(0, len(ids), MAX_IDS_PER_REQUEST)]
+        requests = [self._order_info({**params, "sourceIds": _join(c)}) for c in chunks]
+        return _merge(ids, await _gather_or_cancel(requests))
+
+    async def _order_info(self, params: dict[str, str]) -> list[OrderInfo]:
+        return await self._session.request(ORDER_INFO, params) or []
+
+
+async def _gather_or_cancel(requests: list[Coroutine[Any, Any, T]]) -> list[T]:
+    """All results in order; on the first failure the rest are cancelled and it is raised."""
+    tasks = [asyncio.ensure_future(r) for r in requests]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+
+
+def _order_ids(source_ids: Iterable[int | str]) -> list[int]:
+    if isinstance(source_ids, str | bytes):
+        raise ValidationError("source_ids must be an iterable of ids, not a single string")
+    ids: dict[int, None] = {}
+    for raw in source_ids:
+        if isinstance(raw, bool):
+            raise ValidationError(f"order id must be an int or a string of digits; got {raw!r}")
+        if isinstance(raw, int):
+            value = raw
+        elif isinstance(raw, str) and raw.strip().isdigit() and raw.strip().isascii():
+            value = int(raw.strip())
+        else:
+            raise ValidationError(f"order id must be an int or a string of digits; got {raw!r}")
+        if not 0 < value <= _MAX_ORDER_ID:
+            raise ValidationError(f"order id out of range: {value}")
+        ids[value] = None
+    return list(ids)
+
+
+def _join(ids: list[int]) -> str:
+    return ",".join(map(str, ids))
+
+
+def _merge(ids: list[int], replies: list[list[OrderInfo]]) -> list[OrderInfo]:
+    by_id: dict[int, OrderInfo] = {}
+    for reply in replies:
+        for order in reply:
+            by_id.setdefault(order.id, order)
+    merged = [by_id.pop(i) for i in ids if i in by_id]
+    merged.extend(by_id.values())
+    return merged

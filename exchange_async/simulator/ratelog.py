@@ -1,0 +1,133 @@
+"""What the server saw: the arrival log and the sliding windows its rate limits count in."""
+
+from __future__ import annotations
+
+from bisect import bisect_right, insort
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+
+__all__ = ["Arrival", "ArrivalLog", "RateWindows", "SlidingWindow", "max_in_window"]
+
+
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    """One request as the server saw it.
+
+    ``time`` is ``time.monotonic()`` when the handler started. ``status`` and ``code`` are the
+    HTTP status and the exchange code of the reply (``code`` is ``""`` when the reply carried
+    none, e.g. an injected HTTP 500); both are ``0`` / ``""`` while the request is still being
+    answered, and ``status`` stays ``0`` when the connection was dropped on purpose.
+    """
+
+    time: float
+    exchange: str
+    path: str
+    account: str | None
+    api_key: str | None
+    query: str
+    status: int = 0
+    code: str = ""
+    method: str = "GET"
+
+
+def max_in_window(times: list[float], window: float) -> int:
+    """The largest number of ``times`` inside any half-open window ``[t, t + window)``."""
+    ordered = sorted(times)
+    best = 0
+    start = 0
+    for end, t in enumerate(ordered):
+        while t - ordered[start] >= window:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+class ArrivalLog:
+    """Every request in arrival order; a record is filled in when its reply is decided."""
+
+    __slots__ = ("_generation", "records")
+
+    def __init__(self) -> None:
+        self.records: list[Arrival] = []
+        self._generation = 0
+
+    def begin(self, arrival: Arrival) -> tuple[int, int]:
+        """Append ``arrival``; return the token :meth:`finish` needs."""
+        self.records.append(arrival)
+        return (self._generation, len(self.records) - 1)
+
+    def finish(self, token: tuple[int, int], status: int, code: str) -> None:
+        """Record the reply of the arrival ``token`` names (ignored after :meth:`clear`)."""
+        generation, index = token
+        if generation == self._generation:
+            self.records[index] = replace(self.records[index], status=status, code=code)
+
+    def clear(self) -> None:
+        """Forget every arrival; replies still in flight are then not recorded."""
+        self.records.clear()
+        self._generation += 1
+
+    def select(
+        self,
+        path: str | None = None,
+        *,
+        account: str | int | None = None,
+        status: int | None = None,
+    ) -> Iterator[Arrival]:
+        """Arrivals for ``path`` (any if None) of ``account`` (uid, user id or API key)."""
+        wanted = None if account is None else str(account)
+        for arrival in self.records:
+            if path is not None and arrival.path != path:
+                continue
+            if wanted is not None and wanted not in (arrival.account, arrival.api_key):
+                continue
+            if status is not None and arrival.status != status:
+                continue
+            yield arrival
+
+
+class SlidingWindow:
+    """Arrival times of one limit scope; counts what falls in the last ``window`` seconds."""
+
+    __slots__ = ("_times", "window")
+
+    def __init__(self, window: float) -> None:
+        self.window = window
+        self._times: list[float] = []
+
+    def hit(self, t: float) -> int:
+        """Count an arrival at ``t``; return the arrivals in ``(t - window, t]``, it included."""
+        times = self._times
+        if not times or t >= times[-1]:
+            times.append(t)
+        else:
+            insort(times, t)
+        stale = bisect_right(times, times[-1] - self.window * 2)
+        if stale:
+            del times[:stale]
+        return bisect_right(times, t) - bisect_right(times, t - self.window)
+
+    def count(self, t: float) -> int:
+        """The arrivals in ``(t - window, t]`` without adding one."""
+        times = self._times
+        return bisect_right(times, t) - bisect_right(times, t - self.window)
+
+
+class RateWindows:
+    """Sliding windows keyed by limit scope, e.g. ``("bitget", uid, path)``."""
+
+    __slots__ = ("_windows",)
+
+    def __init__(self) -> None:
+        self._windows: dict[tuple[str, ...], SlidingWindow] = {}
+
+    def hit(self, scope: tuple[str, ...], t: float, window: float) -> int:
+        """Count an arrival at ``t`` in ``scope``; return how many the window now holds."""
+        found = self._windows.get(scope)
+        if found is None:
+            found = self._windows[scope] = SlidingWindow(window)
+        return found.hit(t)
+
+    def clear(self) -> None:
+        """Forget every counted arrival."""
+        self._windows.clear()
