@@ -33,14 +33,17 @@ class RetryPolicy:
     base_delay: float = 0.25
     """The back-off before the second attempt; doubles for each one after."""
     max_delay: float = 8.0
-    """No back-off is longer than this (a ``Retry-After`` is honoured up to ``max_delay * 4``)."""
+    """No back-off the SDK chooses itself is longer than this."""
     rate_limit_delay: float = 1.0
     """The shortest wait after a rate-limit refusal; doubles with each further refusal."""
+    max_retry_after: float = 30.0
+    """The longest ``Retry-After`` slept through inside one call; a longer one raises at once."""
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
             raise ValidationError("max_attempts must be at least 1")
-        if self.base_delay < 0 or self.max_delay < 0 or self.rate_limit_delay < 0:
+        delays = (self.base_delay, self.max_delay, self.rate_limit_delay, self.max_retry_after)
+        if any(d < 0 for d in delays):
             raise ValidationError("retry delays must not be negative")
 
     def is_retryable(self, error: ExchangeError) -> bool:
@@ -50,12 +53,21 @@ class RetryPolicy:
         return isinstance(error, TransportError | ExchangeUnavailableError | RateLimitError)
 
     def delay(self, error: ExchangeError, attempt: int) -> float:
-        """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
+        """Seconds to wait after failed attempt number ``attempt`` (1-based).
+
+        After a rate-limit refusal: at least ``rate_limit_delay * 2**(attempt-1)`` and at least
+        the server's ``Retry-After``, plus up to 25 % jitter so that callers do not return in
+        step. Otherwise: capped exponential back-off with "equal jitter" (never under half).
+        """
         if isinstance(error, RateLimitError):
             floor = self.rate_limit_delay * 2.0 ** (attempt - 1)
             if error.retry_after is not None:
-                floor = max(floor, min(error.retry_after, self.max_delay * 4))
+                floor = max(floor, error.retry_after)
             return floor * random.uniform(1.0, 1.25)
         ceiling = min(self.max_delay, self.base_delay * 2.0 ** (attempt - 1))
-        # "Equal jitter": never less than half the back-off, so retries stay spaced.
         return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+    def gives_up_early(self, error: ExchangeError) -> bool:
+        """Whether the server asked for a longer wait than a call should sleep through."""
+        retry_after = getattr(error, "retry_after", None)
+        return retry_after is not None and retry_after > self.max_retry_after

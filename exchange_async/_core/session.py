@@ -25,6 +25,7 @@ from .._errors import (
     DecodeError,
     ExchangeError,
     RateLimitError,
+    RateLimitWaitTimeout,
     RequestTimeoutError,
     TimestampError,
     TransportError,
@@ -144,6 +145,7 @@ class Session:
                 timeout=aiohttp.ClientTimeout(total=self.options.timeout),
                 raise_for_status=False,
             )
+        _disable_silent_retry(self._http)
         self._state = _State.OPEN
         return self._http
 
@@ -177,7 +179,6 @@ class Session:
             buckets = self._buckets[endpoint] = registry_for_running_loop().buckets_for(
                 self.base_url, endpoint.limits, self.account_id, self.options.rate_limit_margin
             )
-        policy = self.options.retry
         clock_retried = False
         attempt = 1
         while True:
@@ -194,15 +195,10 @@ class Session:
                 self.stats.retries += 1
                 continue
             except ExchangeError as error:
-                if attempt >= policy.max_attempts or not policy.is_retryable(error):
+                wait = self._after_failure(error, attempt, buckets)
+                if wait is None:
                     self.stats.errors += 1
                     raise
-                delay = policy.delay(error, attempt)
-                if isinstance(error, RateLimitError):
-                    self.stats.rate_limited += 1
-                    for bucket in buckets:
-                        if bucket.scope is not Scope.IP:
-                            bucket.pause(delay)
                 logger.info(
                     "%s %s %s: %s; retry %d in %.2fs",
                     self.exchange.name,
@@ -210,11 +206,36 @@ class Session:
                     endpoint.path,
                     error,
                     attempt,
-                    delay,
+                    wait,
                 )
                 self.stats.retries += 1
                 attempt += 1
-                await asyncio.sleep(delay)
+                await asyncio.sleep(wait)
+
+    def _after_failure(
+        self, error: ExchangeError, attempt: int, buckets: tuple[Bucket, ...]
+    ) -> float | None:
+        """Seconds to wait before retrying ``error``, or ``None`` to raise it."""
+        policy = self.options.retry
+        if isinstance(error, RateLimitError) and not isinstance(error, RateLimitWaitTimeout):
+            # The server counts our rate differently than we do (another process, a proxy):
+            # pause every caller of this account, not just this one, and retry behind them.
+            self.stats.rate_limited += 1
+            pause = policy.delay(error, attempt)
+            error.retry_after = max(error.retry_after or 0.0, pause)
+            paused = [b for b in buckets if b.scope is not Scope.IP]
+            for bucket in paused:
+                bucket.pause(pause)
+            wait = 0.0 if paused else pause  # the limiter itself holds a paused caller back
+        else:
+            wait = policy.delay(error, attempt)
+        if (
+            attempt >= policy.max_attempts
+            or not policy.is_retryable(error)
+            or policy.gives_up_early(error)
+        ):
+            return None
+        return wait
 
     async def _synced_clock(self, endpoint: Endpoint[Any]) -> ServerClock | None:
         if not endpoint.signed or self._server_time is None:
@@ -299,6 +320,14 @@ class Session:
 
     def __repr__(self) -> str:
         return f"<Session {self.exchange.name} {self.base_url} {self._state.value}>"
+
+
+def _disable_silent_retry(http: aiohttp.ClientSession) -> None:
+    # aiohttp re-sends an idempotent request once, by itself, when a connection drops. That
+    # request would bypass the rate limiter (and the retry policy); aiohttp's own test client
+    # turns it off the same way. Every attempt must be one the limiter counted.
+    if hasattr(http, "_retry_connection"):
+        http._retry_connection = False
 
 
 def _normalize_base_url(base_url: str) -> str:

@@ -7,13 +7,16 @@ from dataclasses import dataclass
 __all__ = ["SimulatorConfig"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SimulatorConfig:
     """Settings shared by the simulated Bitget and CoinW.
 
     Every rate limit is a sliding window as the server sees arrivals. The simulator counts
     *every* arrival that reaches the limiter, refused ones included, which is stricter than a
     counter of accepted requests: a client that keeps pushing above the limit stays refused.
+
+    The fields are read on every request, so a test may change them while the server runs
+    (``sim.config.clock_offset_ms = 60_000``); values are validated at construction only.
     """
 
     seed: int = 0

@@ -122,7 +122,8 @@ def generate_bitget_orders(seed: int, uid: str, count: int) -> dict[str, BitgetT
         down = Decimal(repr(round(rng.uniform(0.005, 0.1), 4)))
         high = _places(price * (1 + up), market.price_places)
         low = _places(price * (1 - down), market.price_places)
-        surplus, loss = (high, low) if side == "long" else (low, high)
+        surplus: Decimal | None = high if side == "long" else low
+        loss: Decimal | None = low if side == "long" else high
         roll = rng.random()
         if roll < 0.08:
             surplus = None

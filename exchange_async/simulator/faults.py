@@ -6,7 +6,16 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Literal, get_args
 
-__all__ = ["FAULT_KINDS", "Fault", "FaultKind", "FaultQueue"]
+from .replies import Reply, text_reply
+
+__all__ = [
+    "FAULT_KINDS",
+    "Fault",
+    "FaultKind",
+    "FaultQueue",
+    "generic_fault_reply",
+    "retry_after_headers",
+]
 
 FaultKind = Literal[
     "http_500",
@@ -75,3 +84,34 @@ class FaultQueue:
     def clear(self) -> None:
         """Drop every queued fault."""
         self._queues.clear()
+
+
+_BAD_GATEWAY_HTML = (
+    "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+    "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n"
+    "</body>\r\n</html>\r\n"
+)
+
+
+def generic_fault_reply(fault: Fault) -> Reply | None:
+    """The reply of a fault that looks the same on every exchange (proxy errors, a dropped
+    connection); ``None`` for faults the exchange itself must shape."""
+    if fault.kind == "http_500":
+        return text_reply(500, "Internal Server Error")
+    if fault.kind == "http_502":
+        return text_reply(502, "Bad Gateway")
+    if fault.kind == "http_503":
+        return text_reply(503, "Service Unavailable")
+    if fault.kind == "html":
+        return text_reply(502, _BAD_GATEWAY_HTML, "text/html")
+    if fault.kind == "disconnect":
+        return Reply(0, disconnect=True)
+    return None
+
+
+def retry_after_headers(fault: Fault) -> dict[str, str]:
+    """A ``Retry-After`` header (whole seconds when integral, else decimal) if the fault has one."""
+    if fault.retry_after is None:
+        return {}
+    seconds = fault.retry_after
+    return {"Retry-After": str(int(seconds)) if seconds == int(seconds) else str(seconds)}

@@ -1,0 +1,80 @@
+"""The ``exchange-async`` command: fetch orders, run the simulator, run the demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+from .. import __version__
+from .._errors import ExchangeError
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="exchange-async",
+        description="Rate-limit-safe crypto-exchange REST client.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    track = sub.add_parser(
+        "tracking-orders",
+        help="Bitget: every current tracking order (BITGET_API_KEY/SECRET_KEY/PASSPHRASE)",
+    )
+    track.add_argument("--product-type", required=True, help="usdt-futures, coin-futures, ...")
+    track.add_argument("--symbol")
+    track.add_argument("--page-size", type=int, default=50)
+    track.add_argument("--base-url", default="https://api.bitget.com")
+    track.add_argument("--uid", help="account UID, so several keys share one rate limit")
+    track.add_argument("--json", action="store_true", help="one JSON object per line")
+
+    coinw = sub.add_parser(
+        "coinw-orders", help="CoinW: unfilled futures orders (COINW_API_KEY/SECRET_KEY)"
+    )
+    coinw.add_argument("--position-type", required=True, help="execute, plan, moveStop, ...")
+    coinw.add_argument("--instrument", help="base currency, e.g. BTC or 1000PEPE")
+    coinw.add_argument(
+        "--ids", nargs="+", metavar="ID", help="order ids (spaces or commas; >20 are split)"
+    )
+    coinw.add_argument("--base-url", default="https://api.coinw.com")
+    coinw.add_argument("--json", action="store_true", help="one JSON object per line")
+
+    simulate = sub.add_parser("simulate", help="run the bundled exchange simulator")
+    simulate.add_argument("--host", default="127.0.0.1")
+    simulate.add_argument("--port", type=int, default=8080)
+    simulate.add_argument("--seed", type=int, default=0)
+
+    demo = sub.add_parser("demo", help="the whole SDK against the in-process simulator")
+    demo.add_argument("--page-size", type=int, default=50)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``exchange-async``; returns the process exit code."""
+    args = _parser().parse_args(argv)
+    from . import commands
+
+    runners = {
+        "tracking-orders": commands.tracking_orders,
+        "coinw-orders": commands.coinw_orders,
+        "simulate": commands.simulate,
+        "demo": commands.demo,
+    }
+    try:
+        return asyncio.run(runners[args.command](args))
+    except commands.UsageError as exc:
+        print(f"exchange-async: {exc}", file=sys.stderr)
+        return 2
+    except ExchangeError as exc:
+        print(f"exchange-async: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

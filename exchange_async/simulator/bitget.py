@@ -1,0 +1,301 @@
+"""The simulated Bitget: auth, rate limits and the copy-trading endpoints.
+
+A private endpoint is a function ``(account, query, call) -> data`` registered in
+``PRIVATE_ENDPOINTS``; the venue runs the checks every private Bitget call shares (headers,
+timestamp, key, passphrase, signature, rate limits, trader status) before it, so a sibling
+endpoint of the same family is one function and one table row.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..bitget.auth import sign
+from .accounts import BitgetAccount
+from .config import SimulatorConfig
+from .faults import Fault, generic_fault_reply, retry_after_headers
+from .models import BitgetTrackingOrder
+from .ratelog import RateWindows
+from .replies import NO_HEADERS, Incoming, Refusal, Reply, json_reply, plain
+
+__all__ = [
+    "PRIVATE_ENDPOINTS",
+    "PRODUCT_TYPES",
+    "SERVER_TIME_PATH",
+    "TRACKING_PATH",
+    "BitgetVenue",
+    "PrivateCall",
+    "render_tracking_order",
+]
+
+SERVER_TIME_PATH = "/api/v2/public/time"
+TRACKING_PATH = "/api/v2/copy/mix-trader/order-current-track"
+PRODUCT_TYPES = frozenset({"USDT-FUTURES", "COIN-FUTURES", "USDC-FUTURES"})
+"""The ``productType`` values Bitget accepts (in any case)."""
+
+_TIMESTAMP = re.compile(r"[1-9][0-9]{0,18}")
+_INTEGER = re.compile(r"-?[0-9]{1,19}")
+_CURSOR = re.compile(r"[1-9][0-9]{0,18}")
+
+
+@dataclass(frozen=True, slots=True)
+class PrivateCall:
+    """What a private endpoint gets besides the account and the query."""
+
+    incoming: Incoming
+    repeat_cursor: bool = False
+
+
+EndpointFn = Callable[[BitgetAccount, Mapping[str, str], PrivateCall], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class _Endpoint:
+    handler: EndpointFn
+    method: str = "GET"
+    trader_only: bool = False
+
+
+def render_tracking_order(order: BitgetTrackingOrder) -> dict[str, str]:
+    """A tracking order as Bitget sends it: every field a JSON string, unset stops ``""``."""
+    surplus = order.preset_stop_surplus_price
+    loss = order.preset_stop_loss_price
+    return {
+        "trackingNo": order.tracking_no,
+        "openOrderId": order.open_order_id,
+        "symbol": order.symbol,
+        "posSide": order.pos_side,
+        "openLeverage": str(order.open_leverage),
+        "openPriceAvg": plain(order.open_price_avg),
+        "openTime": str(order.open_time),
+        "openSize": plain(order.open_size),
+        "presetStopSurplusPrice": "" if surplus is None else plain(surplus),
+        "presetStopLossPrice": "" if loss is None else plain(loss),
+        "openFee": plain(order.open_fee),
+        "followCount": str(order.follow_count),
+    }
+
+
+def _bad_param(name: str) -> Refusal:
+    return Refusal("40017", f"Parameter verification failed {name}")
+
+
+def _optional(query: Mapping[str, str], name: str) -> str | None:
+    value = query.get(name, "")
+    return value or None
+
+
+def _int_param(query: Mapping[str, str], name: str) -> int | None:
+    value = _optional(query, name)
+    if value is None:
+        return None
+    if not _INTEGER.fullmatch(value):
+        raise _bad_param(name)
+    return int(value)
+
+
+def _cursor(account: BitgetAccount, query: Mapping[str, str], name: str) -> tuple[int, int] | None:
+    value = _optional(query, name)
+    if value is None:
+        return None
+    position = account.cursor_positions.get(int(value)) if _CURSOR.fullmatch(value) else None
+    if position is None:
+        raise _bad_param(name)
+    return position
+
+
+def current_tracking_orders(
+    account: BitgetAccount, query: Mapping[str, str], call: PrivateCall
+) -> dict[str, Any]:
+    """``GET /api/v2/copy/mix-trader/order-current-track``: a page of current tracking orders.
+
+    Rows are newest first by (openTime, seq). ``idLessThan=C`` gives the ``limit`` rows just
+    older than the row ``C`` stood for, ``idGreaterThan=C`` the ``limit`` rows just newer
+    (both: the rows between, newest first). ``endId`` is the ``seq`` of the page's oldest row
+    (of its newest row for an ``idGreaterThan``-only page), ``null`` for an empty page; only
+    cursors this server issued to the account are accepted.
+    """
+    product = _optional(query, "productType")
+    if product is None or product.upper() not in PRODUCT_TYPES:
+        raise _bad_param("productType")
+    product = product.upper()
+    limit = _int_param(query, "limit")
+    if limit is None:
+        limit = 20
+    elif not 1 <= limit <= 50:
+        raise _bad_param("limit")
+    start = _int_param(query, "startTime")
+    end = _int_param(query, "endTime")
+    if start is not None and end is not None and start > end:
+        raise _bad_param("startTime")
+    older_than = _cursor(account, query, "idLessThan")
+    newer_than = _cursor(account, query, "idGreaterThan")
+    symbol = _optional(query, "symbol")
+    symbol = None if symbol is None else symbol.upper()
+
+    rows = [
+        order
+        for order in account.orders.values()
+        if order.product_type == product
+        and (symbol is None or order.symbol == symbol)
+        and (start is None or order.open_time >= start)
+        and (end is None or order.open_time <= end)
+        and (older_than is None or order.sort_key < older_than)
+        and (newer_than is None or order.sort_key > newer_than)
+    ]
+    end_id: str | None = None
+    if newer_than is not None and older_than is None:
+        rows.sort(key=lambda order: order.sort_key)
+        page = rows[:limit][::-1]
+        last = page[0] if page else None
+    else:
+        rows.sort(key=lambda order: order.sort_key, reverse=True)
+        page = rows[:limit]
+        last = page[-1] if page else None
+    if last is not None:
+        account.cursor_positions[last.seq] = last.sort_key
+        end_id = str(last.seq)
+    if call.repeat_cursor and _optional(query, "idLessThan") is not None:
+        end_id = query["idLessThan"]
+    return {"trackingList": [render_tracking_order(order) for order in page], "endId": end_id}
+
+
+PRIVATE_ENDPOINTS: dict[str, _Endpoint] = {
+    TRACKING_PATH: _Endpoint(current_tracking_orders, trader_only=True),
+}
+"""Private Bitget endpoints by path."""
+
+
+class BitgetVenue:
+    """Bitget's side of the simulator: accounts, limits and request handling.
+
+    Rate accounting counts every arrival, refused ones included (stricter than counting only
+    accepted requests): per UID per endpoint in a sliding 1 s window, counted once the request
+    has passed authentication; per client IP over every Bitget request in a sliding 60 s
+    window, counted on arrival. Injected faults on a private path count in the UID window of
+    the key they carry, when it is known.
+    """
+
+    name = "bitget"
+
+    def __init__(self, config: SimulatorConfig, windows: RateWindows) -> None:
+        self.config = config
+        self.windows = windows
+        self.accounts: dict[str, BitgetAccount] = {}
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def now_ms(self) -> int:
+        """The server clock in milliseconds (wall clock plus the configured offset)."""
+        return int(time.time() * 1000) + self.config.clock_offset_ms
+
+    def error(
+        self, status: int, code: str, msg: str, headers: Mapping[str, str] = NO_HEADERS
+    ) -> Reply:
+        """Bitget's error shape: ``{"code", "msg", "requestTime", "data": null}``."""
+        payload = {"code": code, "msg": msg, "requestTime": self.now_ms(), "data": None}
+        return json_reply(status, payload, code, headers)
+
+    def success(self, data: Any) -> Reply:
+        """Bitget's success envelope around ``data``."""
+        payload = {"code": "00000", "msg": "success", "requestTime": self.now_ms(), "data": data}
+        return json_reply(200, payload, "00000")
+
+    def too_many(self, headers: Mapping[str, str] = NO_HEADERS) -> Reply:
+        """The rate-limit refusal: HTTP 429, code ``"429"``."""
+        return self.error(429, "429", "Too Many Requests", headers)
+
+    def identify(self, incoming: Incoming) -> tuple[str | None, str | None]:
+        """(uid, api key) a request claims, before any check; no uid for public paths."""
+        key = incoming.headers.get("ACCESS-KEY") or None
+        if incoming.path not in PRIVATE_ENDPOINTS or key is None:
+            return None, key
+        account = self.accounts.get(key)
+        return (None if account is None else account.uid), key
+
+    # -- handling ----------------------------------------------------------------------------
+
+    def handle(self, incoming: Incoming, fault: Fault | None) -> Reply:
+        """Answer one request; a ``fault`` (other than ``delay``) replaces the normal reply."""
+        ip_count = self.windows.hit(("bitget-ip", incoming.remote), incoming.time, 60.0)
+        ip_over = self.config.enforce_limits and ip_count > self.config.bitget_ip_limit_per_minute
+        endpoint = PRIVATE_ENDPOINTS.get(incoming.path)
+        if fault is not None and fault.kind != "repeat_cursor":
+            if endpoint is not None:
+                key = incoming.headers.get("ACCESS-KEY", "")
+                account = self.accounts.get(key)
+                if account is not None:
+                    self.windows.hit(("bitget", account.uid, incoming.path), incoming.time, 1.0)
+            return generic_fault_reply(fault) or self.fault_reply(fault)
+        if incoming.path == SERVER_TIME_PATH and incoming.method == "GET":
+            if ip_over:
+                return self.too_many()
+            now = self.now_ms()
+            payload = {
+                "code": "00000",
+                "msg": "success",
+                "requestTime": now,
+                "data": {"serverTime": str(now)},
+            }
+            return json_reply(200, payload, "00000")
+        if endpoint is None or incoming.method != endpoint.method:
+            return json_reply(404, {"code": "40404", "msg": "Request URL NOT FOUND"}, "40404")
+        return self._private(incoming, endpoint, ip_over, fault is not None)
+
+    def _private(
+        self, incoming: Incoming, endpoint: _Endpoint, ip_over: bool, repeat_cursor: bool
+    ) -> Reply:
+        headers = incoming.headers
+        key = headers.get("ACCESS-KEY", "")
+        signature = headers.get("ACCESS-SIGN", "")
+        timestamp = headers.get("ACCESS-TIMESTAMP", "")
+        passphrase = headers.get("ACCESS-PASSPHRASE", "")
+        if not key:
+            return self.error(400, "40001", "ACCESS_KEY cannot be empty")
+        if not signature:
+            return self.error(400, "40003", "ACCESS_SIGN cannot be empty")
+        if not timestamp:
+            return self.error(400, "40005", "Invalid ACCESS_TIMESTAMP")
+        if not passphrase:
+            return self.error(400, "40011", "ACCESS_PASSPHRASE cannot be empty")
+        if not _TIMESTAMP.fullmatch(timestamp):
+            return self.error(400, "40005", "Invalid ACCESS_TIMESTAMP")
+        if abs(int(timestamp) - self.now_ms()) > self.config.timestamp_window_ms:
+            return self.error(400, "40008", "Request timestamp expired")
+        account = self.accounts.get(key)
+        if account is None:
+            return self.error(400, "40006", "Invalid ACCESS_KEY")
+        if not hmac.compare_digest(passphrase.encode(), account.passphrase.encode()):
+            return self.error(400, "40012", "apikey/password is incorrect")
+        expected = sign(
+            account.secret_key, int(timestamp), incoming.method, incoming.target, incoming.body
+        )
+        if not hmac.compare_digest(signature.encode(), expected.encode()):
+            return self.error(400, "40009", "sign signature error")
+
+        count = self.windows.hit(("bitget", account.uid, incoming.path), incoming.time, 1.0)
+        if self.config.enforce_limits and (count > self.config.bitget_rate_limit or ip_over):
+            return self.too_many()
+        if endpoint.trader_only and not account.trader:
+            return self.error(400, "31001", "The user is not a trader")
+        try:
+            data = endpoint.handler(account, incoming.query, PrivateCall(incoming, repeat_cursor))
+        except Refusal as refusal:
+            return self.error(refusal.status, refusal.code, refusal.msg)
+        return self.success(data)
+
+    def fault_reply(self, fault: Fault) -> Reply:
+        """The Bitget-shaped reply of a ``rate_limited``, ``code`` or ``malformed`` fault."""
+        if fault.kind == "rate_limited":
+            return self.too_many(retry_after_headers(fault))
+        if fault.kind == "code":
+            code = fault.code or "45001"
+            return self.error(fault.http_status, code, fault.msg or "injected error")
+        if fault.kind == "malformed":
+            return Reply(200, b'{"code":"00000","data":', "")
+        raise ValueError(f"no Bitget reply for fault {fault.kind!r}")

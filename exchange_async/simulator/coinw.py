@@ -1,0 +1,271 @@
+"""The simulated CoinW futures API: auth, rate limits and ``GET /v1/perpum/order``.
+
+A private endpoint is a function ``(account, query) -> data`` registered in
+``PRIVATE_ENDPOINTS``; the venue runs the shared checks (key, signature, rate limits,
+permission) before it, so a sibling endpoint is one function and one table row.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+
+from ..coinw.auth import sign
+from .accounts import CoinWAccount, NumberStyle
+from .config import SimulatorConfig
+from .faults import Fault, generic_fault_reply, retry_after_headers
+from .models import CoinWOrder
+from .ratelog import RateWindows
+from .replies import NO_HEADERS, Incoming, Refusal, Reply, json_reply, plain
+
+__all__ = [
+    "MAX_SOURCE_IDS",
+    "ORDER_PATH",
+    "POSITION_TYPES",
+    "PRIVATE_ENDPOINTS",
+    "CoinWVenue",
+    "is_coinw_path",
+    "render_order",
+]
+
+ORDER_PATH = "/v1/perpum/order"
+POSITION_TYPES: Mapping[str, frozenset[str]] = {
+    "execute": frozenset({"execute", "plan"}),
+    "plan": frozenset({"plan", "planTrigger"}),
+    "moveStop": frozenset({"moveStop"}),
+    "stopProfitLoss": frozenset({"stopProfitLoss"}),
+}
+"""Each accepted ``positionType`` and the ``posType`` values it returns. ``execute`` also
+returns plan orders, a quirk CoinW documents."""
+
+_TIMESTAMP = re.compile(r"[1-9][0-9]{0,18}")
+_ORDER_ID = re.compile(r"[0-9]{1,19}")
+_INSTRUMENT = re.compile(r"[A-Za-z0-9_]{1,32}")
+MAX_SOURCE_IDS = 20
+"""The most ids ``sourceIds`` may hold; more is refused with 9016."""
+
+
+def is_coinw_path(path: str) -> bool:
+    """Whether a request path belongs to the simulated CoinW (everything under ``/v1/``)."""
+    return path.startswith("/v1/")
+
+
+def render_order(order: CoinWOrder, style: NumberStyle) -> dict[str, Any]:
+    """An order as CoinW sends it.
+
+    ``"numbers"``: numeric fields are JSON numbers, written digit for digit (ids as exact
+    integers), except fee, frozenFee, makerFee and takerFee, which are strings as in CoinW's
+    example. ``"strings"``: every numeric field is a JSON string, ids included.
+    """
+    strings = style == "strings"
+
+    def dec(value: Decimal | None) -> Any:
+        if value is None:
+            return None
+        return plain(value) if strings else msgspec.Raw(plain(value).encode())
+
+    def integer(value: int | None) -> Any:
+        if value is None:
+            return None
+        return str(value) if strings else value
+
+    row: dict[str, Any] = {
+        "baseSize": dec(order.base_size),
+        "contractType": integer(order.contract_type),
+        "createdDate": integer(order.created_date),
+        "currentPiece": dec(order.current_piece),
+        "direction": order.direction,
+        "fee": plain(order.fee),
+        "frozenFee": plain(order.frozen_fee),
+        "id": integer(order.id),
+        "indexPrice": dec(order.index_price),
+        "instrument": order.instrument,
+        "leverage": integer(order.leverage),
+        "liquidateBy": order.liquidate_by,
+        "makerFee": plain(order.maker_fee),
+        "margin": dec(order.margin),
+        "orderPrice": dec(order.order_price),
+        "orderStatus": order.order_status,
+        "originalType": order.original_type,
+        "posType": order.pos_type,
+        "positionMargin": dec(order.position_margin),
+        "positionModel": integer(order.position_model),
+        "quantity": dec(order.quantity),
+        "quantityUnit": integer(order.quantity_unit),
+        "source": order.source,
+        "status": order.status,
+        "stopLossOrderPrice": dec(order.stop_loss_order_price),
+        "stopLossPrice": dec(order.stop_loss_price),
+        "stopLossRate": dec(order.stop_loss_rate),
+        "stopProfitOrderPrice": dec(order.stop_profit_order_price),
+        "stopProfitPrice": dec(order.stop_profit_price),
+        "stopProfitRate": dec(order.stop_profit_rate),
+        "takerFee": plain(order.taker_fee),
+        "thirdOrderId": order.third_order_id,
+        "totalPiece": dec(order.total_piece),
+        "triggerPrice": dec(order.trigger_price),
+        "triggerType": integer(order.trigger_type),
+        "updatedDate": integer(order.updated_date),
+        "userId": integer(order.user_id),
+    }
+    for name in order.omitted:
+        row.pop(name, None)
+    return row
+
+
+def open_orders(account: CoinWAccount, query: Mapping[str, str]) -> list[dict[str, Any]]:
+    """``GET /v1/perpum/order``: the account's unfilled orders, newest first.
+
+    Filters: ``positionType`` (required; see :data:`POSITION_TYPES`), ``instrument`` (base
+    currency, any case), ``sourceIds`` (comma-separated ids, at most 20; only those orders).
+    """
+    position_type = query.get("positionType", "")
+    if not position_type:
+        raise Refusal("402", "parameter missing", 200)
+    pos_types = POSITION_TYPES.get(position_type)
+    if pos_types is None:
+        raise Refusal("9016", "bad parameter", 200)
+    wanted: set[int] | None = None
+    source_ids = query.get("sourceIds", "")
+    if source_ids:
+        parts = [part.strip() for part in source_ids.split(",") if part.strip()]
+        if len(parts) > MAX_SOURCE_IDS:
+            raise Refusal("9016", "bad parameter", 200)
+        if not all(_ORDER_ID.fullmatch(part) for part in parts):
+            raise Refusal("904", "parameter verification failed", 400)
+        wanted = {int(part) for part in parts}
+    instrument = query.get("instrument", "") or None
+    if instrument is not None:
+        if not _INSTRUMENT.fullmatch(instrument):
+            raise Refusal("9001", "contract not found", 200)
+        instrument = instrument.upper()
+    rows = [
+        order
+        for order in account.orders.values()
+        if order.is_open
+        and order.pos_type in pos_types
+        and (instrument is None or order.instrument.upper() == instrument)
+        and (wanted is None or order.id in wanted)
+    ]
+    rows.sort(key=lambda order: (order.created_date, order.id), reverse=True)
+    return [render_order(order, account.number_style) for order in rows]
+
+
+EndpointFn = Callable[[CoinWAccount, Mapping[str, str]], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class _Endpoint:
+    handler: EndpointFn
+    method: str = "GET"
+
+
+PRIVATE_ENDPOINTS: dict[str, _Endpoint] = {
+    ORDER_PATH: _Endpoint(open_orders),
+}
+"""Private CoinW futures endpoints by path."""
+
+
+class CoinWVenue:
+    """CoinW's side of the simulator: accounts, limits and request handling.
+
+    Rate accounting counts every arrival that passed authentication, refused ones included:
+    per user per endpoint and per user across all private endpoints, each in a sliding 1 s
+    window. Injected faults on a private path count in the windows of the key they carry,
+    when it is known. Replies are HTTP 200 unless stated (CoinW answers most errors so).
+    """
+
+    name = "coinw"
+
+    def __init__(self, config: SimulatorConfig, windows: RateWindows) -> None:
+        self.config = config
+        self.windows = windows
+        self.accounts: dict[str, CoinWAccount] = {}
+
+    @staticmethod
+    def error(
+        code: int, msg: str, status: int = 200, headers: Mapping[str, str] = NO_HEADERS
+    ) -> Reply:
+        """CoinW's usual error shape: ``{"code", "data": null, "msg"}``."""
+        return json_reply(status, {"code": code, "data": None, "msg": msg}, str(code), headers)
+
+    @staticmethod
+    def error_message_shape(code: int, message: str, status: int = 200) -> Reply:
+        """CoinW's other error shape: ``{"code", "message", "retry": false, "success": false}``."""
+        payload = {"code": code, "message": message, "retry": False, "success": False}
+        return json_reply(status, payload, str(code))
+
+    def identify(self, incoming: Incoming) -> tuple[str | None, str | None]:
+        """(user id, api key) a request claims, before any check."""
+        key = incoming.headers.get("api_key") or None
+        account = None if key is None else self.accounts.get(key)
+        return (None if account is None else str(account.user_id)), key
+
+    def _count(self, account: CoinWAccount, path: str, t: float) -> bool:
+        user = str(account.user_id)
+        per_endpoint = self.windows.hit(("coinw", user, path), t, 1.0)
+        overall = self.windows.hit(("coinw-user", user), t, 1.0)
+        return self.config.enforce_limits and (
+            per_endpoint > self.config.coinw_rate_limit or overall > self.config.coinw_global_limit
+        )
+
+    def handle(self, incoming: Incoming, fault: Fault | None) -> Reply:
+        """Answer one request; a ``fault`` (other than ``delay``) replaces the normal reply."""
+        endpoint = PRIVATE_ENDPOINTS.get(incoming.path)
+        if fault is not None:
+            account = self.accounts.get(incoming.headers.get("api_key", ""))
+            if endpoint is not None and account is not None:
+                self._count(account, incoming.path, incoming.time)
+            return generic_fault_reply(fault) or self.fault_reply(fault)
+        if endpoint is None or incoming.method != endpoint.method:
+            return json_reply(404, {"code": 404, "msg": "not found"}, "404")
+        account = self.accounts.get(incoming.headers.get("api_key", ""))
+        if account is None:
+            return self.error(6000, "authentication error")
+        timestamp = incoming.headers.get("timestamp", "")
+        signature = incoming.headers.get("sign", "")
+        if not _TIMESTAMP.fullmatch(timestamp) or not signature:
+            return self.error(6001, "invalid signature")
+        expected = sign(
+            account.secret_key, int(timestamp), incoming.method, incoming.target, incoming.body
+        )
+        if not hmac.compare_digest(signature.encode(), expected.encode()):
+            return self.error(6001, "invalid signature")
+        if self._count(account, incoming.path, incoming.time):
+            return self.error(29001, "API access frequently")
+        if not account.permission:
+            return self.error_message_shape(6003, "require more permission")
+        try:
+            data = endpoint.handler(account, incoming.query)
+        except Refusal as refusal:
+            return self.error(int(refusal.code), refusal.msg, refusal.status)
+        return json_reply(200, {"code": 0, "data": data, "msg": ""}, "0")
+
+    def fault_reply(self, fault: Fault) -> Reply:
+        """The CoinW-shaped reply of a ``rate_limited``, ``code`` or ``malformed`` fault."""
+        if fault.kind == "rate_limited":
+            return self.error(29001, "API access frequently", headers=retry_after_headers(fault))
+        if fault.kind == "code":
+            raw = fault.code or "6003"
+            code = int(raw) if raw.lstrip("-").isdigit() else raw
+            msg = fault.msg or "injected error"
+            shape = fault.shape or ("message" if code == 6003 else "msg")
+            if shape == "message":
+                payload: dict[str, Any] = {
+                    "code": code,
+                    "message": msg,
+                    "retry": False,
+                    "success": False,
+                }
+            else:
+                payload = {"code": code, "data": None, "msg": msg}
+            return json_reply(fault.http_status, payload, str(code))
+        if fault.kind == "malformed":
+            return Reply(200, b'{"code":0,"data":', "")
+        raise ValueError(f"no CoinW reply for fault {fault.kind!r}")

@@ -1,0 +1,157 @@
+"""The aiohttp app factory and a runner that serves a :class:`Simulator` on a TCP port."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from .replies import Incoming
+
+if TYPE_CHECKING:
+    from .core import Simulator
+
+__all__ = ["SIMULATOR_KEY", "SimulatorServer", "make_app", "serve_forever"]
+
+SIMULATOR_KEY: web.AppKey[Simulator] = web.AppKey("simulator")
+"""Where the app keeps its :class:`Simulator`: ``app[SIMULATOR_KEY]``."""
+
+
+def make_app(sim: Simulator) -> web.Application:
+    """An aiohttp application that answers every method and path with ``sim``."""
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        arrived = time.monotonic()
+        target = request.raw_path
+        body = await request.text() if request.body_exists else ""
+        incoming = Incoming(
+            method=request.method,
+            path=request.path,
+            target=target,
+            raw_query=target.partition("?")[2],
+            query=request.query,
+            headers=request.headers,
+            remote=request.remote or "",
+            time=arrived,
+            body=body,
+        )
+        reply = await sim.respond(incoming)
+        if reply.disconnect:
+            transport = request.transport
+            if transport is not None:
+                transport.close()
+            return web.Response(status=500)  # never reaches the client: the socket is closed
+        return web.Response(
+            status=reply.status,
+            body=reply.body,
+            content_type=reply.content_type,
+            headers=reply.headers,
+        )
+
+    app = web.Application()
+    app[SIMULATOR_KEY] = sim
+    app.router.add_route("*", "/{tail:.*}", handle)
+    return app
+
+
+class SimulatorServer:
+    """Serves a simulator on ``host:port`` (``port=0`` picks a free port) while in use.
+
+    ::
+
+        async with SimulatorServer(sim) as server:
+            ... server.base_url ...
+    """
+
+    def __init__(
+        self,
+        sim: Simulator,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        shutdown_timeout: float = 1.0,
+    ) -> None:
+        self.sim = sim
+        self.host = host
+        self._requested_port = port
+        self._shutdown_timeout = shutdown_timeout
+        self._runner: web.AppRunner | None = None
+        self._port: int | None = None
+
+    @property
+    def port(self) -> int:
+        """The port actually listened on."""
+        if self._port is None:
+            raise RuntimeError("the simulator server is not running")
+        return self._port
+
+    @property
+    def base_url(self) -> str:
+        """``http://host:port`` of the running server (loopback when bound to all
+        interfaces), without a trailing slash."""
+        host = self.host
+        if host in ("", "0.0.0.0"):
+            host = "127.0.0.1"
+        elif host == "::":
+            host = "::1"
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
+
+    async def start(self) -> None:
+        """Start listening (a fresh aiohttp app each time, bound to the running loop)."""
+        if self._runner is not None:
+            raise RuntimeError("the simulator server is already running")
+        runner = web.AppRunner(
+            self.sim.make_app(),
+            access_log=None,
+            handle_signals=False,
+            shutdown_timeout=self._shutdown_timeout,
+        )
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, self.host, self._requested_port)
+            await site.start()
+            self._port = int(runner.addresses[0][1])
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self._runner = runner
+
+    async def close(self) -> None:
+        """Stop listening and close every connection."""
+        runner, self._runner = self._runner, None
+        self._port = None
+        if runner is not None:
+            await runner.cleanup()
+
+    async def __aenter__(self) -> SimulatorServer:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+
+async def serve_forever(
+    sim: Simulator,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    *,
+    on_ready: Callable[[str], object] | None = None,
+) -> None:
+    """Serve ``sim`` until cancelled. Prints nothing; ``on_ready(base_url)`` is called once
+    the port is open (useful with ``port=0``)."""
+    async with SimulatorServer(sim, host, port) as server:
+        if on_ready is not None:
+            on_ready(server.base_url)
+        await asyncio.Event().wait()
