@@ -7,6 +7,7 @@ import logging
 import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -103,10 +104,14 @@ async def test_repeated_cursor_stops_with_an_error_not_a_loop(
     bitget: ea.BitgetClient, sim: Simulator
 ) -> None:
     sim.inject(TRACK, "repeat_cursor", count=5)
-    seen = []
-    with pytest.raises(ea.PaginationError):
+    seen: list[str] = []
+
+    async def drain() -> None:
         async for order in bitget.iter_current_tracking_orders("USDT-FUTURES", page_size=10):
             seen.append(order.tracking_no)
+
+    with pytest.raises(ea.PaginationError):
+        await drain()
     assert len(seen) == len(set(seen))
     assert sim.count(TRACK) <= 3
 
@@ -156,15 +161,17 @@ async def test_200_concurrent_callers_never_exceed_5_per_second(
     bitget: ea.BitgetClient, sim: Simulator
 ) -> None:
     done: list[float] = []
+    thirty = asyncio.Event()
     started = time.perf_counter()
 
     async def caller() -> None:
         await bitget.get_current_tracking_orders("USDT-FUTURES", limit=1)
         done.append(time.perf_counter() - started)
+        if len(done) >= 30:
+            thirty.set()
 
     tasks = [asyncio.create_task(caller()) for _ in range(200)]
-    while len(done) < 30:
-        await asyncio.sleep(0.05)
+    await thirty.wait()
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
@@ -347,7 +354,7 @@ async def test_a_stream_of_429s_ends_in_rate_limit_error_after_spaced_attempts(
     assert info.value.code == "429"
     times = [a.time for a in sim.arrivals if a.path == TRACK]
     assert len(times) == FAST_RETRY.max_attempts
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b - a for a, b in pairwise(times)]
     # rate_limit_delay 0.3 s, doubling: never a tight loop.
     assert gaps[0] >= 0.3
     assert gaps[1] >= 0.6

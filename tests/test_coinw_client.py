@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from decimal import Decimal
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -121,16 +122,18 @@ async def test_200_concurrent_callers_never_exceed_10_per_second(
     coinw: ea.CoinWClient, sim: Simulator
 ) -> None:
     done = 0
+    forty = asyncio.Event()
 
     async def caller() -> None:
         nonlocal done
         await coinw.get_order_info("plan", source_ids=[1])
         done += 1
+        if done >= 40:
+            forty.set()
 
     started = time.perf_counter()
     tasks = [asyncio.create_task(caller()) for _ in range(200)]
-    while done < 40:
-        await asyncio.sleep(0.05)
+    await forty.wait()
     elapsed = time.perf_counter() - started
     for task in tasks:
         task.cancel()
@@ -207,7 +210,7 @@ async def test_29001_backs_off_hard_then_raises(coinw: ea.CoinWClient, sim: Simu
     assert info.value.retry_after is not None
     times = [a.time for a in sim.arrivals if a.path == ORDER]
     assert len(times) == FAST_RETRY.max_attempts
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b - a for a, b in pairwise(times)]
     assert gaps[0] >= 0.3
     assert gaps[1] >= 0.6
     assert time.perf_counter() - started >= 0.9
