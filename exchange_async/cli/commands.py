@@ -91,18 +91,22 @@ async def simulate(args: argparse.Namespace) -> int:
     from ..simulator import DEMO_BITGET, DEMO_COINW, Simulator, SimulatorConfig, serve_forever
 
     sim = Simulator.with_demo_accounts(SimulatorConfig(seed=args.seed))
-    print(f"simulator on http://{args.host}:{args.port} (Ctrl-C to stop)", file=sys.stderr)
-    print(
-        f"  Bitget demo: BITGET_API_KEY={DEMO_BITGET.api_key} "
-        f"BITGET_SECRET_KEY={DEMO_BITGET.secret_key} BITGET_PASSPHRASE={DEMO_BITGET.passphrase}",
-        file=sys.stderr,
-    )
-    print(
-        f"  CoinW demo:  COINW_API_KEY={DEMO_COINW.api_key} "
-        f"COINW_SECRET_KEY={DEMO_COINW.secret_key}",
-        file=sys.stderr,
-    )
-    await serve_forever(sim, args.host, args.port)
+
+    def ready(base_url: str) -> None:
+        print(f"simulator on {base_url} (Ctrl-C to stop)", file=sys.stderr)
+        print(
+            f"  Bitget demo: BITGET_API_KEY={DEMO_BITGET.api_key} "
+            f"BITGET_SECRET_KEY={DEMO_BITGET.secret_key} "
+            f"BITGET_PASSPHRASE={DEMO_BITGET.passphrase}",
+            file=sys.stderr,
+        )
+        print(
+            f"  CoinW demo:  COINW_API_KEY={DEMO_COINW.api_key} "
+            f"COINW_SECRET_KEY={DEMO_COINW.secret_key}",
+            file=sys.stderr,
+        )
+
+    await serve_forever(sim, args.host, args.port, on_ready=ready)
     return 0
 
 
