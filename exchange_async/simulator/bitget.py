@@ -179,6 +179,12 @@ class BitgetVenue:
     has passed authentication; per client IP over every Bitget request in a sliding 60 s
     window, counted on arrival. Injected faults on a private path count in the UID window of
     the key they carry, when it is known.
+
+    An IP that exceeds its per-minute limit is penalised: every Bitget request from it, any
+    path, is refused with HTTP 429 for ``config.bitget_ip_penalty_seconds`` (checked after
+    injected faults, before everything else). ``ip_penalty_until`` maps IP to the monotonic
+    time its penalty ends; ``refused`` counts the 429s the limits and penalties caused
+    (injected ``rate_limited`` faults not included).
     """
 
     name = "bitget"
@@ -187,6 +193,12 @@ class BitgetVenue:
         self.config = config
         self.windows = windows
         self.accounts: dict[str, BitgetAccount] = {}
+        self.ip_penalty_until: dict[str, float] = {}
+        self.refused = 0
+
+    def penalized(self, ip: str, t: float) -> bool:
+        """Whether ``ip`` is in its per-IP penalty at monotonic time ``t``."""
+        return t < self.ip_penalty_until.get(ip, float("-inf"))
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -222,19 +234,24 @@ class BitgetVenue:
 
     def handle(self, incoming: Incoming, fault: Fault | None) -> Reply:
         """Answer one request; a ``fault`` (other than ``delay``) replaces the normal reply."""
-        ip_count = self.windows.hit(("bitget-ip", incoming.remote), incoming.time, 60.0)
+        t = incoming.time
+        ip = incoming.remote
+        ip_count = self.windows.hit(("bitget-ip", ip), t, 60.0)
         ip_over = self.config.enforce_limits and ip_count > self.config.bitget_ip_limit_per_minute
+        if ip_over and not self.penalized(ip, t):
+            self.ip_penalty_until[ip] = t + self.config.bitget_ip_penalty_seconds
         endpoint = PRIVATE_ENDPOINTS.get(incoming.path)
         if fault is not None and fault.kind != "repeat_cursor":
             if endpoint is not None:
                 key = incoming.headers.get("ACCESS-KEY", "")
                 account = self.accounts.get(key)
                 if account is not None:
-                    self.windows.hit(("bitget", account.uid, incoming.path), incoming.time, 1.0)
+                    self.windows.hit(("bitget", account.uid, incoming.path), t, 1.0)
             return generic_fault_reply(fault) or self.fault_reply(fault)
+        if ip_over or (self.config.enforce_limits and self.penalized(ip, t)):
+            self.refused += 1
+            return self.too_many()
         if incoming.path == SERVER_TIME_PATH and incoming.method == "GET":
-            if ip_over:
-                return self.too_many()
             now = self.now_ms()
             payload = {
                 "code": "00000",
@@ -245,11 +262,9 @@ class BitgetVenue:
             return json_reply(200, payload, "00000")
         if endpoint is None or incoming.method != endpoint.method:
             return json_reply(404, {"code": "40404", "msg": "Request URL NOT FOUND"}, "40404")
-        return self._private(incoming, endpoint, ip_over, fault is not None)
+        return self._private(incoming, endpoint, fault is not None)
 
-    def _private(
-        self, incoming: Incoming, endpoint: _Endpoint, ip_over: bool, repeat_cursor: bool
-    ) -> Reply:
+    def _private(self, incoming: Incoming, endpoint: _Endpoint, repeat_cursor: bool) -> Reply:
         headers = incoming.headers
         key = headers.get("ACCESS-KEY", "")
         signature = headers.get("ACCESS-SIGN", "")
@@ -279,7 +294,8 @@ class BitgetVenue:
             return self.error(400, "40009", "sign signature error")
 
         count = self.windows.hit(("bitget", account.uid, incoming.path), incoming.time, 1.0)
-        if self.config.enforce_limits and (count > self.config.bitget_rate_limit or ip_over):
+        if self.config.enforce_limits and count > self.config.bitget_rate_limit:
+            self.refused += 1
             return self.too_many()
         if endpoint.trader_only and not account.trader:
             return self.error(400, "31001", "The user is not a trader")

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import hmac
 import re
+from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
@@ -29,7 +30,9 @@ __all__ = [
     "ORDER_PATH",
     "POSITION_TYPES",
     "PRIVATE_ENDPOINTS",
+    "CoinWPenalty",
     "CoinWVenue",
+    "PenaltyLevel",
     "is_coinw_path",
     "render_order",
 ]
@@ -159,6 +162,37 @@ def open_orders(account: CoinWAccount, query: Mapping[str, str]) -> list[dict[st
 
 EndpointFn = Callable[[CoinWAccount, Mapping[str, str]], Any]
 
+PenaltyLevel = Literal["none", "warning", "banned", "blacklisted"]
+"""Where a CoinW user stands on the ban ladder."""
+
+BANNED_MSG = "API access frequently, banned"
+BLACKLISTED_MSG = "API access frequently, blacklisted"
+
+
+@dataclass(eq=False, slots=True)
+class CoinWPenalty:
+    """One CoinW user's place on the ban ladder (times are ``time.monotonic()`` values).
+
+    ``errors`` holds the times of recent rate-limit refusals, ``bans`` the start times of
+    recent bans; each ``*_until`` is when that phase ends.
+    """
+
+    errors: deque[float] = field(default_factory=deque)
+    bans: deque[float] = field(default_factory=deque)
+    warning_until: float = float("-inf")
+    banned_until: float = float("-inf")
+    blacklisted_until: float = float("-inf")
+
+    def level(self, t: float) -> PenaltyLevel:
+        """The user's phase at ``t``."""
+        if t < self.blacklisted_until:
+            return "blacklisted"
+        if t < self.banned_until:
+            return "banned"
+        if t < self.warning_until:
+            return "warning"
+        return "none"
+
 
 @dataclass(frozen=True, slots=True)
 class _Endpoint:
@@ -179,6 +213,18 @@ class CoinWVenue:
     per user per endpoint and per user across all private endpoints, each in a sliding 1 s
     window. Injected faults on a private path count in the windows of the key they carry,
     when it is known. Replies are HTTP 200 unless stated (CoinW answers most errors so).
+
+    The ban ladder, per user (see :class:`SimulatorConfig` for the numbers): when the user's
+    rate-limit refusals within ``coinw_ban_window`` reach ``coinw_ban_threshold``, a warning
+    phase of ``coinw_warning_seconds`` starts in which both of the user's limits are halved;
+    reaching the threshold again during the warning phase bans the user for
+    ``coinw_ban_seconds`` (every request refused with 29001 ``"API access frequently,
+    banned"``), after which a fresh warning phase runs. The ``coinw_blacklist_bans``-th ban
+    within ``coinw_blacklist_window`` blacklists the user for ``coinw_blacklist_seconds``
+    (29001 ``"API access frequently, blacklisted"``). Only refusals by the limits count
+    towards the threshold, not those of a ban. ``penalties`` maps user id (as a string) to
+    its :class:`CoinWPenalty`; ``refused`` counts the 29001 replies the limits, bans and
+    blacklists caused (injected ``rate_limited`` faults not included).
     """
 
     name = "coinw"
@@ -187,6 +233,39 @@ class CoinWVenue:
         self.config = config
         self.windows = windows
         self.accounts: dict[str, CoinWAccount] = {}
+        self.penalties: dict[str, CoinWPenalty] = {}
+        self.refused = 0
+
+    def penalty(self, user: str, t: float) -> PenaltyLevel:
+        """The ban-ladder phase of ``user`` (user id as a string) at monotonic time ``t``."""
+        state = self.penalties.get(user)
+        return "none" if state is None else state.level(t)
+
+    def _limit_refusal(self, user: str, t: float) -> None:
+        """Count a rate-limit refusal of ``user`` at ``t``; climb the ladder if due."""
+        config = self.config
+        state = self.penalties.get(user)
+        if state is None:
+            state = self.penalties[user] = CoinWPenalty()
+        errors = state.errors
+        errors.append(t)
+        while errors and errors[0] <= t - config.coinw_ban_window:
+            errors.popleft()
+        if len(errors) < config.coinw_ban_threshold:
+            return
+        errors.clear()
+        if t >= state.warning_until:
+            state.warning_until = t + config.coinw_warning_seconds
+            return
+        state.banned_until = t + config.coinw_ban_seconds
+        state.warning_until = state.banned_until + config.coinw_warning_seconds
+        bans = state.bans
+        bans.append(t)
+        while bans and bans[0] <= t - config.coinw_blacklist_window:
+            bans.popleft()
+        if len(bans) >= config.coinw_blacklist_bans:
+            bans.clear()
+            state.blacklisted_until = t + config.coinw_blacklist_seconds
 
     @staticmethod
     def error(
@@ -211,9 +290,12 @@ class CoinWVenue:
         user = str(account.user_id)
         per_endpoint = self.windows.hit(("coinw", user, path), t, 1.0)
         overall = self.windows.hit(("coinw-user", user), t, 1.0)
-        return self.config.enforce_limits and (
-            per_endpoint > self.config.coinw_rate_limit or overall > self.config.coinw_global_limit
-        )
+        if not self.config.enforce_limits:
+            return False
+        limit, global_limit = self.config.coinw_rate_limit, self.config.coinw_global_limit
+        if self.penalty(user, t) != "none":
+            limit, global_limit = max(limit // 2, 1), max(global_limit // 2, 1)
+        return per_endpoint > limit or overall > global_limit
 
     def handle(self, incoming: Incoming, fault: Fault | None) -> Reply:
         """Answer one request; a ``fault`` (other than ``delay``) replaces the normal reply."""
@@ -237,7 +319,15 @@ class CoinWVenue:
         )
         if not hmac.compare_digest(signature.encode(), expected.encode()):
             return self.error(6001, "invalid signature")
-        if self._count(account, incoming.path, incoming.time):
+        over = self._count(account, incoming.path, incoming.time)
+        if self.config.enforce_limits:
+            level = self.penalty(str(account.user_id), incoming.time)
+            if level in ("banned", "blacklisted"):
+                self.refused += 1
+                return self.error(29001, BANNED_MSG if level == "banned" else BLACKLISTED_MSG)
+        if over:
+            self.refused += 1
+            self._limit_refusal(str(account.user_id), incoming.time)
             return self.error(29001, "API access frequently")
         if not account.permission:
             return self.error_message_shape(6003, "require more permission")

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import random
+import time
 from typing import TYPE_CHECKING, Literal
 
 from .accounts import DEMO_BITGET, DEMO_COINW, BitgetAccount, CoinWAccount, NumberStyle
 from .bitget import PRIVATE_ENDPOINTS as BITGET_PRIVATE
 from .bitget import BitgetVenue
-from .coinw import CoinWVenue, is_coinw_path
+from .coinw import PRIVATE_ENDPOINTS as COINW_PRIVATE
+from .coinw import CoinWVenue, PenaltyLevel, is_coinw_path
 from .config import SimulatorConfig
 from .data import bitget_uid, coinw_user_id, generate_bitget_orders, generate_coinw_orders
+from .dynamics import Mutation, MutationBook, mutate_bitget, mutate_coinw
 from .faults import FAULT_KINDS, Fault, FaultKind, FaultQueue
+from .fleet import FleetAccount, add_demo_fleet
+from .models import BitgetTrackingOrder, CoinWOrder
 from .ratelog import Arrival, ArrivalLog, RateWindows, max_in_window
 from .replies import Incoming, Reply, text_reply
 
@@ -19,6 +25,19 @@ if TYPE_CHECKING:
     from aiohttp import web
 
 __all__ = ["Simulator"]
+
+_RANDOM_FAULTS: dict[str, Fault] = {
+    kind: Fault(kind=kind)
+    for kind in (
+        "http_500",
+        "http_502",
+        "http_503",
+        "html",
+        "disconnect",
+        "malformed",
+        "rate_limited",
+    )
+}
 
 
 class Simulator:
@@ -30,19 +49,33 @@ class Simulator:
 
     Attributes: ``config``; ``bitget`` / ``coinw`` (the venues; ``.accounts`` maps API key to
     account); ``log`` (the arrival log); ``windows`` (the rate-limit windows); ``faults``
-    (the fault queues).
+    (the fault queues); ``mutations`` (every :class:`Mutation` applied, in order).
+
+    Data changes only through :meth:`mutate` (called by you, or by the background driver of
+    :meth:`start_mutations`, which :class:`SimulatorServer` runs when
+    ``config.mutation_interval`` is set). A mutation is synchronous, so no request ever sees
+    half of one. Each account mutates from its own ``random.Random`` seeded from
+    ``(config.seed, exchange, uid / user id)``: equal seeds and equal calls give equal data.
     """
 
     def __init__(self, config: SimulatorConfig | None = None) -> None:
         self._config = config if config is not None else SimulatorConfig()
-        self.log = ArrivalLog()
+        self.log = ArrivalLog(self._config.arrival_log_limit)
         self.windows = RateWindows()
         self.faults = FaultQueue()
         self.bitget = BitgetVenue(self._config, self.windows)
         self.coinw = CoinWVenue(self._config, self.windows)
+        self.mutations: list[Mutation] = []
         self._app: web.Application | None = None
         self._bitget_auto = 0
         self._coinw_auto = 0
+        self._books: dict[tuple[str, str], MutationBook] = {}
+        self._account_rng = random.Random(f"{self._config.seed}:mutation-accounts")
+        self._mutation_task: asyncio.Task[None] | None = None
+        self._fault_rng = random.Random(self._config.seed)
+        self._random_faults: dict[str, int] = {}
+        self._strict = RateWindows()
+        self._over_limit = {"bitget": 0, "coinw": 0}
 
     @classmethod
     def with_demo_accounts(cls, config: SimulatorConfig | None = None) -> Simulator:
@@ -58,6 +91,18 @@ class Simulator:
             api_key=DEMO_COINW.api_key, secret_key=DEMO_COINW.secret_key, orders=60
         )
         return sim
+
+    @classmethod
+    def with_demo_fleet(
+        cls, accounts: int = 20, config: SimulatorConfig | None = None
+    ) -> tuple[Simulator, list[FleetAccount]]:
+        """A simulator with ``accounts`` demo accounts, alternately Bitget (20-120 tracking
+        orders each) and CoinW (10-40 open orders), and their credentials.
+
+        Everything follows from ``config.seed``; see :class:`FleetAccount` for the names.
+        """
+        sim = cls(config)
+        return sim, add_demo_fleet(sim, accounts)
 
     @property
     def config(self) -> SimulatorConfig:
@@ -173,13 +218,213 @@ class Simulator:
         return max_in_window(times, window)
 
     def reset_arrivals(self) -> None:
-        """Forget the arrival log (the rate-limit windows keep counting; see
-        :meth:`reset_limits`)."""
+        """Forget the arrival log and the counters kept on arrival (:meth:`violations`,
+        :meth:`limit_violations`, :meth:`random_fault_counts`). The rate-limit windows keep
+        counting (see :meth:`reset_limits`) and penalties stay (see :meth:`reset_penalties`)."""
         self.log.clear()
+        self._strict.clear()
+        self._over_limit = {"bitget": 0, "coinw": 0}
+        self.bitget.refused = self.coinw.refused = 0
+        self._random_faults.clear()
 
     def reset_limits(self) -> None:
         """Empty every rate-limit window, as if no request had arrived for a minute."""
         self.windows.clear()
+
+    def reset_penalties(self) -> None:
+        """Lift every Bitget IP penalty and put every CoinW user back at the foot of the ban
+        ladder (no warning, ban, blacklist or counted refusals)."""
+        self.bitget.ip_penalty_until.clear()
+        self.coinw.penalties.clear()
+
+    def violations(self) -> dict[str, int]:
+        """How many requests the simulated limits refused, by exchange: Bitget HTTP 429 (per
+        UID, per IP and IP penalty) and CoinW 29001 (limits, bans, blacklist). Injected
+        ``rate_limited`` faults, queued or random, are not counted."""
+        return {"bitget": self.bitget.refused, "coinw": self.coinw.refused}
+
+    def limit_violations(self, exchange: Literal["bitget", "coinw"] | None = None) -> int:
+        """How many arrivals a strict exchange would have counted as over the limit.
+
+        An arrival on a private endpoint with a known account (as logged) is over the limit
+        when, counting it, more than the per-endpoint limit (``config.bitget_rate_limit`` per
+        uid, ``config.coinw_rate_limit`` per user; undiminished by penalties) arrived for that
+        (path, account) in the sliding window ``(t - 1 s, t]`` — the window
+        :meth:`max_in_window` uses. Requests refused for any reason count as arrivals, and
+        so do the over-limit ones themselves. Counted on arrival, whether or not limits are
+        enforced and however the log is bounded; ``exchange`` picks one exchange.
+        """
+        if exchange is None:
+            return sum(self._over_limit.values())
+        return self._over_limit[exchange]
+
+    def random_fault_counts(self) -> dict[str, int]:
+        """How many random faults (``config.fault_rate``) were served, by kind."""
+        return dict(self._random_faults)
+
+    # -- penalties ---------------------------------------------------------------------------
+
+    def coinw_penalty(self, user: str | int) -> PenaltyLevel:
+        """Where the CoinW user (user id or API key) stands on the ban ladder right now:
+        ``"none"``, ``"warning"`` (limits halved), ``"banned"`` or ``"blacklisted"``."""
+        account = self.coinw.accounts.get(str(user))
+        name = str(user) if account is None else str(account.user_id)
+        return self.coinw.penalty(name, time.monotonic())
+
+    def bitget_penalized(self, ip: str | None = None) -> bool:
+        """Whether Bitget is refusing every request from ``ip`` (any IP when ``None``) for
+        having exceeded the per-IP limit."""
+        now = time.monotonic()
+        if ip is not None:
+            return self.bitget.penalized(ip, now)
+        return any(now < until for until in self.bitget.ip_penalty_until.values())
+
+    # -- changing data -----------------------------------------------------------------------
+
+    def _mutation_books(self) -> list[MutationBook]:
+        """A book for every account, Bitget uids then CoinW user ids, in registration order."""
+        keys: dict[tuple[str, str], None] = {}
+        for bitget in self.bitget.accounts.values():
+            key = ("bitget", bitget.uid)
+            keys[key] = None
+            if key not in self._books:
+                self._books[key] = self._new_book("bitget", bitget.uid, len(bitget.orders))
+        for coinw in self.coinw.accounts.values():
+            key = ("coinw", str(coinw.user_id))
+            keys[key] = None
+            if key not in self._books:
+                size = sum(order.is_open for order in coinw.orders.values())
+                self._books[key] = self._new_book("coinw", key[1], size)
+        return [self._books[key] for key in keys]
+
+    def _new_book(self, exchange: Literal["bitget", "coinw"], name: str, size: int) -> MutationBook:
+        rng = random.Random(f"{self.config.seed}:mutations:{exchange}:{name}")
+        return MutationBook(exchange=exchange, account=name, rng=rng, target=size)
+
+    def _resolve(self, account: str | int) -> tuple[Literal["bitget", "coinw"], str]:
+        """(exchange, uid / user id) of an account named by API key, uid or user id."""
+        text = str(account)
+        if text in self.bitget.accounts:
+            return "bitget", self.bitget.accounts[text].uid
+        if text in self.coinw.accounts:
+            return "coinw", str(self.coinw.accounts[text].user_id)
+        found: list[tuple[Literal["bitget", "coinw"], str]] = []
+        if any(a.uid == text for a in self.bitget.accounts.values()):
+            found.append(("bitget", text))
+        if any(str(a.user_id) == text for a in self.coinw.accounts.values()):
+            found.append(("coinw", text))
+        if not found:
+            raise ValueError(f"no account {account!r} (API key, Bitget uid or CoinW user id)")
+        if len(found) > 1:
+            raise ValueError(f"{account!r} is both a Bitget uid and a CoinW user id; use a key")
+        return found[0]
+
+    def _apply(self, book: MutationBook) -> Mutation:
+        now_ms = int(time.time() * 1000) + self.config.clock_offset_ms
+        t = time.monotonic()
+        mutation: Mutation
+        if book.exchange == "bitget":
+            bitget = next(a for a in self.bitget.accounts.values() if a.uid == book.account)
+            mutation = mutate_bitget(book, bitget, now_ms, t)
+        else:
+            coinw = next(a for a in self.coinw.accounts.values() if str(a.user_id) == book.account)
+            mutation = mutate_coinw(book, coinw, now_ms, t)
+        log = self.mutations
+        limit = self.config.mutation_log_limit
+        if limit is not None and len(log) >= limit:
+            del log[: len(log) - max(limit * 3 // 4, 1) + 1]
+        log.append(mutation)
+        return mutation
+
+    def mutate(self, count: int = 1, *, account: str | int | None = None) -> list[Mutation]:
+        """Apply ``count`` mutations now and return them (they are also in :attr:`mutations`).
+
+        ``account`` (API key, Bitget uid or CoinW user id) takes them all; otherwise each goes
+        to an account drawn from a seeded stream. A mutation opens an order, changes one, or
+        closes one (see :func:`~exchange_async.simulator.dynamics.mutate_bitget` and
+        :func:`~exchange_async.simulator.dynamics.mutate_coinw`), leaning so each account's
+        order count stays near what it had when it first mutated. Synchronous: call it
+        between requests, from a test or the event loop, never from another thread.
+        """
+        if count < 0:
+            raise ValueError("count must not be negative")
+        books = self._mutation_books()
+        chosen = None
+        if account is not None:
+            chosen = self._books[self._resolve(account)]
+        elif not books and count:
+            raise ValueError("no accounts to mutate")
+        return [
+            self._apply(chosen if chosen is not None else self._account_rng.choice(books))
+            for _ in range(count)
+        ]
+
+    def mutate_round(self) -> list[Mutation]:
+        """One round of the background driver: every account (Bitget uids, then CoinW user
+        ids, each in registration order) gets one mutation with probability
+        ``config.mutation_share`` (all of them at 1.0)."""
+        share = self.config.mutation_share
+        return [
+            self._apply(book)
+            for book in self._mutation_books()
+            if share >= 1.0 or self._account_rng.random() < share
+        ]
+
+    def open_orders(self, account: str | int) -> dict[str, BitgetTrackingOrder | CoinWOrder]:
+        """The orders ``account`` (API key, uid or user id) has open right now, keyed like
+        :attr:`Mutation.key` (trackingNo, or CoinW id as a string): the ground truth a poller
+        should converge to. Bitget: every current tracking order, all product types; CoinW:
+        every unfilled order, all position types. A new dict of the current (immutable in
+        practice: mutations replace them) order records."""
+        exchange, name = self._resolve(account)
+        if exchange == "bitget":
+            bitget = next(a for a in self.bitget.accounts.values() if a.uid == name)
+            return dict(bitget.orders)
+        coinw = next(a for a in self.coinw.accounts.values() if str(a.user_id) == name)
+        return {str(key): order for key, order in coinw.orders.items() if order.is_open}
+
+    @property
+    def mutations_running(self) -> bool:
+        """Whether the background mutation driver is running."""
+        return self._mutation_task is not None and not self._mutation_task.done()
+
+    def start_mutations(self, interval: float | None = None) -> None:
+        """Start the background driver: a :meth:`mutate_round` every ``interval`` seconds
+        (default: ``config.mutation_interval``, read again before each round so it can be
+        changed live). Needs a running event loop; stop it with :meth:`stop_mutations`."""
+        if self.mutations_running:
+            raise RuntimeError("the mutation driver is already running")
+        first = interval if interval is not None else self.config.mutation_interval
+        if first is None or not first > 0:
+            raise ValueError("start_mutations needs a positive interval (or mutation_interval)")
+        self._mutation_task = asyncio.get_running_loop().create_task(
+            self._drive(interval, first), name="exchange-async-simulator-mutations"
+        )
+
+    async def stop_mutations(self) -> None:
+        """Stop the background driver and wait for it; re-raises what made it fail, if
+        anything. Does nothing when it is not running."""
+        task, self._mutation_task = self._mutation_task, None
+        if task is None:
+            return
+        task.cancel()
+        await asyncio.wait({task})
+        if not task.cancelled():
+            failure = task.exception()
+            if failure is not None:
+                raise failure
+
+    async def _drive(self, interval: float | None, first: float) -> None:
+        loop = asyncio.get_running_loop()
+        due = loop.time()
+        while True:
+            step = interval if interval is not None else self.config.mutation_interval or first
+            due += step
+            delay = due - loop.time()
+            if delay < 0:
+                due, delay = loop.time(), 0.0
+            await asyncio.sleep(delay)
+            self.mutate_round()
 
     # -- faults ------------------------------------------------------------------------------
 
@@ -251,6 +496,18 @@ class Simulator:
         """Drop every fault not yet consumed."""
         self.faults.clear()
 
+    def _random_fault(self) -> Fault | None:
+        """A fault drawn with probability ``config.fault_rate`` from ``config.fault_kinds``,
+        from the simulator's own ``random.Random(config.seed)`` (so runs repeat)."""
+        config = self.config
+        if self._fault_rng.random() >= config.fault_rate or not config.fault_kinds:
+            return None
+        kind = self._fault_rng.choice(config.fault_kinds)
+        self._random_faults[kind] = self._random_faults.get(kind, 0) + 1
+        if kind == "latency":
+            return Fault(kind="delay", seconds=config.fault_latency)
+        return _RANDOM_FAULTS[kind]
+
     # -- serving -----------------------------------------------------------------------------
 
     @property
@@ -273,6 +530,14 @@ class Simulator:
             self.coinw if is_coinw_path(incoming.path) else self.bitget
         )
         account, api_key = venue.identify(incoming)
+        config = self.config
+        if account is not None and incoming.path in (
+            COINW_PRIVATE if venue is self.coinw else BITGET_PRIVATE
+        ):
+            limit = config.coinw_rate_limit if venue is self.coinw else config.bitget_rate_limit
+            if self._strict.hit((venue.name, account, incoming.path), incoming.time, 1.0) > limit:
+                self._over_limit[venue.name] += 1
+        self.log.limit = config.arrival_log_limit
         token = self.log.begin(
             Arrival(
                 time=incoming.time,
@@ -287,6 +552,8 @@ class Simulator:
         reply: Reply
         try:
             fault = self.faults.pop(incoming.path)
+            if fault is None and config.fault_rate > 0:
+                fault = self._random_fault()
             if fault is not None and fault.kind == "delay":
                 await asyncio.sleep(fault.seconds)
                 fault = None

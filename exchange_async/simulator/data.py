@@ -12,10 +12,14 @@ __all__ = [
     "BITGET_SYMBOLS",
     "COINW_INSTRUMENTS",
     "DATA_EPOCH_MS",
+    "bitget_market",
     "bitget_uid",
+    "coinw_market",
     "coinw_user_id",
     "generate_bitget_orders",
     "generate_coinw_orders",
+    "make_bitget_order",
+    "make_coinw_order",
 ]
 
 DATA_EPOCH_MS = 1_767_225_600_000
@@ -61,6 +65,9 @@ COINW_INSTRUMENTS: tuple[_Market, ...] = (
     _Market("1000PEPE", "", Decimal("0.0091442"), 7, Decimal("100"), 8),
 )
 """CoinW futures instruments (base currencies) orders are drawn from."""
+
+_BITGET_BY_SYMBOL = {market.name: market for market in BITGET_SYMBOLS}
+_COINW_BY_NAME = {market.name: market for market in COINW_INSTRUMENTS}
 
 
 def _rng(seed: int, *parts: object) -> random.Random:
@@ -113,47 +120,70 @@ def generate_bitget_orders(seed: int, uid: str, count: int) -> dict[str, BitgetT
     taken: set[int] = set()
     orders: dict[str, BitgetTrackingOrder] = {}
     for seq, open_time in enumerate(times, start=1):
-        market = _pick(rng, BITGET_SYMBOLS)
-        extra = rng.randint(0, 4)
-        price = _places(_drift(rng, market.price, 0.06), market.price_places + extra)
-        size = _places(market.lot * rng.randint(1, 1500), 16)
-        side = rng.choice(("long", "short"))
-        up = Decimal(repr(round(rng.uniform(0.01, 0.2), 4)))
-        down = Decimal(repr(round(rng.uniform(0.005, 0.1), 4)))
-        high = _places(price * (1 + up), market.price_places)
-        low = _places(price * (1 - down), market.price_places)
-        surplus: Decimal | None = high if side == "long" else low
-        loss: Decimal | None = low if side == "long" else high
-        roll = rng.random()
-        if roll < 0.08:
-            surplus = None
-        elif roll < 0.16:
-            loss = None
-        elif roll < 0.22:
-            surplus = loss = None
-        notional = price * size
-        if market.product_type == "COIN-FUTURES":
-            notional = size
-        fee = -max(_places(notional * Decimal("0.0006"), 8), Decimal("0.00000001"))
-        tracking_no = _snowflake(rng, open_time, taken)
-        order_id = _snowflake(rng, open_time - rng.randint(3, 900), taken)
-        orders[tracking_no] = BitgetTrackingOrder(
-            seq=seq,
-            tracking_no=tracking_no,
-            open_order_id=order_id,
-            symbol=market.name,
-            product_type=market.product_type,
-            pos_side=side,
-            open_leverage=rng.choice((2, 3, 5, 10, 10, 20, 20, 25, 50, 75, 100, 125)),
-            open_price_avg=price,
-            open_time=open_time,
-            open_size=size,
-            preset_stop_surplus_price=surplus,
-            preset_stop_loss_price=loss,
-            open_fee=fee.normalize(),
-            follow_count=rng.choice((0, 0, 1, 2, 3, 5, 8, 13, 21, 40, 77)),
-        )
+        order = make_bitget_order(rng, seq, open_time, taken)
+        orders[order.tracking_no] = order
     return orders
+
+
+def bitget_market(symbol: str) -> _Market | None:
+    """The generator's market of ``symbol`` (``None`` for a symbol it does not know)."""
+    return _BITGET_BY_SYMBOL.get(symbol)
+
+
+def make_bitget_order(
+    rng: random.Random,
+    seq: int,
+    open_time: int,
+    taken: set[int],
+    id_time: int | None = None,
+) -> BitgetTrackingOrder:
+    """One tracking order opened at ``open_time`` with position ``seq``, drawn from ``rng``.
+
+    ``taken`` holds the snowflake ids already used (trackingNo and openOrderId as ints); the
+    new order's ids are added to it. The ids embed ``id_time`` (default ``open_time``), so a
+    caller that wants ids independent of the wall clock passes a time of its own.
+    """
+    market = _pick(rng, BITGET_SYMBOLS)
+    extra = rng.randint(0, 4)
+    price = _places(_drift(rng, market.price, 0.06), market.price_places + extra)
+    size = _places(market.lot * rng.randint(1, 1500), 16)
+    side = rng.choice(("long", "short"))
+    up = Decimal(repr(round(rng.uniform(0.01, 0.2), 4)))
+    down = Decimal(repr(round(rng.uniform(0.005, 0.1), 4)))
+    high = _places(price * (1 + up), market.price_places)
+    low = _places(price * (1 - down), market.price_places)
+    surplus: Decimal | None = high if side == "long" else low
+    loss: Decimal | None = low if side == "long" else high
+    roll = rng.random()
+    if roll < 0.08:
+        surplus = None
+    elif roll < 0.16:
+        loss = None
+    elif roll < 0.22:
+        surplus = loss = None
+    notional = price * size
+    if market.product_type == "COIN-FUTURES":
+        notional = size
+    fee = -max(_places(notional * Decimal("0.0006"), 8), Decimal("0.00000001"))
+    stamp = open_time if id_time is None else id_time
+    tracking_no = _snowflake(rng, stamp, taken)
+    order_id = _snowflake(rng, stamp - rng.randint(3, 900), taken)
+    return BitgetTrackingOrder(
+        seq=seq,
+        tracking_no=tracking_no,
+        open_order_id=order_id,
+        symbol=market.name,
+        product_type=market.product_type,
+        pos_side=side,
+        open_leverage=rng.choice((2, 3, 5, 10, 10, 20, 20, 25, 50, 75, 100, 125)),
+        open_price_avg=price,
+        open_time=open_time,
+        open_size=size,
+        preset_stop_surplus_price=surplus,
+        preset_stop_loss_price=loss,
+        open_fee=fee.normalize(),
+        follow_count=rng.choice((0, 0, 1, 2, 3, 5, 8, 13, 21, 40, 77)),
+    )
 
 
 _COINW_POS_TYPES = (
@@ -182,100 +212,108 @@ def generate_coinw_orders(seed: int, user_id: int, count: int) -> dict[int, Coin
     order_id = _COINW_FIRST_ID + 2 * rng.randrange(50_000_000)
     created = DATA_EPOCH_MS - 7 * 24 * 3600 * 1000
     orders: dict[int, CoinWOrder] = {}
-    kinds = [kind for kind, _ in _COINW_POS_TYPES]
-    weights = [weight for _, weight in _COINW_POS_TYPES]
     for _ in range(count):
         order_id += 2 * rng.randint(1_000, 4_000_000)
         created += rng.randint(1_000, 9_000_000)
-        market = _pick(rng, COINW_INSTRUMENTS)
-        pos_type = rng.choices(kinds, weights=weights)[0]
-        direction = rng.choice(("long", "short"))
-        leverage = rng.choice((1, 2, 3, 5, 10, 20, 50, 100))
-        index_price = _places(_drift(rng, market.price, 0.02), market.price_places)
-        order_price = _places(_drift(rng, index_price, 0.04), market.price_places)
-        total = rng.randint(1, 400)
-        partial = rng.random() < 0.2
-        current = rng.randint(1, total - 1) if partial and total > 1 else total
-        base_size = _places(market.lot * total, 8).normalize()
-        unit = rng.choice((0, 1, 2))
-        notional = order_price * base_size
-        quantity = {
-            0: _places(notional, 2).normalize(),
-            1: Decimal(total),
-            2: base_size,
-        }[unit]
-        margin = _places(notional / leverage, 2).normalize()
-        trigger_price: Decimal | None = None
-        trigger_type: int | None = None
-        if pos_type in ("plan", "planTrigger"):
-            trigger_price = _places(_drift(rng, order_price, 0.01), market.price_places)
-            trigger_type = rng.choice((0, 1))
-        stop_profit: Decimal | None = None
-        stop_loss: Decimal | None = None
-        if rng.random() < 0.7:
-            factor = Decimal(repr(round(rng.uniform(0.01, 0.12), 3)))
-            stop_profit = _places(order_price * (1 + factor), market.price_places)
-            stop_loss = _places(order_price * (1 - factor / 2), market.price_places)
-            if direction == "short":
-                stop_profit, stop_loss = stop_loss, stop_profit
-        third = (
-            f"{rng.randint(100, 999)}-{rng.randint(1, 99)}-{total}" if rng.random() < 0.5 else None
-        )
-        limit_prices = stop_loss is not None and rng.random() < 0.25
-        optional = {
-            "stopLossPrice": stop_loss,
-            "stopProfitPrice": stop_profit,
-            "thirdOrderId": third,
-            "triggerPrice": trigger_price,
-            "triggerType": trigger_type,
-        }
-        omitted = {name for name, value in optional.items() if value is None and rng.random() < 0.5}
-        if "stopLossPrice" in omitted:
-            omitted.add("stopLossRate")
-        if "stopProfitPrice" in omitted:
-            omitted.add("stopProfitRate")
-        if not limit_prices:
-            omitted.update(("stopLossOrderPrice", "stopProfitOrderPrice"))
-        orders[order_id] = CoinWOrder(
-            id=order_id,
-            user_id=user_id,
-            instrument=market.name,
-            direction=direction,
-            base_size=base_size,
-            contract_type=1,
-            created_date=created,
-            updated_date=created + rng.randint(0, 600_000),
-            current_piece=Decimal(current),
-            total_piece=Decimal(total),
-            fee=_places(notional * Decimal("0.0006") * (total - current) / total, 4).normalize()
-            if partial
-            else Decimal(0),
-            frozen_fee=_places(notional * Decimal("0.0002"), 4).normalize(),
-            index_price=index_price,
-            leverage=leverage,
-            liquidate_by="manual",
-            maker_fee=Decimal("0.0001"),
-            taker_fee=Decimal("0.0006"),
-            margin=margin,
-            order_price=order_price,
-            order_status="part" if current != total else "unFinish",
-            original_type="plan" if pos_type == "planTrigger" else pos_type,
-            pos_type=pos_type,
-            position_margin=margin,
-            position_model=rng.choice((0, 1)),
-            quantity=quantity,
-            quantity_unit=unit,
-            source=rng.choice(("api", "api", "web")),
-            status="open",
-            stop_loss_price=stop_loss,
-            stop_loss_rate=_rate(stop_loss, order_price),
-            stop_profit_price=stop_profit,
-            stop_profit_rate=_rate(stop_profit, order_price),
-            stop_loss_order_price=stop_loss if limit_prices else None,
-            stop_profit_order_price=stop_profit if limit_prices else None,
-            third_order_id=third,
-            trigger_price=trigger_price,
-            trigger_type=trigger_type,
-            omitted=frozenset(omitted),
-        )
+        orders[order_id] = make_coinw_order(rng, user_id, order_id, created)
     return orders
+
+
+def coinw_market(instrument: str) -> _Market | None:
+    """The generator's market of ``instrument`` (``None`` for one it does not know)."""
+    return _COINW_BY_NAME.get(instrument)
+
+
+def make_coinw_order(rng: random.Random, user_id: int, order_id: int, created: int) -> CoinWOrder:
+    """One open order ``order_id`` of ``user_id`` created at ``created``, drawn from ``rng``."""
+    kinds = [kind for kind, _ in _COINW_POS_TYPES]
+    weights = [weight for _, weight in _COINW_POS_TYPES]
+    market = _pick(rng, COINW_INSTRUMENTS)
+    pos_type = rng.choices(kinds, weights=weights)[0]
+    direction = rng.choice(("long", "short"))
+    leverage = rng.choice((1, 2, 3, 5, 10, 20, 50, 100))
+    index_price = _places(_drift(rng, market.price, 0.02), market.price_places)
+    order_price = _places(_drift(rng, index_price, 0.04), market.price_places)
+    total = rng.randint(1, 400)
+    partial = rng.random() < 0.2
+    current = rng.randint(1, total - 1) if partial and total > 1 else total
+    base_size = _places(market.lot * total, 8).normalize()
+    unit = rng.choice((0, 1, 2))
+    notional = order_price * base_size
+    quantity = {
+        0: _places(notional, 2).normalize(),
+        1: Decimal(total),
+        2: base_size,
+    }[unit]
+    margin = _places(notional / leverage, 2).normalize()
+    trigger_price: Decimal | None = None
+    trigger_type: int | None = None
+    if pos_type in ("plan", "planTrigger"):
+        trigger_price = _places(_drift(rng, order_price, 0.01), market.price_places)
+        trigger_type = rng.choice((0, 1))
+    stop_profit: Decimal | None = None
+    stop_loss: Decimal | None = None
+    if rng.random() < 0.7:
+        factor = Decimal(repr(round(rng.uniform(0.01, 0.12), 3)))
+        stop_profit = _places(order_price * (1 + factor), market.price_places)
+        stop_loss = _places(order_price * (1 - factor / 2), market.price_places)
+        if direction == "short":
+            stop_profit, stop_loss = stop_loss, stop_profit
+    third = f"{rng.randint(100, 999)}-{rng.randint(1, 99)}-{total}" if rng.random() < 0.5 else None
+    limit_prices = stop_loss is not None and rng.random() < 0.25
+    optional = {
+        "stopLossPrice": stop_loss,
+        "stopProfitPrice": stop_profit,
+        "thirdOrderId": third,
+        "triggerPrice": trigger_price,
+        "triggerType": trigger_type,
+    }
+    omitted = {name for name, value in optional.items() if value is None and rng.random() < 0.5}
+    if "stopLossPrice" in omitted:
+        omitted.add("stopLossRate")
+    if "stopProfitPrice" in omitted:
+        omitted.add("stopProfitRate")
+    if not limit_prices:
+        omitted.update(("stopLossOrderPrice", "stopProfitOrderPrice"))
+    return CoinWOrder(
+        id=order_id,
+        user_id=user_id,
+        instrument=market.name,
+        direction=direction,
+        base_size=base_size,
+        contract_type=1,
+        created_date=created,
+        updated_date=created + rng.randint(0, 600_000),
+        current_piece=Decimal(current),
+        total_piece=Decimal(total),
+        fee=_places(notional * Decimal("0.0006") * (total - current) / total, 4).normalize()
+        if partial
+        else Decimal(0),
+        frozen_fee=_places(notional * Decimal("0.0002"), 4).normalize(),
+        index_price=index_price,
+        leverage=leverage,
+        liquidate_by="manual",
+        maker_fee=Decimal("0.0001"),
+        taker_fee=Decimal("0.0006"),
+        margin=margin,
+        order_price=order_price,
+        order_status="part" if current != total else "unFinish",
+        original_type="plan" if pos_type == "planTrigger" else pos_type,
+        pos_type=pos_type,
+        position_margin=margin,
+        position_model=rng.choice((0, 1)),
+        quantity=quantity,
+        quantity_unit=unit,
+        source=rng.choice(("api", "api", "web")),
+        status="open",
+        stop_loss_price=stop_loss,
+        stop_loss_rate=_rate(stop_loss, order_price),
+        stop_profit_price=stop_profit,
+        stop_profit_rate=_rate(stop_profit, order_price),
+        stop_loss_order_price=stop_loss if limit_prices else None,
+        stop_profit_order_price=stop_profit if limit_prices else None,
+        third_order_id=third,
+        trigger_price=trigger_price,
+        trigger_type=trigger_type,
+        omitted=frozenset(omitted),
+    )

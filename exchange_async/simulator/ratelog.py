@@ -43,29 +43,48 @@ def max_in_window(times: list[float], window: float) -> int:
 
 
 class ArrivalLog:
-    """Every request in arrival order; a record is filled in when its reply is decided."""
+    """Every request in arrival order; a record is filled in when its reply is decided.
 
-    __slots__ = ("_generation", "records")
+    ``limit`` (``None``: unbounded) bounds the log: once it would hold more than ``limit``
+    records, the oldest quarter of them is dropped at once, so keeping the newest costs
+    amortised O(1) per arrival. :attr:`dropped` counts what was dropped.
+    """
 
-    def __init__(self) -> None:
+    __slots__ = ("_generation", "_offset", "dropped", "limit", "records")
+
+    def __init__(self, limit: int | None = None) -> None:
         self.records: list[Arrival] = []
+        self.limit = limit
+        self.dropped = 0
         self._generation = 0
+        self._offset = 0
 
     def begin(self, arrival: Arrival) -> tuple[int, int]:
         """Append ``arrival``; return the token :meth:`finish` needs."""
-        self.records.append(arrival)
-        return (self._generation, len(self.records) - 1)
+        records = self.records
+        if self.limit is not None and len(records) >= self.limit:
+            keep = max(self.limit * 3 // 4, 1) - 1
+            drop = len(records) - keep
+            del records[:drop]
+            self._offset += drop
+            self.dropped += drop
+        records.append(arrival)
+        return (self._generation, self._offset + len(records) - 1)
 
     def finish(self, token: tuple[int, int], status: int, code: str) -> None:
-        """Record the reply of the arrival ``token`` names (ignored after :meth:`clear`)."""
-        generation, index = token
-        if generation == self._generation:
+        """Record the reply of the arrival ``token`` names (ignored after :meth:`clear`, and
+        when the record was dropped meanwhile)."""
+        generation, position = token
+        index = position - self._offset
+        if generation == self._generation and index >= 0:
             self.records[index] = replace(self.records[index], status=status, code=code)
 
     def clear(self) -> None:
         """Forget every arrival; replies still in flight are then not recorded."""
         self.records.clear()
         self._generation += 1
+        self._offset = 0
+        self.dropped = 0
 
     def select(
         self,

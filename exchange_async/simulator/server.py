@@ -61,6 +61,10 @@ def make_app(sim: Simulator) -> web.Application:
 class SimulatorServer:
     """Serves a simulator on ``host:port`` (``port=0`` picks a free port) while in use.
 
+    When ``sim.config.mutation_interval`` is set (and the driver is not already running),
+    :meth:`start` starts the simulator's background mutation driver once the port is open and
+    :meth:`close` stops it again before the port closes.
+
     ::
 
         async with SimulatorServer(sim) as server:
@@ -81,6 +85,7 @@ class SimulatorServer:
         self._shutdown_timeout = shutdown_timeout
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
+        self._owns_mutations = False
 
     @property
     def port(self) -> int:
@@ -121,13 +126,22 @@ class SimulatorServer:
             await runner.cleanup()
             raise
         self._runner = runner
+        if self.sim.config.mutation_interval is not None and not self.sim.mutations_running:
+            self.sim.start_mutations()
+            self._owns_mutations = True
 
     async def close(self) -> None:
-        """Stop listening and close every connection."""
+        """Stop the mutation driver if :meth:`start` started it, then stop listening and
+        close every connection."""
         runner, self._runner = self._runner, None
         self._port = None
-        if runner is not None:
-            await runner.cleanup()
+        owns, self._owns_mutations = self._owns_mutations, False
+        try:
+            if owns:
+                await self.sim.stop_mutations()
+        finally:
+            if runner is not None:
+                await runner.cleanup()
 
     async def __aenter__(self) -> SimulatorServer:
         await self.start()
