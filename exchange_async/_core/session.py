@@ -124,6 +124,8 @@ class Session:
         self._server_time = server_time
         self._http = http
         self._owns_http = http is None
+        if http is not None:
+            _disable_silent_retry(http)
         self._state = _State.NEW
         self._buckets: dict[Endpoint[Any], tuple[Bucket, ...]] = {}
         self._clock: ServerClock | None = None
@@ -148,6 +150,14 @@ class Session:
         _disable_silent_retry(self._http)
         self._state = _State.OPEN
         return self._http
+
+    def use_http(self, http: aiohttp.ClientSession) -> None:
+        """Send through ``http`` (shared, not closed here). Only before the first request."""
+        if self._state is not _State.NEW or (self._http is not None and self._owns_http):
+            raise ClientClosedError("use_http() must come before the session is opened")
+        _disable_silent_retry(http)
+        self._http = http
+        self._owns_http = False
 
     async def open(self) -> None:
         """Create the aiohttp session now (it is otherwise created on first use)."""
