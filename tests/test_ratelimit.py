@@ -29,7 +29,8 @@ def max_in_window(times: list[float], window: float) -> int:
 def bucket(
     limit: int, period: float, margin: float = 0.05, scope: Scope = Scope.ENDPOINT
 ) -> Bucket:
-    return Bucket("test", RateLimit("test", limit, period, scope).interval(margin), scope)
+    """A bucket exactly as the registry makes it (catch-up allowance included)."""
+    return LimiterRegistry().bucket("test", RateLimit("test", limit, period, scope), "a", margin)
 
 
 async def starts(buckets: list[Bucket], n: int) -> list[float]:
