@@ -36,10 +36,21 @@ BITGET_ENV = {
 
 
 async def test_demo_runs_without_credentials_or_network() -> None:
-    code, out, err = await run_cli("demo")
+    code, out, err = await run_cli("demo", "--accounts", "4", "--duration", "3", "--no-live")
     assert code == 0, err
-    assert "tracking orders in" in out
-    assert "(limit 5)" in out
+    assert "req/s" in out  # the status lines of the non-terminal view
+    assert "limit violations  0 (as the simulator counted them)" in out
+    assert "AccountSynced 4" in out
+
+
+async def test_demo_with_faults_ends_cleanly() -> None:
+    code, out, err = await run_cli(
+        "demo", "--accounts", "4", "--duration", "4", "--faults", "--fault-rate", "0.2"
+    )
+    assert code == 0, err
+    assert "stopped accounts  bad-key" in out
+    assert "limit violations  0" in out
+    assert "Traceback" not in err
 
 
 async def test_tracking_orders_json_lines(server: SimulatorServer, sim: Simulator) -> None:

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from .. import __version__
 from .._errors import ExchangeError
+from ..simulator.options import add_simulator_arguments
 
 __all__ = ["main"]
 
@@ -47,10 +48,16 @@ def _parser() -> argparse.ArgumentParser:
     simulate = sub.add_parser("simulate", help="run the bundled exchange simulator")
     simulate.add_argument("--host", default="127.0.0.1")
     simulate.add_argument("--port", type=int, default=8080)
-    simulate.add_argument("--seed", type=int, default=0)
+    add_simulator_arguments(simulate)
 
-    demo = sub.add_parser("demo", help="the whole SDK against the in-process simulator")
-    demo.add_argument("--page-size", type=int, default=50)
+    demo = sub.add_parser(
+        "demo", help="watch a fleet of simulated accounts with the Poller (no credentials)"
+    )
+    demo.add_argument("--accounts", type=int, default=20, help="simulated accounts (default 20)")
+    demo.add_argument("--duration", type=float, default=20.0, help="seconds to run (default 20)")
+    demo.add_argument("--faults", action="store_true", help="inject faults and a bad key")
+    demo.add_argument("--no-live", action="store_true", help="status lines instead of a live view")
+    add_simulator_arguments(demo)
     return parser
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 
 from .. import BitgetClient, BitgetCredentials, CoinWClient, CoinWCredentials
 from .output import print_json_lines, print_table
@@ -88,9 +87,10 @@ async def coinw_orders(args: argparse.Namespace) -> int:
 
 async def simulate(args: argparse.Namespace) -> int:
     """Serve the simulator until interrupted."""
-    from ..simulator import DEMO_BITGET, DEMO_COINW, Simulator, SimulatorConfig, serve_forever
+    from ..simulator import DEMO_BITGET, DEMO_COINW, Simulator, serve_forever
+    from ..simulator.options import config_from_arguments
 
-    sim = Simulator.with_demo_accounts(SimulatorConfig(seed=args.seed))
+    sim = Simulator.with_demo_accounts(config_from_arguments(args))
 
     def ready(base_url: str) -> None:
         print(f"simulator on {base_url} (Ctrl-C to stop)", file=sys.stderr)
@@ -111,29 +111,10 @@ async def simulate(args: argparse.Namespace) -> int:
 
 
 async def demo(args: argparse.Namespace) -> int:
-    """Start the simulator in-process and page through the demo trader's orders."""
-    from ..simulator import DEMO_BITGET, Simulator, SimulatorServer
+    """Watch a fleet of simulated accounts with the Poller; see `exchange_async.cli.demo`."""
+    from ..simulator.options import config_from_arguments
+    from .demo import demo_command
 
-    sim = Simulator.with_demo_accounts()
-    async with SimulatorServer(sim) as server:
-        credentials = BitgetCredentials(
-            DEMO_BITGET.api_key, DEMO_BITGET.secret_key, DEMO_BITGET.passphrase
-        )
-        started = time.perf_counter()
-        async with BitgetClient(credentials, base_url=server.base_url) as client:
-            rows = [
-                order
-                async for order in client.iter_current_tracking_orders(
-                    "USDT-FUTURES", page_size=args.page_size
-                )
-            ]
-            elapsed = time.perf_counter() - started
-            requests = client.stats.requests
-        print_table(rows, TRACKING_COLUMNS, sys.stdout)
-        track = "/api/v2/copy/mix-trader/order-current-track"
-        print(
-            f"\n{len(rows)} tracking orders in {requests} requests ({elapsed:.2f}s); "
-            f"most requests the simulator saw in any 1 s window: "
-            f"{sim.max_in_window(track)} (limit 5)"
-        )
-    return 0
+    if args.accounts < 1 or args.duration <= 0:
+        raise UsageError("--accounts must be at least 1 and --duration positive")
+    return await demo_command(args, config_from_arguments(args))
