@@ -33,10 +33,14 @@ class Outcome:
     title: str
     columns: list[str]
     rows: list[list[str]] = field(default_factory=list)
+    text_columns: int = 1
+    """How many leading columns hold text (left-aligned in the summary)."""
     notes: list[str] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
-    """Anything that looks like an SDK bug (a limit exceeded, wrong values); printed loudly."""
+    """What looks like an SDK bug (a limit exceeded, wrong values, failed calls)."""
+    warnings: list[str] = field(default_factory=list)
+    """What falls short of the SDK's documented promise without breaking anything."""
 
 
 def median(values: Iterable[float]) -> float:
