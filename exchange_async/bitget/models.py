@@ -32,8 +32,12 @@ class PosSide(StrEnum):
     SHORT = "short"
 
 
-class TrackingOrder(msgspec.Struct, frozen=True, kw_only=True):
-    """One current tracking order of an elite trader (prices, sizes and fees as ``Decimal``)."""
+class TrackingOrder(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """One current tracking order of an elite trader (prices, sizes and fees as ``Decimal``).
+
+    Not tracked by the garbage collector (``gc=False``): it holds only scalars, so it cannot be
+    part of a cycle, and a bot holding thousands of orders keeps its GC pauses short.
+    """
 
     tracking_no: str
     open_order_id: str
@@ -71,7 +75,7 @@ class ServerTime(msgspec.Struct, rename="camel"):
 # into ``Decimal | None``; those two fields arrive as text and are converted in `to_page`.
 
 
-class _TrackingOrderWire(msgspec.Struct, rename="camel"):
+class _TrackingOrderWire(msgspec.Struct, rename="camel", gc=False):
     tracking_no: str
     open_order_id: str
     symbol: str

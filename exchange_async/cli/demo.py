@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import resource
 import sys
 import time
@@ -55,6 +56,12 @@ class DemoReport:
     random_faults: dict[str, int]
     peak_rss_mib: float
     stopped: list[str] = field(default_factory=list)
+    checked_accounts: int = 0
+    """Accounts whose event-built state was compared with the simulator's at the end."""
+    lost: int = 0
+    """Orders open at the simulator that the events never reported (or reported closed)."""
+    invented: int = 0
+    """Orders the events say are open that are not, plus events contradicting earlier ones."""
 
     @property
     def requests_per_second(self) -> float:
@@ -95,6 +102,9 @@ class _Fleet:
         self.poller = poller
         self.fleet = fleet
         self.recent: deque[str] = deque(maxlen=12)
+        self.books: dict[str, dict[str, Any]] = {}
+        """Each account's open orders as its events describe them."""
+        self.contradictions = 0
         self.started = time.monotonic()
         self._rate_mark = (self.started, 0)
         self.rate = 0.0
@@ -122,6 +132,45 @@ class _Fleet:
         async for event in self.poller:
             if not (isinstance(event, OrderOpened) and event.initial):
                 self.recent.append(describe(event))
+            self._book(event)
+
+    def _book(self, event: Event) -> None:
+        book = self.books.setdefault(event.account, {})
+        if isinstance(event, OrderOpened):
+            self.contradictions += event.key in book
+            book[event.key] = event.order
+        elif isinstance(event, OrderChanged):
+            self.contradictions += book.get(event.key) != event.previous
+            book[event.key] = event.order
+        elif isinstance(event, OrderClosed):
+            self.contradictions += book.pop(event.key, None) is None
+
+    async def settle(self, within: float) -> None:
+        """Wait until every polling account has finished two snapshots started after now."""
+        targets = {
+            s.name: s.snapshots + 2 for s in self.poller.accounts.values() if s.state != "stopped"
+        }
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            statuses = self.poller.accounts
+            if all(statuses[n].snapshots >= t for n, t in targets.items() if n in statuses):
+                return
+            await asyncio.sleep(0.1)
+
+    def check(self) -> tuple[int, int, int]:
+        """(accounts checked, orders lost, orders invented) against the simulator's truth."""
+        checked = lost = invented = 0
+        statuses = self.poller.accounts
+        for account in self.fleet:
+            status = statuses.get(account.name)
+            if status is None or status.state == "stopped" or not status.snapshots:
+                continue
+            truth = set(self.sim.open_orders(account.api_key))
+            seen = set(self.books.get(account.name, {}))
+            checked += 1
+            lost += len(truth - seen)
+            invented += len(seen - truth)
+        return checked, lost, invented + self.contradictions
 
 
 def _status_line(fleet: _Fleet) -> str:
@@ -204,7 +253,8 @@ async def run_demo(
     if config.mutation_interval is None:
         config.mutation_interval = 1.0
     if config.arrival_log_limit is None:
-        config.arrival_log_limit = 100_000
+        # The summary's counters are incremental; a long log would only lengthen GC pauses.
+        config.arrival_log_limit = 10_000
     if faults and not config.fault_rate:
         config.fault_rate = 0.03
     sim, fleet_accounts = Simulator.with_demo_fleet(accounts, config)
@@ -231,6 +281,7 @@ async def run_demo(
                 "bad-key", CoinWCredentials("demo-no-such-key", "x"), base_url=server.base_url
             )
         fleet = _Fleet(sim, poller, fleet_accounts)
+        gc.freeze()  # the fleet's setup lives for the whole run: keep it out of GC passes
         use_rich = _rich_available() and (live if live is not None else out.isatty())
         async with poller:
             consumer = asyncio.create_task(fleet.consume())
@@ -239,12 +290,18 @@ async def run_demo(
             )
             try:
                 await asyncio.sleep(duration)
+                seconds = time.monotonic() - fleet.started
+                requests, retries = fleet.requests(), fleet.retries()
+                # Freeze the data and the faults, let every account catch up, then compare
+                # what the events said with what the simulator holds.
+                await sim.stop_mutations()
+                sim.config.fault_rate = 0.0
+                await fleet.settle(within=30.0)
             finally:
                 view.cancel()
                 await asyncio.gather(view, return_exceptions=True)
-            seconds = time.monotonic() - fleet.started
-            requests, retries = fleet.requests(), fleet.retries()
             stopped = [s.name for s in poller.accounts.values() if s.state.value == "stopped"]
+            checked, lost, invented = fleet.check()
         await consumer
         return DemoReport(
             accounts=len(fleet_accounts),
@@ -258,6 +315,9 @@ async def run_demo(
             random_faults=sim.random_fault_counts(),
             peak_rss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             stopped=stopped,
+            checked_accounts=checked,
+            lost=lost,
+            invented=invented,
         )
 
 
@@ -285,6 +345,8 @@ def print_report(report: DemoReport, out: TextIO) -> None:
         f"coinw {report.refused_for_rate.get('coinw', 0)}",
         f"  stopped accounts  {', '.join(report.stopped) or 'none'}",
         f"  peak memory       {report.peak_rss_mib:.0f} MiB",
+        f"  event check       {report.checked_accounts} accounts: {report.lost} orders lost, "
+        f"{report.invented} invented",
         f"  limit violations  {report.limit_violations} (as the simulator counted them)",
     ]
     print("\n".join(lines), file=out)
@@ -300,4 +362,5 @@ async def demo_command(args: argparse.Namespace, config: SimulatorConfig) -> int
         config=config,
     )
     print_report(report, sys.stdout)
-    return 0 if report.limit_violations == 0 else 3
+    healthy = report.limit_violations == 0 and report.lost == 0 and report.invented == 0
+    return 0 if healthy else 3

@@ -23,13 +23,14 @@ class PositionType(StrEnum):
     """Stop-loss / take-profit orders."""
 
 
-class OrderInfo(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+class OrderInfo(msgspec.Struct, frozen=True, kw_only=True, rename="camel", gc=False):
     """One unfilled CoinW futures order.
 
     Decoded straight from the wire: every numeric field accepts a JSON number or a numeric
     string (CoinW mixes both, even within one object); ids are exact ``int`` (they exceed
     2**53); money is ``Decimal``; enum-like fields stay ``str`` so a new value CoinW adds does
-    not fail a whole reply. Unknown fields are ignored.
+    not fail a whole reply. Unknown fields are ignored. Not tracked by the garbage collector
+    (``gc=False``: scalars only, so no cycles), which keeps GC pauses short.
     """
 
     id: int

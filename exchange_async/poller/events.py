@@ -31,7 +31,7 @@ Order = TrackingOrder | OrderInfo
 """A watched order: a Bitget tracking order or a CoinW unfilled order."""
 
 
-class Event(msgspec.Struct, frozen=True, kw_only=True, tag=True):
+class Event(msgspec.Struct, frozen=True, kw_only=True, tag=True, gc=False):
     """Base of every poller event."""
 
     account: str
