@@ -184,6 +184,14 @@ CALLERS = 50
 ACCOUNTS = 20
 CALLERS_PER_ACCOUNT = 10
 
+DOCUMENTED = 1 / 1.05
+"""The rate the SDK documents with its default 5 % margin, as a fraction of the limit."""
+WARN_BELOW = 0.94
+"""Warn when the SDK's median rate falls below this fraction of the limit. Since the limiter's
+catch-up allowance it reaches 95.1-95.2 % in every scenario (20 accounts at the per-IP cap
+included; 90.6 % before), so 94 % leaves room for a noisy machine and still flags a real
+shortfall."""
+
 SCENARIOS = (
     Scenario(
         name="bitget 5/s, 1 account × 50 callers",
@@ -384,10 +392,11 @@ def run(quick: bool = False) -> Outcome:
                 f"{scenario.name}: the SDK exceeded the limit "
                 f"(max {sdk['max_in_1s_window_worst']} in 1 s)"
             )
-        if sdk["fraction_of_limit_median"] < 0.93:
+        if sdk["fraction_of_limit_median"] < WARN_BELOW:
             outcome.warnings.append(
                 f"{scenario.name}: the SDK ran at only {sdk['fraction_of_limit_median']:.1%} "
-                "of the limit (documented: 95.2 %)"
+                f"of the limit (documented: {DOCUMENTED:.1%}, measured 95.1-95.2 % on one "
+                f"account and on {ACCOUNTS}; warning below {WARN_BELOW:.0%})"
             )
         sdk["all_accounts_max_in_1s_window_worst"] = max(
             r["sdk"]["all_accounts_max_in_1s_window"] for r in results

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Self
 
-from .session import Session, SessionStats
+import aiohttp
+
+from .._errors import ValidationError
+from .credentials import ApiKeyCredentials
+from .exchange import ExchangeSpec
+from .retry import RetryPolicy
+from .secrets import account_fingerprint, require_text
+from .session import Session, SessionOptions, SessionStats, Signer
 
 __all__ = ["BaseClient"]
 
@@ -17,6 +25,49 @@ class BaseClient:
     """
 
     _session: Session
+
+    def _init_session(
+        self,
+        *,
+        exchange: ExchangeSpec,
+        credentials: ApiKeyCredentials,
+        credentials_type: type[ApiKeyCredentials],
+        signer: Signer,
+        base_url: str,
+        uid: str | int | None,
+        timeout: float,
+        retry: RetryPolicy | None,
+        rate_limit_margin: float,
+        max_rate_wait: float | None,
+        session: aiohttp.ClientSession | None,
+        server_time: Callable[[], Awaitable[int]] | None = None,
+    ) -> None:
+        """Check the arguments every client shares and build its `Session`.
+
+        The account is ``uid`` when given (several keys of one account then share limits),
+        else a fingerprint of the API key.
+        """
+        if not isinstance(credentials, credentials_type):
+            raise ValidationError(f"credentials must be {credentials_type.__name__}")
+        account_id = (
+            "uid:" + require_text("uid", str(uid))
+            if uid is not None
+            else account_fingerprint(credentials.api_key)
+        )
+        self._session = Session(
+            exchange=exchange,
+            base_url=base_url,
+            signer=signer,
+            account_id=account_id,
+            options=SessionOptions(
+                timeout=timeout,
+                retry=retry or RetryPolicy(),
+                rate_limit_margin=rate_limit_margin,
+                max_rate_wait=max_rate_wait,
+            ),
+            server_time=server_time,
+            http=session,
+        )
 
     async def __aenter__(self) -> Self:
         await self._session.open()

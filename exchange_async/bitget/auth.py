@@ -2,42 +2,29 @@
 
 from __future__ import annotations
 
+from .._core.credentials import ApiKeyCredentials
 from .._core.hmac_sign import hmac_sha256_base64, prehash
-from .._core.secrets import mask_key, require_text
+from .._core.secrets import require_text
 
 __all__ = ["BitgetCredentials", "auth_headers", "sign"]
 
 
-class BitgetCredentials:
+class BitgetCredentials(ApiKeyCredentials):
     """An API key of a Bitget account: key, secret and the passphrase chosen at creation.
 
     ``repr()`` shows the key masked and never the secret or the passphrase.
     """
 
-    __slots__ = ("_passphrase", "_secret_key", "api_key")
+    __slots__ = ("_passphrase",)
 
     def __init__(self, api_key: str, secret_key: str, passphrase: str) -> None:
-        self.api_key = require_text("api_key", api_key)
-        self._secret_key = require_text("secret_key", secret_key)
+        super().__init__(api_key, secret_key)
         self._passphrase = require_text("passphrase", passphrase)
-
-    @property
-    def secret_key(self) -> str:
-        """The secret used to sign requests."""
-        return self._secret_key
 
     @property
     def passphrase(self) -> str:
         """The passphrase set when the key was created."""
         return self._passphrase
-
-    def __repr__(self) -> str:
-        return f"BitgetCredentials(api_key={mask_key(self.api_key)!r})"
-
-    __str__ = __repr__
-
-    def __reduce__(self) -> str:  # pragma: no cover - refuse to pickle secrets by accident
-        raise TypeError("BitgetCredentials cannot be pickled")
 
 
 def sign(

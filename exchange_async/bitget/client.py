@@ -11,8 +11,6 @@ import aiohttp
 from .._core.client import BaseClient
 from .._core.params import check_choice, check_int_range, check_token, to_ms
 from .._core.retry import RetryPolicy
-from .._core.secrets import account_fingerprint, require_text
-from .._core.session import Session, SessionOptions
 from .._errors import DecodeError, ValidationError
 from .auth import BitgetCredentials, auth_headers
 from .endpoints import CURRENT_TRACK, SERVER_TIME
@@ -59,29 +57,21 @@ class BitgetClient(BaseClient):
         session: aiohttp.ClientSession | None = None,
         demo_trading: bool = False,
     ) -> None:
-        if not isinstance(credentials, BitgetCredentials):
-            raise ValidationError("credentials must be BitgetCredentials")
-        account_id = (
-            "uid:" + require_text("uid", str(uid))
-            if uid is not None
-            else account_fingerprint(credentials.api_key)
-        )
-        options = SessionOptions(
-            timeout=timeout,
-            retry=retry or RetryPolicy(),
-            rate_limit_margin=rate_limit_margin,
-            max_rate_wait=max_rate_wait,
-        )
         self._credentials = credentials
         self._demo_trading = demo_trading
-        self._session = Session(
+        self._init_session(
             exchange=BITGET,
-            base_url=base_url,
+            credentials=credentials,
+            credentials_type=BitgetCredentials,
             signer=self._sign,
-            account_id=account_id,
-            options=options,
+            base_url=base_url,
+            uid=uid,
+            timeout=timeout,
+            retry=retry,
+            rate_limit_margin=rate_limit_margin,
+            max_rate_wait=max_rate_wait,
+            session=session,
             server_time=self.get_server_time,
-            http=session,
         )
 
     def _sign(self, timestamp_ms: int, method: str, path_qs: str, body: str) -> dict[str, str]:

@@ -2,33 +2,16 @@
 
 from __future__ import annotations
 
+from .._core.credentials import ApiKeyCredentials
 from .._core.hmac_sign import hmac_sha256_base64, prehash
-from .._core.secrets import mask_key, require_text
 
 __all__ = ["CoinWCredentials", "auth_headers", "sign"]
 
 
-class CoinWCredentials:
+class CoinWCredentials(ApiKeyCredentials):
     """An API key of a CoinW account. ``repr()`` shows the key masked, never the secret."""
 
-    __slots__ = ("_secret_key", "api_key")
-
-    def __init__(self, api_key: str, secret_key: str) -> None:
-        self.api_key = require_text("api_key", api_key)
-        self._secret_key = require_text("secret_key", secret_key)
-
-    @property
-    def secret_key(self) -> str:
-        """The secret used to sign requests."""
-        return self._secret_key
-
-    def __repr__(self) -> str:
-        return f"CoinWCredentials(api_key={mask_key(self.api_key)!r})"
-
-    __str__ = __repr__
-
-    def __reduce__(self) -> str:  # pragma: no cover - refuse to pickle secrets by accident
-        raise TypeError("CoinWCredentials cannot be pickled")
+    __slots__ = ()
 
 
 def sign(

@@ -11,8 +11,6 @@ import aiohttp
 from .._core.client import BaseClient
 from .._core.params import check_choice, check_token
 from .._core.retry import RetryPolicy
-from .._core.secrets import account_fingerprint, require_text
-from .._core.session import Session, SessionOptions
 from .._errors import ValidationError
 from .auth import CoinWCredentials, auth_headers
 from .endpoints import ORDER_INFO
@@ -52,26 +50,19 @@ class CoinWClient(BaseClient):
         max_rate_wait: float | None = None,
         session: aiohttp.ClientSession | None = None,
     ) -> None:
-        if not isinstance(credentials, CoinWCredentials):
-            raise ValidationError("credentials must be CoinWCredentials")
-        account_id = (
-            "uid:" + require_text("uid", str(uid))
-            if uid is not None
-            else account_fingerprint(credentials.api_key)
-        )
         self._credentials = credentials
-        self._session = Session(
+        self._init_session(
             exchange=COINW,
-            base_url=base_url,
+            credentials=credentials,
+            credentials_type=CoinWCredentials,
             signer=self._sign,
-            account_id=account_id,
-            options=SessionOptions(
-                timeout=timeout,
-                retry=retry or RetryPolicy(),
-                rate_limit_margin=rate_limit_margin,
-                max_rate_wait=max_rate_wait,
-            ),
-            http=session,
+            base_url=base_url,
+            uid=uid,
+            timeout=timeout,
+            retry=retry,
+            rate_limit_margin=rate_limit_margin,
+            max_rate_wait=max_rate_wait,
+            session=session,
         )
 
     def _sign(self, timestamp_ms: int, method: str, path_qs: str, body: str) -> dict[str, str]:
