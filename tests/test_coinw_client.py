@@ -238,7 +238,7 @@ async def test_server_side_29001_from_another_process(
         ea.CoinWClient(creds, base_url=server.base_url, retry=FAST_RETRY) as ours,
         ea.CoinWClient(creds, base_url=server.base_url, retry=FAST_RETRY) as theirs,
     ):
-        theirs._session.account_id = "someone-else"  # a separate limiter, like another process
+        theirs._session.account_ids = ("someone-else",)  # its own limiter, like another process
         theirs._session._buckets.clear()
         results = await asyncio.gather(
             *(c.get_order_info("plan", source_ids=[1]) for c in (ours, theirs) * 15),

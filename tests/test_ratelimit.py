@@ -33,13 +33,20 @@ def bucket(
     return LimiterRegistry().bucket("test", RateLimit("test", limit, period, scope), "a", margin)
 
 
+async def start(buckets: list[Bucket], max_wait: float | None = None) -> None:
+    """One request start: acquire, then the request leaves at once."""
+    reservation = await acquire(buckets, max_wait=max_wait)
+    await reservation.sent()
+
+
 async def starts(buckets: list[Bucket], n: int) -> list[float]:
     loop = asyncio.get_running_loop()
     out: list[float] = []
 
     async def one() -> None:
-        await acquire(buckets)
+        reservation = await acquire(buckets)
         out.append(loop.time())
+        await reservation.sent()
 
     await asyncio.gather(*(one() for _ in range(n)))
     return out
@@ -96,31 +103,62 @@ async def test_narrow_bucket_does_not_burst_behind_a_busy_wide_one() -> None:
     assert max_in_window(times, 0.5) <= 5
 
 
+async def test_a_late_send_pushes_the_next_start_back() -> None:
+    # A request that waits 0.3 s for its connection after its start was recorded must not
+    # leave together with the next one: the account's next start counts from the real send.
+    b = bucket(5, 0.5)  # interval 0.105 s
+    loop = asyncio.get_running_loop()
+    first = await acquire([b])
+    second = asyncio.create_task(start([b]))
+    await asyncio.sleep(0.3)
+    assert not second.done()  # held back while the first has not left
+    await first.sent()
+    sent_at = loop.time()
+    await second
+    assert loop.time() - sent_at >= 0.1
+
+
+async def test_release_without_sending_frees_the_account() -> None:
+    b = bucket(50, 1.0)
+    reservation = await acquire([b])
+    reservation.release()
+    reservation.release()  # idempotent
+    await asyncio.wait_for(start([b]), 1.0)
+
+
+async def test_ip_scope_locks_are_not_held_until_sent() -> None:
+    ip = bucket(100, 1.0, scope=Scope.IP)
+    a, other = bucket(5, 1.0), bucket(5, 1.0)
+    held = await acquire([a, ip])  # not sent yet: a's lock stays held, ip's does not
+    await asyncio.wait_for(start([other, ip]), 1.0)
+    held.release()
+
+
 async def test_pause_holds_every_start_until_it_ends() -> None:
     b = bucket(10, 1.0)
     loop = asyncio.get_running_loop()
-    await acquire([b])
+    await start([b])
     began = loop.time()
     b.pause(0.3)
-    await acquire([b])
+    await start([b])
     assert loop.time() - began >= 0.29
 
 
 async def test_max_wait_raises_instead_of_queueing() -> None:
     b = bucket(1, 1.0)
-    await acquire([b])
+    await start([b])
     with pytest.raises(ea.RateLimitWaitTimeout):
-        await acquire([b], max_wait=0.05)
+        await start([b], max_wait=0.05)
     # The timed-out waiter consumed nothing: the next slot is still ~1 s after the first.
     loop = asyncio.get_running_loop()
     t = loop.time()
-    await acquire([b])
+    await start([b])
     assert loop.time() - t < 1.1
 
 
 async def test_cancelled_waiters_do_not_stall_the_queue() -> None:
     b = bucket(20, 1.0)
-    waiters = [asyncio.create_task(acquire([b])) for _ in range(5)]
+    waiters = [asyncio.create_task(start([b])) for _ in range(5)]
     await asyncio.sleep(0.01)
     for task in waiters[1:4]:
         task.cancel()
@@ -132,15 +170,19 @@ async def test_registry_shares_buckets_by_server_limit_and_account() -> None:
     registry = LimiterRegistry()
     own = RateLimit("/x", 5, 1.0, Scope.ENDPOINT)
     ip = RateLimit("ip", 100, 1.0, Scope.IP)
-    a1 = registry.buckets_for("http://s", [ip, own], "acct-1", 0.05)
-    a1_again = registry.buckets_for("http://s", [own, ip], "acct-1", 0.05)
-    a2 = registry.buckets_for("http://s", [own, ip], "acct-2", 0.05)
-    other_server = registry.buckets_for("http://t", [own, ip], "acct-1", 0.05)
+    a1 = registry.buckets_for("http://s", [ip, own], ["acct-1"], 0.05)
+    a1_again = registry.buckets_for("http://s", [own, ip], ["acct-1"], 0.05)
+    a2 = registry.buckets_for("http://s", [own, ip], ["acct-2"], 0.05)
+    other_server = registry.buckets_for("http://t", [own, ip], ["acct-1"], 0.05)
     assert a1 == a1_again
     assert a1[0].scope is Scope.ENDPOINT  # narrowest first, whatever the declared order
     assert a1[0] is not a2[0]
     assert a1[1] is a2[1]  # one IP budget for every account
     assert other_server[0] is not a1[0]
+    # A client that also knows the UID passes the key's bucket and the UID's.
+    both = registry.buckets_for("http://s", [own, ip], ["acct-1", "uid:9"], 0.05)
+    assert a1[0] in both
+    assert len(both) == 3
 
 
 async def test_one_registry_per_event_loop() -> None:

@@ -44,21 +44,21 @@ class BaseClient:
     ) -> None:
         """Check the arguments every client shares and build its `Session`.
 
-        The account is ``uid`` when given (several keys of one account then share limits),
-        else a fingerprint of the API key.
+        The account is identified by a fingerprint of the API key and, when given, by ``uid``
+        as well (several keys of one account then share limits).
         """
         if not isinstance(credentials, credentials_type):
             raise ValidationError(f"credentials must be {credentials_type.__name__}")
-        account_id = (
-            "uid:" + require_text("uid", str(uid))
-            if uid is not None
-            else account_fingerprint(credentials.api_key)
-        )
+        # The key always names the account; a UID too when given, so that a client told the
+        # UID and one that was not still share one budget.
+        account_ids: tuple[str, ...] = (account_fingerprint(credentials.api_key),)
+        if uid is not None:
+            account_ids += ("uid:" + require_text("uid", str(uid)),)
         self._session = Session(
             exchange=exchange,
             base_url=base_url,
             signer=signer,
-            account_id=account_id,
+            account_ids=account_ids,
             options=SessionOptions(
                 timeout=timeout,
                 retry=retry or RetryPolicy(),

@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import weakref
 from collections.abc import Awaitable, Callable
 
+from .._errors import ExchangeError
+
+logger = logging.getLogger("exchange_async")
+
 __all__ = ["ServerClock", "clock_for"]
 
-ServerTimeFetch = Callable[[], Awaitable[int]]
+ServerTimeFetch = Callable[[], Awaitable[tuple[int, float]]]
+"""Returns (the server's time in ms, the local wall-clock ms at the middle of the exchange)."""
 
 
 class ServerClock:
     """Local wall clock plus a measured offset to one server's clock, in milliseconds.
 
-    The offset is taken against the midpoint of the round trip. It is shared by every client of
-    that server on the event loop, and concurrent callers share a single measurement.
+    The offset is taken against the midpoint of the request's own round trip (not counting any
+    wait in the rate limiter). It is shared by every client of that server on the event loop,
+    and concurrent callers share a single measurement. If the server's time cannot be had,
+    the local clock is used as is until the server rejects a timestamp.
     """
 
     __slots__ = ("_generation", "_lock", "offset_ms")
@@ -50,10 +58,13 @@ class ServerClock:
         async with self._lock:
             if self._generation != seen_generation:
                 return
-            before = time.time() * 1000
-            server_ms = await fetch()
-            after = time.time() * 1000
-            self.offset_ms = round(server_ms - (before + after) / 2)
+            try:
+                server_ms, local_ms = await fetch()
+            except ExchangeError as error:
+                logger.warning("server time unavailable (%s); using the local clock", error)
+                self.offset_ms = 0
+            else:
+                self.offset_ms = round(server_ms - local_ms)
             self._generation += 1
 
 

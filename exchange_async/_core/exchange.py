@@ -55,8 +55,12 @@ def _by_status(status: int) -> type[ExchangeError]:
         return RateLimitError
     if status >= 500:
         return ExchangeUnavailableError
-    if status in (401, 403):
+    if status == 401:
         return AuthenticationError
+    if status == 403:
+        # A 403 without an exchange code comes from a CDN or firewall in front of the API
+        # (often a temporary block): retried with back-off rather than treated as a bad key.
+        return ExchangeUnavailableError
     if status == 404:
         return NotFoundError
     if 400 <= status < 500:

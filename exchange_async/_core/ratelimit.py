@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import time
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ __all__ = [
     "Bucket",
     "LimiterRegistry",
     "RateLimit",
+    "Reservation",
     "Scope",
     "acquire",
     "registry_for_running_loop",
@@ -122,19 +124,65 @@ class Bucket:
         return f"<Bucket {self.name} interval={self.interval:.4f}s starts={self.starts}>"
 
 
-async def acquire(buckets: Sequence[Bucket], *, max_wait: float | None = None) -> None:
+class Reservation:
+    """The right to send one request: from `acquire` until its bytes are about to leave.
+
+    Until then it holds the locks of the account-level buckets, so no other request of the
+    account can start in between. `sent` re-dates the start in those buckets to the moment the
+    request really goes out (after waiting for a pooled connection, DNS, TCP and TLS, which
+    would otherwise eat into the safety margin) and releases them. Call `release` in a
+    ``finally``: it only unlocks, for a request that never went out.
+    """
+
+    __slots__ = ("_done", "_held", "_start", "sent_ms")
+
+    def __init__(self, held: list[Bucket], start: float) -> None:
+        self._held = held
+        self._start = start
+        self._done = not held
+        self.sent_ms: float | None = None
+        """Wall-clock ms when `sent` was first called."""
+
+    async def sent(self) -> None:
+        """The request is leaving now. Idempotent."""
+        if self.sent_ms is None:
+            self.sent_ms = time.time() * 1000
+        if self._done:
+            return
+        self._done = True
+        try:
+            late = asyncio.get_running_loop().time() - self._start
+            if late > 0:
+                for bucket in self._held:
+                    await bucket._limiter.acquire(min(1.0, late / bucket.interval))
+        finally:
+            self._unlock()
+
+    def release(self) -> None:
+        """Unlock without re-dating (the request did not leave, or `sent` already ran)."""
+        if not self._done:
+            self._done = True
+            self._unlock()
+
+    def _unlock(self) -> None:
+        for bucket in reversed(self._held):
+            bucket._lock.release()
+        self._held = []
+
+
+async def acquire(buckets: Sequence[Bucket], *, max_wait: float | None = None) -> Reservation:
     """Wait until a request may start under every bucket, then record the start in all of them.
 
-    ``buckets`` must be ordered narrowest scope first. Raises `RateLimitWaitTimeout` instead of
-    waiting longer than ``max_wait`` seconds. Cancellation while waiting consumes nothing that
-    a later request would have needed beyond the slot being waited for.
+    ``buckets`` must be ordered as `LimiterRegistry.buckets_for` orders them. Returns a
+    `Reservation` that the caller must end with `Reservation.sent` or `Reservation.release`.
+    Raises `RateLimitWaitTimeout` instead of waiting longer than ``max_wait`` seconds (a slot
+    of a narrow bucket may have been spent meanwhile: conservative, never over the limit).
     """
     if max_wait is None:
-        await _acquire(buckets)
-        return
+        return await _acquire(buckets)
     try:
         async with asyncio.timeout(max_wait):
-            await _acquire(buckets)
+            return await _acquire(buckets)
     except TimeoutError:
         names = ", ".join(b.name for b in buckets)
         raise RateLimitWaitTimeout(
@@ -142,7 +190,7 @@ async def acquire(buckets: Sequence[Bucket], *, max_wait: float | None = None) -
         ) from None
 
 
-async def _acquire(buckets: Sequence[Bucket]) -> None:
+async def _acquire(buckets: Sequence[Bucket]) -> Reservation:
     loop = asyncio.get_running_loop()
     locked: list[Bucket] = []
     try:
@@ -172,6 +220,12 @@ async def _acquire(buckets: Sequence[Bucket]) -> None:
             # tokens just taken are spent conservatively; wait the pause out and start over.
         for bucket in buckets:
             bucket.starts += 1
+        # Account-level locks stay with the reservation until the request leaves; the IP
+        # limits' windows are a minute long and their margin (3 s) absorbs any send delay.
+        kept = [b for b in locked if b.scope is not Scope.IP]
+        reservation = Reservation(kept, now)
+        locked = [b for b in locked if b.scope is Scope.IP]
+        return reservation
     finally:
         for bucket in reversed(locked):
             bucket._lock.release()
@@ -213,14 +267,26 @@ class LimiterRegistry:
         return bucket
 
     def buckets_for(
-        self, server: str, limits: Sequence[RateLimit], account_id: str, margin: float
+        self,
+        server: str,
+        limits: Sequence[RateLimit],
+        account_ids: Sequence[str],
+        margin: float,
     ) -> tuple[Bucket, ...]:
-        """The buckets one request must pass, narrowest scope first."""
-        ordered = sorted(limits, key=lambda lim: (lim.scope, lim.name))  # one global lock order
-        return tuple(
-            self.bucket(server, lim, "ip" if lim.scope is Scope.IP else account_id, margin)
-            for lim in ordered
+        """The buckets one request must pass, in the one global order locks are taken in.
+
+        An account-level limit gets one bucket per id in ``account_ids`` (a UID and the API
+        key, when both are known: clients that know only one of them still share the limit).
+        """
+        keys = sorted(
+            (
+                (limit.scope, limit.name, scope_id, limit)
+                for limit in limits
+                for scope_id in (("ip",) if limit.scope is Scope.IP else set(account_ids))
+            ),
+            key=lambda key: key[:3],
         )
+        return tuple(self.bucket(server, limit, scope_id, margin) for _, _, scope_id, limit in keys)
 
     def __len__(self) -> int:
         return len(self._buckets)

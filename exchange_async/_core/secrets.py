@@ -10,12 +10,17 @@ __all__ = ["account_fingerprint", "mask_key", "require_text"]
 
 
 def require_text(name: str, value: object) -> str:
-    """Return ``value`` if it is a non-blank string, else raise ``ValidationError``.
-
-    The message names the field, never the value: it may be a secret.
+    """Return ``value`` if it is a non-blank string of printable ASCII, else raise
+    ``ValidationError`` (a key read from a file with its trailing newline would otherwise fail
+    every request, as an invalid header). The message names the field, never the value: it
+    may be a secret.
     """
     if not isinstance(value, str) or not value.strip():
         raise ValidationError(f"{name} must be a non-empty string")
+    if not (value.isascii() and value.isprintable()):
+        raise ValidationError(
+            f"{name} must be printable ASCII (no newline, tab or other control character)"
+        )
     return value
 
 

@@ -9,11 +9,13 @@ aiohttp themselves.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import enum
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any, TypeVar
 
 import aiohttp
@@ -29,6 +31,7 @@ from .._errors import (
     RequestTimeoutError,
     TimestampError,
     TransportError,
+    UnknownExchangeError,
     ValidationError,
 )
 from .clock import ServerClock, clock_for
@@ -36,10 +39,24 @@ from .endpoint import Endpoint
 from .envelope import status_decoder
 from .exchange import ExchangeSpec
 from .query import encode_query
-from .ratelimit import Bucket, Scope, acquire, registry_for_running_loop, validate_margin
+from .ratelimit import (
+    Bucket,
+    Reservation,
+    Scope,
+    acquire,
+    registry_for_running_loop,
+    validate_margin,
+)
 from .retry import RetryPolicy
 
-__all__ = ["Session", "SessionOptions", "SessionStats", "Signer"]
+__all__ = [
+    "Session",
+    "SessionOptions",
+    "SessionStats",
+    "Signer",
+    "new_http_session",
+    "send_trace",
+]
 
 T = TypeVar("T")
 
@@ -50,13 +67,18 @@ Signer = Callable[[int, str, str, str], Mapping[str, str]]
 
 _USER_AGENT = "exchange-async/0.1"
 
+_exchange_window: contextvars.ContextVar[tuple[float, float]] = contextvars.ContextVar(
+    "exchange_window", default=(0.0, 0.0)
+)
+"""Wall-clock ms around the current task's last reply, for measuring the server's clock."""
+
 
 @dataclass(frozen=True, slots=True)
 class SessionOptions:
-    """Transport settings shared by every client; each is also a client keyword argument."""
+    """Transport settings of one client (see the clients' keyword arguments)."""
 
     timeout: float = 10.0
-    """Seconds for one attempt, from sending to the last byte of the reply."""
+    """Seconds for one attempt in all: connecting, sending and reading the whole reply."""
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     """What is retried and how long to wait between attempts."""
     rate_limit_margin: float = 0.05
@@ -110,15 +132,16 @@ class Session:
         exchange: ExchangeSpec,
         base_url: str,
         signer: Signer,
-        account_id: str,
+        account_ids: tuple[str, ...],
         options: SessionOptions,
         server_time: Callable[[], Awaitable[int]] | None = None,
         http: aiohttp.ClientSession | None = None,
     ) -> None:
         self.exchange = exchange
         self.base_url = _normalize_base_url(base_url)
-        self.account_id = account_id
+        self.account_ids = account_ids
         self.options = options
+        self._timeout = aiohttp.ClientTimeout(total=options.timeout)
         self.stats = SessionStats()
         self._signer = signer
         self._server_time = server_time
@@ -141,13 +164,7 @@ class Session:
         if self._state is _State.CLOSED:
             raise ClientClosedError("the client is closed", exchange=self.exchange.name)
         if self._http is None:
-            self._http = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self.options.max_connections),
-                headers={"User-Agent": _USER_AGENT},
-                timeout=aiohttp.ClientTimeout(total=self.options.timeout),
-                raise_for_status=False,
-            )
-        _disable_silent_retry(self._http)
+            self._http = new_http_session(self.options.timeout, self.options.max_connections)
         self._state = _State.OPEN
         return self._http
 
@@ -187,11 +204,12 @@ class Session:
         buckets = self._buckets.get(endpoint)
         if buckets is None:
             buckets = self._buckets[endpoint] = registry_for_running_loop().buckets_for(
-                self.base_url, endpoint.limits, self.account_id, self.options.rate_limit_margin
+                self.base_url, endpoint.limits, self.account_ids, self.options.rate_limit_margin
             )
         clock_retried = False
         attempt = 1
         while True:
+            clock: ServerClock | None = None
             try:
                 clock = await self._synced_clock(endpoint)
                 return await self._attempt(http, endpoint, url, path_qs, buckets, clock)
@@ -231,6 +249,7 @@ class Session:
             # The server counts our rate differently than we do (another process, a proxy):
             # pause every caller of this account, not just this one, and retry behind them.
             self.stats.rate_limited += 1
+            gives_up = policy.gives_up_early(error)  # judged on the server's own Retry-After
             pause = policy.delay(error, attempt)
             error.retry_after = max(error.retry_after or 0.0, pause)
             paused = [b for b in buckets if b.scope is not Scope.IP]
@@ -238,12 +257,9 @@ class Session:
                 bucket.pause(pause)
             wait = 0.0 if paused else pause  # the limiter itself holds a paused caller back
         else:
+            gives_up = False
             wait = policy.delay(error, attempt)
-        if (
-            attempt >= policy.max_attempts
-            or not policy.is_retryable(error)
-            or policy.gives_up_early(error)
-        ):
+        if attempt >= policy.max_attempts or not policy.is_retryable(error) or gives_up:
             return None
         return wait
 
@@ -255,9 +271,11 @@ class Session:
         await self._clock.ensure_synced(self._fetch_server_time)
         return self._clock
 
-    async def _fetch_server_time(self) -> int:
+    async def _fetch_server_time(self) -> tuple[int, float]:
         assert self._server_time is not None
-        return await self._server_time()
+        server_ms = await self._server_time()
+        sent, received = _exchange_window.get()  # set by the attempt that just answered
+        return server_ms, (sent + received) / 2
 
     async def _attempt(
         self,
@@ -268,27 +286,57 @@ class Session:
         buckets: tuple[Bucket, ...],
         clock: ServerClock | None,
     ) -> T | None:
-        await acquire(buckets, max_wait=self.options.max_rate_wait)
-        if endpoint.signed:
-            now_ms = clock.now_ms() if clock is not None else int(time.time() * 1000)
-            headers: Mapping[str, str] | None = self._signer(now_ms, endpoint.method, path_qs, "")
-        else:
-            headers = None
-        self.stats.requests += 1
-        started = time.perf_counter()
+        reservation = await acquire(buckets, max_wait=self.options.max_rate_wait)
+        failure: ExchangeError | None = None
         try:
-            async with http.request(endpoint.method, url, headers=headers) as response:
-                body = await response.read()
-                status = response.status
-                retry_after = response.headers.get("Retry-After")
-        except TimeoutError:
-            raise RequestTimeoutError(
-                f"no reply within {self.options.timeout:g}s", exchange=self.exchange.name
-            ) from None
-        except aiohttp.ClientError as exc:
-            raise TransportError(
-                f"{type(exc).__name__}: {exc}", exchange=self.exchange.name
-            ) from None
+            if self._state is _State.CLOSED:
+                raise ClientClosedError("the client was closed", exchange=self.exchange.name)
+            if endpoint.signed:
+                now_ms = clock.now_ms() if clock is not None else int(time.time() * 1000)
+                headers: Mapping[str, str] | None = self._signer(
+                    now_ms, endpoint.method, path_qs, ""
+                )
+            else:
+                headers = None
+            self.stats.requests += 1
+            started = time.perf_counter()
+            try:
+                async with http.request(
+                    endpoint.method,
+                    url,
+                    headers=headers,
+                    # Per request, so a caller's shared session cannot change the pipeline:
+                    # a redirect would be a request the limiter never saw (and would carry
+                    # the auth headers to another host); raise_for_status would hide codes.
+                    allow_redirects=False,
+                    raise_for_status=False,
+                    timeout=self._timeout,
+                    trace_request_ctx=reservation,
+                ) as response:
+                    replied_ms = time.time() * 1000
+                    await reservation.sent()  # already done by the trace hook, if installed
+                    _exchange_window.set((reservation.sent_ms or replied_ms, replied_ms))
+                    body = await response.read()
+                    status = response.status
+                    retry_after = response.headers.get("Retry-After")
+            except TimeoutError:
+                failure = RequestTimeoutError(
+                    f"no reply within {self.options.timeout:g}s", exchange=self.exchange.name
+                )
+            except (aiohttp.ClientError, OSError) as exc:
+                failure = TransportError(
+                    f"{type(exc).__name__}: {exc}", exchange=self.exchange.name
+                )
+            except RuntimeError:
+                if not http.closed:
+                    raise
+                failure = ClientClosedError("the client was closed", exchange=self.exchange.name)
+        finally:
+            reservation.release()
+        if failure is not None:
+            # Raised outside the except blocks: the aiohttp exception (whose request_info
+            # carries the signed headers) must not ride along as __context__.
+            raise failure
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
                 "%s %s %s -> HTTP %d in %.1f ms",
@@ -320,6 +368,12 @@ class Session:
             head = None
         if head is not None and head.code is not None and str(head.code) != spec.success_code:
             raise spec.error(status, str(head.code), head.text, _seconds(retry_after))
+        if 300 <= status < 400:
+            raise UnknownExchangeError(
+                f"unexpected redirect (HTTP {status}); redirects are not followed",
+                http_status=status,
+                exchange=spec.name,
+            )
         if status >= 500 or status == 429 or status in (401, 403, 404):
             raise spec.error(status, None, f"HTTP {status}", _seconds(retry_after))
         raise DecodeError(
@@ -330,6 +384,40 @@ class Session:
 
     def __repr__(self) -> str:
         return f"<Session {self.exchange.name} {self.base_url} {self._state.value}>"
+
+
+async def _on_headers_sent(
+    session: aiohttp.ClientSession,
+    context: SimpleNamespace,
+    params: aiohttp.TraceRequestHeadersSentParams,
+) -> None:
+    reservation = getattr(context, "trace_request_ctx", None)
+    if isinstance(reservation, Reservation):
+        await reservation.sent()
+
+
+def send_trace() -> aiohttp.TraceConfig:
+    """A trace hook that tells a request's `Reservation` the moment its bytes leave.
+
+    Without it (a caller's own ``aiohttp.ClientSession``), the reservation ends when the reply
+    arrives instead: just as safe, a little slower for an account on a slow link.
+    """
+    trace = aiohttp.TraceConfig()
+    trace.on_request_headers_sent.append(_on_headers_sent)
+    return trace
+
+
+def new_http_session(timeout: float, max_connections: int = 100) -> aiohttp.ClientSession:
+    """The aiohttp session the SDK creates for itself (a client's own, or a poller's shared)."""
+    http = aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=max_connections),
+        headers={"User-Agent": _USER_AGENT},
+        timeout=aiohttp.ClientTimeout(total=timeout),
+        raise_for_status=False,
+        trace_configs=[send_trace()],
+    )
+    _disable_silent_retry(http)
+    return http
 
 
 def _disable_silent_retry(http: aiohttp.ClientSession) -> None:

@@ -19,6 +19,7 @@ from .._core.client import BaseClient
 from .._core.params import check_choice, check_token
 from .._core.retry import RetryPolicy
 from .._core.secrets import require_text
+from .._core.session import new_http_session
 from .._errors import (
     AuthenticationError,
     ClientClosedError,
@@ -129,7 +130,8 @@ class Poller:
     Events wait in a queue of at most ``max_pending`` events; when the consumer falls behind,
     account tasks wait before emitting more (and so before polling again), so memory stays
     bounded. Leaving ``async with`` (or ``aclose()``) cancels every task and closes every
-    HTTP session; events still queued are then dropped.
+    HTTP session; a consumer still iterating then gets the events already queued, and the
+    iteration ends.
     """
 
     def __init__(
@@ -186,10 +188,7 @@ class Poller:
         if self._running:
             return
         self._slots = asyncio.Semaphore(self._max_pending)
-        self._http = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=self._max_connections),
-            timeout=aiohttp.ClientTimeout(total=self._timeout),
-        )
+        self._http = new_http_session(self._timeout, self._max_connections)
         self._running = True
         for account in self._accounts.values():
             self._launch(account)
@@ -315,6 +314,8 @@ class Poller:
         return self._events()
 
     async def _events(self) -> AsyncIterator[Event]:
+        if not self._running and not self._closed:
+            raise ClientClosedError("the poller is not running: use `async with Poller()`")
         while True:
             item = await self._queue.get()
             if item is _CLOSED:
