@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
 from typing import TypeVar
 
 from .._errors import ValidationError
 
-__all__ = ["check_choice", "check_int_range", "check_token", "to_ms"]
+__all__ = ["check_choice", "check_choices", "check_int_range", "check_token", "to_ms"]
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -29,6 +30,16 @@ def check_choice(name: str, value: object, enum: type[E], *, case_insensitive: b
                 return member
     allowed = ", ".join(m.value for m in enum)
     raise ValidationError(f"{name} must be one of {allowed}; got {value!r}")
+
+
+def check_choices(name: str, values: Iterable[object], enum: type[E]) -> list[E]:
+    """A non-empty list of distinct members of ``enum`` (any case), in the order given."""
+    if isinstance(values, str):
+        values = [values]
+    members = [check_choice(name, v, enum, case_insensitive=True) for v in values]
+    if not members:
+        raise ValidationError(f"{name} must not be empty")
+    return list(dict.fromkeys(members))
 
 
 def check_int_range(name: str, value: object, low: int, high: int) -> int:

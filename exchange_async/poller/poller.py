@@ -16,7 +16,7 @@ from typing import Self
 import aiohttp
 
 from .._core.client import BaseClient
-from .._core.params import check_choice, check_token
+from .._core.params import check_choices, check_token
 from .._core.retry import RetryPolicy
 from .._core.secrets import require_text
 from .._core.session import new_http_session
@@ -224,12 +224,7 @@ class Poller:
         interval: float | None = None,
     ) -> AccountStatus:
         """Watch every current tracking order of a Bitget elite trader."""
-        kinds = [
-            check_choice("product_types", p, ProductType, case_insensitive=True)
-            for p in product_types
-        ]
-        if not kinds:
-            raise ValidationError("product_types must not be empty")
+        kinds = check_choices("product_types", product_types, ProductType)
         if symbol is not None:
             check_token("symbol", symbol, max_length=40)
         client = BitgetClient(
@@ -253,12 +248,7 @@ class Poller:
         interval: float | None = None,
     ) -> AccountStatus:
         """Watch the unfilled CoinW futures orders of the chosen position types."""
-        kinds = [
-            check_choice("position_types", p, PositionType, case_insensitive=True)
-            for p in position_types
-        ]
-        if not kinds:
-            raise ValidationError("position_types must not be empty")
+        kinds = check_choices("position_types", position_types, PositionType)
         if instrument is not None:
             check_token("instrument", instrument, max_length=30)
         client = CoinWClient(
