@@ -23,9 +23,12 @@ from exchange_async.bitget.endpoints import CURRENT_TRACK
 from exchange_async.bitget.models import TrackingOrdersPage, to_page
 from exchange_async.coinw.endpoints import ORDER_INFO
 from exchange_async.coinw.models import OrderInfo
-from exchange_async.simulator.bitget import render_tracking_order
-from exchange_async.simulator.coinw import render_order
-from exchange_async.simulator.data import generate_bitget_orders, generate_coinw_orders
+from exchange_async_sim import (
+    generate_bitget_orders,
+    generate_coinw_orders,
+    render_order,
+    render_tracking_order,
+)
 
 from ._common import Outcome, fmt, median, rotated
 

@@ -31,7 +31,7 @@ from exchange_async._core.session import Session, SessionOptions
 from exchange_async.coinw.auth import CoinWCredentials, auth_headers
 from exchange_async.coinw.endpoints import ORDER_INFO
 from exchange_async.coinw.errors import COINW
-from exchange_async.simulator import Simulator, SimulatorConfig, SimulatorServer
+from exchange_async_sim import Simulator, SimulatorConfig, SimulatorServer
 
 from ._common import Outcome, fmt, median
 

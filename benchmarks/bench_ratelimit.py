@@ -31,7 +31,7 @@ from yarl import URL
 import exchange_async as ea
 from exchange_async.bitget.auth import auth_headers as bitget_auth_headers
 from exchange_async.coinw.auth import auth_headers as coinw_auth_headers
-from exchange_async.simulator import Simulator, SimulatorConfig, SimulatorServer
+from exchange_async_sim import Simulator, SimulatorConfig, SimulatorServer
 
 from ._common import (
     Outcome,

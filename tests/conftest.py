@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 import exchange_async as ea
-from exchange_async.simulator import Simulator, SimulatorConfig, SimulatorServer
+from exchange_async_sim import Simulator, SimulatorConfig, SimulatorServer
 
 TRACK = "/api/v2/copy/mix-trader/order-current-track"
 TIME = "/api/v2/public/time"

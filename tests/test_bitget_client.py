@@ -14,7 +14,7 @@ import pytest
 from conftest import BITGET_KEY, BITGET_PASS, BITGET_SECRET, FAST_RETRY, TIME, TRACK
 
 import exchange_async as ea
-from exchange_async.simulator import Simulator, SimulatorServer
+from exchange_async_sim import Simulator, SimulatorServer
 
 
 def expected_orders(sim: Simulator, product_type: str = "USDT-FUTURES") -> list[Any]:

@@ -9,7 +9,7 @@ import sys
 
 from conftest import BITGET_KEY, BITGET_PASS, BITGET_SECRET, COINW_KEY, COINW_SECRET
 
-from exchange_async.simulator import Simulator, SimulatorServer
+from exchange_async_sim import Simulator, SimulatorServer
 
 
 async def run_cli(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:

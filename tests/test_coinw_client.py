@@ -12,7 +12,7 @@ import pytest
 from conftest import COINW_KEY, COINW_SECRET, FAST_RETRY, ORDER
 
 import exchange_async as ea
-from exchange_async.simulator import Simulator, SimulatorServer
+from exchange_async_sim import Simulator, SimulatorServer
 
 
 def open_orders(sim: Simulator, key: str = COINW_KEY) -> list[Any]:

@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 
 import exchange_async as ea
-from exchange_async.simulator import Simulator, SimulatorConfig, SimulatorServer
+from exchange_async_sim import Simulator, SimulatorConfig, SimulatorServer
 
 ALL_PRODUCTS = ("USDT-FUTURES", "COIN-FUTURES", "USDC-FUTURES")
 FAST = ea.RetryPolicy(max_attempts=2, base_delay=0.02, max_delay=0.05, rate_limit_delay=0.2)

@@ -25,7 +25,7 @@ from conftest import (
 
 import exchange_async as ea
 from exchange_async._core.session import new_http_session
-from exchange_async.simulator import Simulator, SimulatorServer
+from exchange_async_sim import Simulator, SimulatorServer
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

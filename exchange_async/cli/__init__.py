@@ -10,7 +10,14 @@ from collections.abc import Sequence
 
 from .. import __version__
 from .._errors import ExchangeError
-from ..simulator.options import add_simulator_arguments
+
+try:
+    from exchange_async_sim import add_simulator_arguments
+except ImportError:  # the simulator is the "sim" extra; `simulate` and `demo` say so when run
+
+    def add_simulator_arguments(parser: argparse.ArgumentParser) -> None:
+        """No simulator installed, so no simulator flags."""
+
 
 __all__ = ["main"]
 

@@ -11,6 +11,8 @@ from .output import print_json_lines, print_table
 
 __all__ = ["UsageError", "coinw_orders", "demo", "simulate", "tracking_orders"]
 
+NO_SIMULATOR = 'the simulator is not installed: pip install "exchange-async[sim]"'
+
 TRACKING_COLUMNS = [
     ("trackingNo", "tracking_no"),
     ("symbol", "symbol"),
@@ -87,8 +89,16 @@ async def coinw_orders(args: argparse.Namespace) -> int:
 
 async def simulate(args: argparse.Namespace) -> int:
     """Serve the simulator until interrupted."""
-    from ..simulator import DEMO_BITGET, DEMO_COINW, Simulator, serve_forever
-    from ..simulator.options import config_from_arguments
+    try:
+        from exchange_async_sim import (
+            DEMO_BITGET,
+            DEMO_COINW,
+            Simulator,
+            config_from_arguments,
+            serve_forever,
+        )
+    except ImportError:
+        raise UsageError(NO_SIMULATOR) from None
 
     sim = Simulator.with_demo_accounts(config_from_arguments(args))
 
@@ -112,7 +122,10 @@ async def simulate(args: argparse.Namespace) -> int:
 
 async def demo(args: argparse.Namespace) -> int:
     """Watch a fleet of simulated accounts with the Poller; see `exchange_async.cli.demo`."""
-    from ..simulator.options import config_from_arguments
+    try:
+        from exchange_async_sim import config_from_arguments
+    except ImportError:
+        raise UsageError(NO_SIMULATOR) from None
     from .demo import demo_command
 
     if args.accounts < 1 or args.duration <= 0:

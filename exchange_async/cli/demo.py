@@ -19,6 +19,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from exchange_async_sim import FleetAccount, Simulator, SimulatorConfig, SimulatorServer
+
 from .. import (
     AccountError,
     AccountRateLimited,
@@ -31,7 +33,6 @@ from .. import (
     OrderOpened,
     Poller,
 )
-from ..simulator import FleetAccount, Simulator, SimulatorConfig, SimulatorServer
 
 __all__ = ["DemoReport", "run_demo"]
 

@@ -1,19 +1,15 @@
-"""The aiohttp app factory and a runner that serves a :class:`Simulator` on a TCP port."""
+"""The HTTP adapter: an aiohttp app over :meth:`Simulator.handle`, and a runner that serves
+a :class:`Simulator` on a TCP port. The only module that imports ``aiohttp.web``."""
 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 from types import TracebackType
-from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from .replies import Incoming
-
-if TYPE_CHECKING:
-    from .core import Simulator
+from .engine import SimulatedDisconnect, Simulator
 
 __all__ = ["SIMULATOR_KEY", "SimulatorServer", "make_app", "serve_forever"]
 
@@ -22,35 +18,24 @@ SIMULATOR_KEY: web.AppKey[Simulator] = web.AppKey("simulator")
 
 
 def make_app(sim: Simulator) -> web.Application:
-    """An aiohttp application that answers every method and path with ``sim``."""
+    """An aiohttp application that answers every method and path with ``sim.handle``."""
 
     async def handle(request: web.Request) -> web.StreamResponse:
-        arrived = time.monotonic()
-        target = request.raw_path
-        body = await request.text() if request.body_exists else ""
-        incoming = Incoming(
-            method=request.method,
-            path=request.path,
-            target=target,
-            raw_query=target.partition("?")[2],
-            query=request.query,
-            headers=request.headers,
-            remote=request.remote or "",
-            time=arrived,
-            body=body,
-        )
-        reply = await sim.respond(incoming)
-        if reply.disconnect:
+        body = await request.read() if request.body_exists else b""
+        try:
+            status, headers, payload = await sim.handle(
+                request.method,
+                request.raw_path,
+                request.headers,
+                body,
+                remote=request.remote or "",
+            )
+        except SimulatedDisconnect:
             transport = request.transport
             if transport is not None:
                 transport.close()
             return web.Response(status=500)  # never reaches the client: the socket is closed
-        return web.Response(
-            status=reply.status,
-            body=reply.body,
-            content_type=reply.content_type,
-            headers=reply.headers,
-        )
+        return web.Response(status=status, body=payload, headers=headers)
 
     app = web.Application()
     app[SIMULATOR_KEY] = sim
@@ -112,7 +97,7 @@ class SimulatorServer:
         if self._runner is not None:
             raise RuntimeError("the simulator server is already running")
         runner = web.AppRunner(
-            self.sim.make_app(),
+            make_app(self.sim),
             access_log=None,
             handle_signals=False,
             shutdown_timeout=self._shutdown_timeout,

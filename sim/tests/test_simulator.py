@@ -15,7 +15,7 @@ import yarl
 
 from exchange_async.bitget.auth import sign as bitget_sign
 from exchange_async.coinw.auth import sign as coinw_sign
-from exchange_async.simulator import (
+from exchange_async_sim import (
     DEMO_BITGET,
     DEMO_COINW,
     Arrival,
@@ -24,9 +24,9 @@ from exchange_async.simulator import (
     Simulator,
     SimulatorConfig,
     SimulatorServer,
+    max_in_window,
     serve_forever,
 )
-from exchange_async.simulator.ratelog import max_in_window
 
 TRACK = "/api/v2/copy/mix-trader/order-current-track"
 TIME = "/api/v2/public/time"

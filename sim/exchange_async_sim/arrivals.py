@@ -1,12 +1,11 @@
-"""What the server saw: the arrival log and the sliding windows its rate limits count in."""
+"""What the server saw: every arrival, in order, and the largest count in any window."""
 
 from __future__ import annotations
 
-from bisect import bisect_right, insort
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
-__all__ = ["Arrival", "ArrivalLog", "RateWindows", "SlidingWindow", "max_in_window"]
+__all__ = ["Arrival", "ArrivalLog", "max_in_window"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,50 +102,3 @@ class ArrivalLog:
             if status is not None and arrival.status != status:
                 continue
             yield arrival
-
-
-class SlidingWindow:
-    """Arrival times of one limit scope; counts what falls in the last ``window`` seconds."""
-
-    __slots__ = ("_times", "window")
-
-    def __init__(self, window: float) -> None:
-        self.window = window
-        self._times: list[float] = []
-
-    def hit(self, t: float) -> int:
-        """Count an arrival at ``t``; return the arrivals in ``(t - window, t]``, it included."""
-        times = self._times
-        if not times or t >= times[-1]:
-            times.append(t)
-        else:
-            insort(times, t)
-        stale = bisect_right(times, times[-1] - self.window * 2)
-        if stale:
-            del times[:stale]
-        return bisect_right(times, t) - bisect_right(times, t - self.window)
-
-    def count(self, t: float) -> int:
-        """The arrivals in ``(t - window, t]`` without adding one."""
-        times = self._times
-        return bisect_right(times, t) - bisect_right(times, t - self.window)
-
-
-class RateWindows:
-    """Sliding windows keyed by limit scope, e.g. ``("bitget", uid, path)``."""
-
-    __slots__ = ("_windows",)
-
-    def __init__(self) -> None:
-        self._windows: dict[tuple[str, ...], SlidingWindow] = {}
-
-    def hit(self, scope: tuple[str, ...], t: float, window: float) -> int:
-        """Count an arrival at ``t`` in ``scope``; return how many the window now holds."""
-        found = self._windows.get(scope)
-        if found is None:
-            found = self._windows[scope] = SlidingWindow(window)
-        return found.hit(t)
-
-    def clear(self) -> None:
-        """Forget every counted arrival."""
-        self._windows.clear()

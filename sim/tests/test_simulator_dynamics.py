@@ -18,7 +18,7 @@ from multidict import CIMultiDict, MultiDict
 
 from exchange_async.bitget.auth import sign as bitget_sign
 from exchange_async.coinw.auth import sign as coinw_sign
-from exchange_async.simulator import (
+from exchange_async_sim import (
     BitgetTrackingOrder,
     CoinWOrder,
     Mutation,
@@ -27,9 +27,9 @@ from exchange_async.simulator import (
     SimulatorServer,
     add_simulator_arguments,
     config_from_arguments,
+    render_tracking_order,
 )
-from exchange_async.simulator.bitget import render_tracking_order
-from exchange_async.simulator.replies import Incoming
+from exchange_async_sim.wire import Incoming
 
 TRACK = "/api/v2/copy/mix-trader/order-current-track"
 TIME = "/api/v2/public/time"
@@ -408,7 +408,7 @@ async def test_driver_share_and_failure(monkeypatch: pytest.MonkeyPatch) -> None
     def broken() -> list[Mutation]:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(sim, "mutate_round", broken)
+    monkeypatch.setattr(sim.driver, "mutate_round", broken)
     sim.start_mutations(0.001)
     await asyncio.sleep(0.02)
     assert not sim.mutations_running

@@ -1,38 +1,37 @@
 """The simulated CoinW futures API: auth, rate limits and ``GET /v1/perpum/order``.
 
 A private endpoint is a function ``(account, query) -> data`` registered in
-``PRIVATE_ENDPOINTS``; the venue runs the shared checks (key, signature, rate limits,
-permission) before it, so a sibling endpoint is one function and one table row.
+``PRIVATE_ENDPOINTS`` with its documented per-user rate limit; the venue runs the shared
+checks (key, signature, rate limits, bans, permission) before it, so a sibling endpoint with
+its own limit is one function and one table row.
 """
 
 from __future__ import annotations
 
-import hmac
 import re
-from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any
 
 import msgspec
 
-from ..coinw.auth import sign
 from .accounts import CoinWAccount, NumberStyle
 from .config import SimulatorConfig
+from .data import coinw_user_id, generate_coinw_orders
 from .faults import Fault, generic_fault_reply, retry_after_headers
+from .limits import BanLadder, EndpointLimit, LadderRules, PenaltyLevel, RateWindows
 from .models import CoinWOrder
-from .ratelog import RateWindows
-from .replies import NO_HEADERS, Incoming, Refusal, Reply, json_reply, plain
+from .signing import signature_matches
+from .wire import NO_HEADERS, Incoming, Refusal, Reply, json_reply, plain
 
 __all__ = [
     "MAX_SOURCE_IDS",
     "ORDER_PATH",
     "POSITION_TYPES",
     "PRIVATE_ENDPOINTS",
-    "CoinWPenalty",
     "CoinWVenue",
-    "PenaltyLevel",
+    "Endpoint",
     "is_coinw_path",
     "render_order",
 ]
@@ -162,68 +161,40 @@ def open_orders(account: CoinWAccount, query: Mapping[str, str]) -> list[dict[st
 
 EndpointFn = Callable[[CoinWAccount, Mapping[str, str]], Any]
 
-PenaltyLevel = Literal["none", "warning", "banned", "blacklisted"]
-"""Where a CoinW user stands on the ban ladder."""
-
 BANNED_MSG = "API access frequently, banned"
 BLACKLISTED_MSG = "API access frequently, blacklisted"
 
 
-@dataclass(eq=False, slots=True)
-class CoinWPenalty:
-    """One CoinW user's place on the ban ladder (times are ``time.monotonic()`` values).
-
-    ``errors`` holds the times of recent rate-limit refusals, ``bans`` the start times of
-    recent bans; each ``*_until`` is when that phase ends.
-    """
-
-    errors: deque[float] = field(default_factory=deque)
-    bans: deque[float] = field(default_factory=deque)
-    warning_until: float = float("-inf")
-    banned_until: float = float("-inf")
-    blacklisted_until: float = float("-inf")
-
-    def level(self, t: float) -> PenaltyLevel:
-        """The user's phase at ``t``."""
-        if t < self.blacklisted_until:
-            return "blacklisted"
-        if t < self.banned_until:
-            return "banned"
-        if t < self.warning_until:
-            return "warning"
-        return "none"
-
-
 @dataclass(frozen=True, slots=True)
-class _Endpoint:
+class Endpoint:
+    """A private CoinW futures endpoint: its handler, documented per-user limit and method."""
+
     handler: EndpointFn
+    limit: EndpointLimit
     method: str = "GET"
 
 
-PRIVATE_ENDPOINTS: dict[str, _Endpoint] = {
-    ORDER_PATH: _Endpoint(open_orders),
+PRIVATE_ENDPOINTS: Mapping[str, Endpoint] = {
+    ORDER_PATH: Endpoint(open_orders, EndpointLimit(10)),
 }
-"""Private CoinW futures endpoints by path."""
+"""Private CoinW futures endpoints by path, each with its documented limit per user."""
 
 
 class CoinWVenue:
     """CoinW's side of the simulator: accounts, limits and request handling.
 
     Rate accounting counts every arrival that passed authentication, refused ones included:
-    per user per endpoint and per user across all private endpoints, each in a sliding 1 s
-    window. Injected faults on a private path count in the windows of the key they carry,
-    when it is known. Replies are HTTP 200 unless stated (CoinW answers most errors so).
+    per user per endpoint (the endpoint's row in :attr:`endpoints`, or
+    ``config.coinw_rate_limit`` when set) and per user across all private endpoints
+    (``config.coinw_global_limit`` per second), each in a sliding window. Injected faults on
+    a private path count in the windows of the key they carry, when it is known. Replies are
+    HTTP 200 unless stated (CoinW answers most errors so).
 
-    The ban ladder, per user (see :class:`SimulatorConfig` for the numbers): when the user's
-    rate-limit refusals within ``coinw_ban_window`` reach ``coinw_ban_threshold``, a warning
-    phase of ``coinw_warning_seconds`` starts in which both of the user's limits are halved;
-    reaching the threshold again during the warning phase bans the user for
-    ``coinw_ban_seconds`` (every request refused with 29001 ``"API access frequently,
-    banned"``), after which a fresh warning phase runs. The ``coinw_blacklist_bans``-th ban
-    within ``coinw_blacklist_window`` blacklists the user for ``coinw_blacklist_seconds``
-    (29001 ``"API access frequently, blacklisted"``). Only refusals by the limits count
-    towards the threshold, not those of a ban. ``penalties`` maps user id (as a string) to
-    its :class:`CoinWPenalty`; ``refused`` counts the 29001 replies the limits, bans and
+    The ban ladder (:class:`~exchange_async_sim.limits.BanLadder`, numbers from
+    :class:`SimulatorConfig`): in the warning phase both of the user's limits are halved; a
+    banned or blacklisted user gets 29001 ``"API access frequently, banned"`` /
+    ``"..., blacklisted"`` on every request. Only refusals by the limits count towards the
+    ladder, not those of a ban. ``refused`` counts the 29001 replies the limits, bans and
     blacklists caused (injected ``rate_limited`` faults not included).
     """
 
@@ -232,40 +203,71 @@ class CoinWVenue:
     def __init__(self, config: SimulatorConfig, windows: RateWindows) -> None:
         self.config = config
         self.windows = windows
+        self.endpoints: dict[str, Endpoint] = dict(PRIVATE_ENDPOINTS)
+        """This venue's private endpoints (a copy of :data:`PRIVATE_ENDPOINTS`)."""
         self.accounts: dict[str, CoinWAccount] = {}
-        self.penalties: dict[str, CoinWPenalty] = {}
+        self.ladder = BanLadder()
         self.refused = 0
+        self._auto_ids = 0
+
+    def add_account(
+        self,
+        *,
+        api_key: str,
+        secret_key: str,
+        user_id: int | None = None,
+        orders: int = 60,
+        number_style: NumberStyle = "numbers",
+        permission: bool = True,
+    ) -> CoinWAccount:
+        """Register a key; see :meth:`Simulator.add_coinw_account`."""
+        if api_key in self.accounts:
+            raise ValueError("that CoinW api_key is already registered")
+        if number_style not in ("numbers", "strings"):
+            raise ValueError("number_style must be 'numbers' or 'strings'")
+        if user_id is None:
+            taken = {account.user_id for account in self.accounts.values()}
+            user_id = coinw_user_id(self.config.seed, self._auto_ids)
+            while user_id in taken:
+                self._auto_ids += 1
+                user_id = coinw_user_id(self.config.seed, self._auto_ids)
+            self._auto_ids += 1
+        account = CoinWAccount(
+            api_key=api_key,
+            secret_key=secret_key,
+            user_id=user_id,
+            number_style=number_style,
+            permission=permission,
+            orders=generate_coinw_orders(self.config.seed, user_id, orders),
+        )
+        self.accounts[api_key] = account
+        return account
+
+    def limit_of(self, path: str) -> EndpointLimit | None:
+        """The per-user limit of ``path`` (``None`` when it is not a private endpoint)."""
+        endpoint = self.endpoints.get(path)
+        if endpoint is None:
+            return None
+        override = self.config.coinw_rate_limit
+        if override is None:
+            return endpoint.limit
+        return EndpointLimit(override, endpoint.limit.window)
 
     def penalty(self, user: str, t: float) -> PenaltyLevel:
         """The ban-ladder phase of ``user`` (user id as a string) at monotonic time ``t``."""
-        state = self.penalties.get(user)
-        return "none" if state is None else state.level(t)
+        return self.ladder.level(user, t)
 
-    def _limit_refusal(self, user: str, t: float) -> None:
-        """Count a rate-limit refusal of ``user`` at ``t``; climb the ladder if due."""
+    def _rules(self) -> LadderRules:
         config = self.config
-        state = self.penalties.get(user)
-        if state is None:
-            state = self.penalties[user] = CoinWPenalty()
-        errors = state.errors
-        errors.append(t)
-        while errors and errors[0] <= t - config.coinw_ban_window:
-            errors.popleft()
-        if len(errors) < config.coinw_ban_threshold:
-            return
-        errors.clear()
-        if t >= state.warning_until:
-            state.warning_until = t + config.coinw_warning_seconds
-            return
-        state.banned_until = t + config.coinw_ban_seconds
-        state.warning_until = state.banned_until + config.coinw_warning_seconds
-        bans = state.bans
-        bans.append(t)
-        while bans and bans[0] <= t - config.coinw_blacklist_window:
-            bans.popleft()
-        if len(bans) >= config.coinw_blacklist_bans:
-            bans.clear()
-            state.blacklisted_until = t + config.coinw_blacklist_seconds
+        return LadderRules(
+            threshold=config.coinw_ban_threshold,
+            window=config.coinw_ban_window,
+            warning_seconds=config.coinw_warning_seconds,
+            ban_seconds=config.coinw_ban_seconds,
+            blacklist_bans=config.coinw_blacklist_bans,
+            blacklist_window=config.coinw_blacklist_window,
+            blacklist_seconds=config.coinw_blacklist_seconds,
+        )
 
     @staticmethod
     def error(
@@ -275,7 +277,7 @@ class CoinWVenue:
         return json_reply(status, {"code": code, "data": None, "msg": msg}, str(code), headers)
 
     @staticmethod
-    def error_message_shape(code: int, message: str, status: int = 200) -> Reply:
+    def error_message_shape(code: int | str, message: str, status: int = 200) -> Reply:
         """CoinW's other error shape: ``{"code", "message", "retry": false, "success": false}``."""
         payload = {"code": code, "message": message, "retry": False, "success": False}
         return json_reply(status, payload, str(code))
@@ -287,47 +289,41 @@ class CoinWVenue:
         return (None if account is None else str(account.user_id)), key
 
     def _count(self, account: CoinWAccount, path: str, t: float) -> bool:
+        """Count an arrival in the user's windows; whether it is over a (penalised) limit."""
         user = str(account.user_id)
-        per_endpoint = self.windows.hit(("coinw", user, path), t, 1.0)
+        own = self.limit_of(path) or EndpointLimit(self.config.coinw_global_limit)
+        per_endpoint = self.windows.hit(("coinw", user, path), t, own.window)
         overall = self.windows.hit(("coinw-user", user), t, 1.0)
         if not self.config.enforce_limits:
             return False
-        limit, global_limit = self.config.coinw_rate_limit, self.config.coinw_global_limit
+        limit, global_limit = own.requests, self.config.coinw_global_limit
         if self.penalty(user, t) != "none":
             limit, global_limit = max(limit // 2, 1), max(global_limit // 2, 1)
         return per_endpoint > limit or overall > global_limit
 
     def handle(self, incoming: Incoming, fault: Fault | None) -> Reply:
         """Answer one request; a ``fault`` (other than ``delay``) replaces the normal reply."""
-        endpoint = PRIVATE_ENDPOINTS.get(incoming.path)
+        endpoint = self.endpoints.get(incoming.path)
         if fault is not None:
-            account = self.accounts.get(incoming.headers.get("api_key", ""))
-            if endpoint is not None and account is not None:
-                self._count(account, incoming.path, incoming.time)
+            claimed = self.accounts.get(incoming.headers.get("api_key", ""))
+            if endpoint is not None and claimed is not None:
+                self._count(claimed, incoming.path, incoming.time)
             return generic_fault_reply(fault) or self.fault_reply(fault)
         if endpoint is None or incoming.method != endpoint.method:
             return json_reply(404, {"code": 404, "msg": "not found"}, "404")
-        account = self.accounts.get(incoming.headers.get("api_key", ""))
-        if account is None:
-            return self.error(6000, "authentication error")
-        timestamp = incoming.headers.get("timestamp", "")
-        signature = incoming.headers.get("sign", "")
-        if not _TIMESTAMP.fullmatch(timestamp) or not signature:
-            return self.error(6001, "invalid signature")
-        expected = sign(
-            account.secret_key, int(timestamp), incoming.method, incoming.target, incoming.body
-        )
-        if not hmac.compare_digest(signature.encode(), expected.encode()):
-            return self.error(6001, "invalid signature")
+        account = self._authenticate(incoming)
+        if isinstance(account, Reply):
+            return account
+        user = str(account.user_id)
         over = self._count(account, incoming.path, incoming.time)
         if self.config.enforce_limits:
-            level = self.penalty(str(account.user_id), incoming.time)
+            level = self.penalty(user, incoming.time)
             if level in ("banned", "blacklisted"):
                 self.refused += 1
                 return self.error(29001, BANNED_MSG if level == "banned" else BLACKLISTED_MSG)
         if over:
             self.refused += 1
-            self._limit_refusal(str(account.user_id), incoming.time)
+            self.ladder.refused(user, incoming.time, self._rules())
             return self.error(29001, "API access frequently")
         if not account.permission:
             return self.error_message_shape(6003, "require more permission")
@@ -337,24 +333,36 @@ class CoinWVenue:
             return self.error(int(refusal.code), refusal.msg, refusal.status)
         return json_reply(200, {"code": 0, "data": data, "msg": ""}, "0")
 
+    def _authenticate(self, incoming: Incoming) -> CoinWAccount | Reply:
+        """The account a request is signed for, or the CoinW error refusing it."""
+        account = self.accounts.get(incoming.headers.get("api_key", ""))
+        if account is None:
+            return self.error(6000, "authentication error")
+        timestamp = incoming.headers.get("timestamp", "")
+        signature = incoming.headers.get("sign", "")
+        if not _TIMESTAMP.fullmatch(timestamp) or not signature_matches(
+            signature,
+            account.secret_key,
+            timestamp,
+            incoming.method,
+            incoming.target,
+            incoming.body,
+        ):
+            return self.error(6001, "invalid signature")
+        return account
+
     def fault_reply(self, fault: Fault) -> Reply:
         """The CoinW-shaped reply of a ``rate_limited``, ``code`` or ``malformed`` fault."""
         if fault.kind == "rate_limited":
             return self.error(29001, "API access frequently", headers=retry_after_headers(fault))
         if fault.kind == "code":
             raw = fault.code or "6003"
-            code = int(raw) if raw.lstrip("-").isdigit() else raw
+            code: int | str = int(raw) if raw.lstrip("-").isdigit() else raw
             msg = fault.msg or "injected error"
             shape = fault.shape or ("message" if code == 6003 else "msg")
             if shape == "message":
-                payload: dict[str, Any] = {
-                    "code": code,
-                    "message": msg,
-                    "retry": False,
-                    "success": False,
-                }
-            else:
-                payload = {"code": code, "data": None, "msg": msg}
+                return self.error_message_shape(code, msg, fault.http_status)
+            payload = {"code": code, "data": None, "msg": msg}
             return json_reply(fault.http_status, payload, str(code))
         if fault.kind == "malformed":
             return Reply(200, b'{"code":0,"data":', "")

@@ -1,9 +1,10 @@
 """The simulated Bitget: auth, rate limits and the copy-trading endpoints.
 
 A private endpoint is a function ``(account, query, call) -> data`` registered in
-``PRIVATE_ENDPOINTS``; the venue runs the checks every private Bitget call shares (headers,
-timestamp, key, passphrase, signature, rate limits, trader status) before it, so a sibling
-endpoint of the same family is one function and one table row.
+``PRIVATE_ENDPOINTS`` with its documented per-UID rate limit; the venue runs the checks every
+private Bitget call shares (headers, timestamp, key, passphrase, signature, rate limits,
+trader status) before it, so a sibling endpoint of the same family, with its own limit, is
+one function and one table row.
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..bitget.auth import sign
 from .accounts import BitgetAccount
 from .config import SimulatorConfig
+from .data import bitget_uid, generate_bitget_orders
 from .faults import Fault, generic_fault_reply, retry_after_headers
+from .limits import EndpointLimit, IpPenalties, RateWindows
 from .models import BitgetTrackingOrder
-from .ratelog import RateWindows
-from .replies import NO_HEADERS, Incoming, Refusal, Reply, json_reply, plain
+from .signing import signature_matches
+from .wire import NO_HEADERS, Incoming, Refusal, Reply, json_reply, plain
 
 __all__ = [
     "PRIVATE_ENDPOINTS",
@@ -29,6 +31,7 @@ __all__ = [
     "SERVER_TIME_PATH",
     "TRACKING_PATH",
     "BitgetVenue",
+    "Endpoint",
     "PrivateCall",
     "render_tracking_order",
 ]
@@ -55,8 +58,12 @@ EndpointFn = Callable[[BitgetAccount, Mapping[str, str], PrivateCall], Any]
 
 
 @dataclass(frozen=True, slots=True)
-class _Endpoint:
+class Endpoint:
+    """A private Bitget endpoint: its handler, its documented per-UID limit, its method, and
+    whether only elite traders may call it."""
+
     handler: EndpointFn
+    limit: EndpointLimit
     method: str = "GET"
     trader_only: bool = False
 
@@ -165,26 +172,26 @@ def current_tracking_orders(
     return {"trackingList": [render_tracking_order(order) for order in page], "endId": end_id}
 
 
-PRIVATE_ENDPOINTS: dict[str, _Endpoint] = {
-    TRACKING_PATH: _Endpoint(current_tracking_orders, trader_only=True),
+PRIVATE_ENDPOINTS: Mapping[str, Endpoint] = {
+    TRACKING_PATH: Endpoint(current_tracking_orders, EndpointLimit(5), trader_only=True),
 }
-"""Private Bitget endpoints by path."""
+"""Private Bitget endpoints by path, each with its documented limit per UID."""
 
 
 class BitgetVenue:
     """Bitget's side of the simulator: accounts, limits and request handling.
 
     Rate accounting counts every arrival, refused ones included (stricter than counting only
-    accepted requests): per UID per endpoint in a sliding 1 s window, counted once the request
+    accepted requests): per UID per endpoint in the endpoint's sliding window (its row in
+    :attr:`endpoints`, or ``config.bitget_rate_limit`` when set), counted once the request
     has passed authentication; per client IP over every Bitget request in a sliding 60 s
     window, counted on arrival. Injected faults on a private path count in the UID window of
     the key they carry, when it is known.
 
     An IP that exceeds its per-minute limit is penalised: every Bitget request from it, any
     path, is refused with HTTP 429 for ``config.bitget_ip_penalty_seconds`` (checked after
-    injected faults, before everything else). ``ip_penalty_until`` maps IP to the monotonic
-    time its penalty ends; ``refused`` counts the 429s the limits and penalties caused
-    (injected ``rate_limited`` faults not included).
+    injected faults, before everything else). ``refused`` counts the 429s the limits and
+    penalties caused (injected ``rate_limited`` faults not included).
     """
 
     name = "bitget"
@@ -192,15 +199,58 @@ class BitgetVenue:
     def __init__(self, config: SimulatorConfig, windows: RateWindows) -> None:
         self.config = config
         self.windows = windows
+        self.endpoints: dict[str, Endpoint] = dict(PRIVATE_ENDPOINTS)
+        """This venue's private endpoints (a copy of :data:`PRIVATE_ENDPOINTS`)."""
         self.accounts: dict[str, BitgetAccount] = {}
-        self.ip_penalty_until: dict[str, float] = {}
+        self.ip_penalties = IpPenalties()
         self.refused = 0
+        self._auto_uids = 0
 
-    def penalized(self, ip: str, t: float) -> bool:
-        """Whether ``ip`` is in its per-IP penalty at monotonic time ``t``."""
-        return t < self.ip_penalty_until.get(ip, float("-inf"))
+    def add_account(
+        self,
+        *,
+        api_key: str,
+        secret_key: str,
+        passphrase: str,
+        uid: str | None = None,
+        orders: int = 300,
+        trader: bool = True,
+    ) -> BitgetAccount:
+        """Register a key; see :meth:`Simulator.add_bitget_account`."""
+        if api_key in self.accounts:
+            raise ValueError("that Bitget api_key is already registered")
+        existing = None
+        if uid is None:
+            taken = {account.uid for account in self.accounts.values()}
+            uid = bitget_uid(self.config.seed, self._auto_uids)
+            while uid in taken:
+                self._auto_uids += 1
+                uid = bitget_uid(self.config.seed, self._auto_uids)
+            self._auto_uids += 1
+        else:
+            existing = next((a for a in self.accounts.values() if a.uid == uid), None)
+        account = BitgetAccount(
+            api_key=api_key, secret_key=secret_key, passphrase=passphrase, uid=uid, trader=trader
+        )
+        if existing is not None:
+            account.orders = existing.orders
+            account.cursor_positions = existing.cursor_positions
+        else:
+            account.orders = generate_bitget_orders(self.config.seed, uid, orders)
+        self.accounts[api_key] = account
+        return account
 
-    # -- helpers -----------------------------------------------------------------------------
+    def limit_of(self, path: str) -> EndpointLimit | None:
+        """The per-UID limit of ``path`` (``None`` when it is not a private endpoint)."""
+        endpoint = self.endpoints.get(path)
+        if endpoint is None:
+            return None
+        override = self.config.bitget_rate_limit
+        if override is None:
+            return endpoint.limit
+        return EndpointLimit(override, endpoint.limit.window)
+
+    # -- replies -----------------------------------------------------------------------------
 
     def now_ms(self) -> int:
         """The server clock in milliseconds (wall clock plus the configured offset)."""
@@ -225,7 +275,7 @@ class BitgetVenue:
     def identify(self, incoming: Incoming) -> tuple[str | None, str | None]:
         """(uid, api key) a request claims, before any check; no uid for public paths."""
         key = incoming.headers.get("ACCESS-KEY") or None
-        if incoming.path not in PRIVATE_ENDPOINTS or key is None:
+        if incoming.path not in self.endpoints or key is None:
             return None, key
         account = self.accounts.get(key)
         return (None if account is None else account.uid), key
@@ -236,35 +286,30 @@ class BitgetVenue:
         """Answer one request; a ``fault`` (other than ``delay``) replaces the normal reply."""
         t = incoming.time
         ip = incoming.remote
+        config = self.config
         ip_count = self.windows.hit(("bitget-ip", ip), t, 60.0)
-        ip_over = self.config.enforce_limits and ip_count > self.config.bitget_ip_limit_per_minute
-        if ip_over and not self.penalized(ip, t):
-            self.ip_penalty_until[ip] = t + self.config.bitget_ip_penalty_seconds
-        endpoint = PRIVATE_ENDPOINTS.get(incoming.path)
+        ip_over = config.enforce_limits and ip_count > config.bitget_ip_limit_per_minute
+        if ip_over:
+            self.ip_penalties.start(ip, t, config.bitget_ip_penalty_seconds)
+        endpoint = self.endpoints.get(incoming.path)
         if fault is not None and fault.kind != "repeat_cursor":
-            if endpoint is not None:
-                key = incoming.headers.get("ACCESS-KEY", "")
-                account = self.accounts.get(key)
-                if account is not None:
-                    self.windows.hit(("bitget", account.uid, incoming.path), t, 1.0)
+            account = self.accounts.get(incoming.headers.get("ACCESS-KEY", ""))
+            if endpoint is not None and account is not None:
+                self.windows.hit(("bitget", account.uid, incoming.path), t, endpoint.limit.window)
             return generic_fault_reply(fault) or self.fault_reply(fault)
-        if ip_over or (self.config.enforce_limits and self.penalized(ip, t)):
+        if ip_over or (config.enforce_limits and self.ip_penalties.penalized(ip, t)):
             self.refused += 1
             return self.too_many()
         if incoming.path == SERVER_TIME_PATH and incoming.method == "GET":
             now = self.now_ms()
-            payload = {
-                "code": "00000",
-                "msg": "success",
-                "requestTime": now,
-                "data": {"serverTime": str(now)},
-            }
-            return json_reply(200, payload, "00000")
+            payload = {"code": "00000", "msg": "success", "requestTime": now}
+            return json_reply(200, {**payload, "data": {"serverTime": str(now)}}, "00000")
         if endpoint is None or incoming.method != endpoint.method:
             return json_reply(404, {"code": "40404", "msg": "Request URL NOT FOUND"}, "40404")
         return self._private(incoming, endpoint, fault is not None)
 
-    def _private(self, incoming: Incoming, endpoint: _Endpoint, repeat_cursor: bool) -> Reply:
+    def _authenticate(self, incoming: Incoming) -> BitgetAccount | Reply:
+        """The account a request is signed for, or the Bitget error refusing it."""
         headers = incoming.headers
         key = headers.get("ACCESS-KEY", "")
         signature = headers.get("ACCESS-SIGN", "")
@@ -287,14 +332,25 @@ class BitgetVenue:
             return self.error(400, "40006", "Invalid ACCESS_KEY")
         if not hmac.compare_digest(passphrase.encode(), account.passphrase.encode()):
             return self.error(400, "40012", "apikey/password is incorrect")
-        expected = sign(
-            account.secret_key, int(timestamp), incoming.method, incoming.target, incoming.body
-        )
-        if not hmac.compare_digest(signature.encode(), expected.encode()):
+        if not signature_matches(
+            signature,
+            account.secret_key,
+            timestamp,
+            incoming.method,
+            incoming.target,
+            incoming.body,
+        ):
             return self.error(400, "40009", "sign signature error")
+        return account
 
-        count = self.windows.hit(("bitget", account.uid, incoming.path), incoming.time, 1.0)
-        if self.config.enforce_limits and count > self.config.bitget_rate_limit:
+    def _private(self, incoming: Incoming, endpoint: Endpoint, repeat_cursor: bool) -> Reply:
+        account = self._authenticate(incoming)
+        if isinstance(account, Reply):
+            return account
+        limit = self.limit_of(incoming.path) or endpoint.limit
+        scope = ("bitget", account.uid, incoming.path)
+        count = self.windows.hit(scope, incoming.time, limit.window)
+        if self.config.enforce_limits and count > limit.requests:
             self.refused += 1
             return self.too_many()
         if endpoint.trader_only and not account.trader:

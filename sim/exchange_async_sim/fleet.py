@@ -4,12 +4,25 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import Literal, Protocol
 
-if TYPE_CHECKING:
-    from .core import Simulator
+from .accounts import BitgetAccount, CoinWAccount
+from .config import SimulatorConfig
 
-__all__ = ["FleetAccount", "add_demo_fleet"]
+__all__ = ["AccountRegistry", "FleetAccount", "add_demo_fleet"]
+
+
+class AccountRegistry(Protocol):
+    """What the fleet needs of a simulator: its seed and a way to register keys."""
+
+    @property
+    def config(self) -> SimulatorConfig: ...
+
+    def add_bitget_account(
+        self, *, api_key: str, secret_key: str, passphrase: str, orders: int
+    ) -> BitgetAccount: ...
+
+    def add_coinw_account(self, *, api_key: str, secret_key: str, orders: int) -> CoinWAccount: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +43,7 @@ class FleetAccount:
     uid: str
 
 
-def add_demo_fleet(sim: Simulator, accounts: int) -> list[FleetAccount]:
+def add_demo_fleet(sim: AccountRegistry, accounts: int) -> list[FleetAccount]:
     """Register ``accounts`` demo accounts on ``sim``, alternating Bitget and CoinW.
 
     Bitget accounts get 20-120 current tracking orders, CoinW accounts 10-40 open orders;

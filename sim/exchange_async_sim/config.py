@@ -38,12 +38,15 @@ class SimulatorConfig:
 
     seed: int = 0
     """Seed of all generated data; equal seeds give equal orders."""
-    bitget_rate_limit: int = 5
-    """Bitget requests per UID per endpoint in any 1-second window."""
+    bitget_rate_limit: int | None = None
+    """When set, the per-UID limit of every Bitget private endpoint (requests in its window);
+    ``None`` keeps each endpoint's documented limit from the venue's table (5 per second for
+    the tracking orders)."""
     bitget_ip_limit_per_minute: int = 6000
     """Bitget requests per client IP, all endpoints and keys, in any 60-second window."""
-    coinw_rate_limit: int = 10
-    """CoinW requests per user per endpoint in any 1-second window."""
+    coinw_rate_limit: int | None = None
+    """When set, the per-user limit of every CoinW private endpoint; ``None`` keeps each
+    endpoint's documented limit from the venue's table (10 per second for order info)."""
     coinw_global_limit: int = 100
     """CoinW requests per user across all private endpoints in any 1-second window."""
     enforce_limits: bool = True
@@ -100,7 +103,8 @@ class SimulatorConfig:
             "coinw_rate_limit",
             "coinw_global_limit",
         ):
-            if getattr(self, name) < 1:
+            value = getattr(self, name)
+            if value is not None and value < 1:
                 raise ValueError(f"{name} must be at least 1")
         if self.timestamp_window_ms < 0:
             raise ValueError("timestamp_window_ms must not be negative")
