@@ -58,6 +58,22 @@ def is_coinw_path(path: str) -> bool:
     return path.startswith("/v1/")
 
 
+def _decimal_text(value: Decimal | None) -> Any:
+    return None if value is None else plain(value)
+
+
+def _decimal_number(value: Decimal | None) -> Any:
+    return None if value is None else msgspec.Raw(plain(value).encode())
+
+
+def _int_text(value: int | None) -> Any:
+    return None if value is None else str(value)
+
+
+def _int_number(value: int | None) -> Any:
+    return value
+
+
 def render_order(order: CoinWOrder, style: NumberStyle) -> dict[str, Any]:
     """An order as CoinW sends it.
 
@@ -66,17 +82,7 @@ def render_order(order: CoinWOrder, style: NumberStyle) -> dict[str, Any]:
     example. ``"strings"``: every numeric field is a JSON string, ids included.
     """
     strings = style == "strings"
-
-    def dec(value: Decimal | None) -> Any:
-        if value is None:
-            return None
-        return plain(value) if strings else msgspec.Raw(plain(value).encode())
-
-    def integer(value: int | None) -> Any:
-        if value is None:
-            return None
-        return str(value) if strings else value
-
+    dec, integer = (_decimal_text, _int_text) if strings else (_decimal_number, _int_number)
     row: dict[str, Any] = {
         "baseSize": dec(order.base_size),
         "contractType": integer(order.contract_type),

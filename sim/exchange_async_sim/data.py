@@ -224,6 +224,39 @@ def coinw_market(instrument: str) -> _Market | None:
     return _COINW_BY_NAME.get(instrument)
 
 
+def _trigger(
+    rng: random.Random, pos_type: str, price: Decimal, places: int
+) -> tuple[Decimal | None, int | None]:
+    """(triggerPrice, triggerType) of a plan order; ``(None, None)`` for the others."""
+    if pos_type not in ("plan", "planTrigger"):
+        return None, None
+    return _places(_drift(rng, price, 0.01), places), rng.choice((0, 1))
+
+
+def _stops(
+    rng: random.Random, price: Decimal, direction: str, places: int
+) -> tuple[Decimal | None, Decimal | None]:
+    """(stopProfitPrice, stopLossPrice), both set for seven orders in ten."""
+    if rng.random() >= 0.7:
+        return None, None
+    factor = Decimal(repr(round(rng.uniform(0.01, 0.12), 3)))
+    profit = _places(price * (1 + factor), places)
+    loss = _places(price * (1 - factor / 2), places)
+    return (loss, profit) if direction == "short" else (profit, loss)
+
+
+def _omitted(rng: random.Random, optional: dict[str, object], limit_prices: bool) -> set[str]:
+    """Wire names left out of the reply: about half of the unset optional fields."""
+    omitted = {name for name, value in optional.items() if value is None and rng.random() < 0.5}
+    if "stopLossPrice" in omitted:
+        omitted.add("stopLossRate")
+    if "stopProfitPrice" in omitted:
+        omitted.add("stopProfitRate")
+    if not limit_prices:
+        omitted.update(("stopLossOrderPrice", "stopProfitOrderPrice"))
+    return omitted
+
+
 def make_coinw_order(rng: random.Random, user_id: int, order_id: int, created: int) -> CoinWOrder:
     """One open order ``order_id`` of ``user_id`` created at ``created``, drawn from ``rng``."""
     kinds = [kind for kind, _ in _COINW_POS_TYPES]
@@ -246,19 +279,8 @@ def make_coinw_order(rng: random.Random, user_id: int, order_id: int, created: i
         2: base_size,
     }[unit]
     margin = _places(notional / leverage, 2).normalize()
-    trigger_price: Decimal | None = None
-    trigger_type: int | None = None
-    if pos_type in ("plan", "planTrigger"):
-        trigger_price = _places(_drift(rng, order_price, 0.01), market.price_places)
-        trigger_type = rng.choice((0, 1))
-    stop_profit: Decimal | None = None
-    stop_loss: Decimal | None = None
-    if rng.random() < 0.7:
-        factor = Decimal(repr(round(rng.uniform(0.01, 0.12), 3)))
-        stop_profit = _places(order_price * (1 + factor), market.price_places)
-        stop_loss = _places(order_price * (1 - factor / 2), market.price_places)
-        if direction == "short":
-            stop_profit, stop_loss = stop_loss, stop_profit
+    trigger_price, trigger_type = _trigger(rng, pos_type, order_price, market.price_places)
+    stop_profit, stop_loss = _stops(rng, order_price, direction, market.price_places)
     third = f"{rng.randint(100, 999)}-{rng.randint(1, 99)}-{total}" if rng.random() < 0.5 else None
     limit_prices = stop_loss is not None and rng.random() < 0.25
     optional = {
@@ -268,13 +290,7 @@ def make_coinw_order(rng: random.Random, user_id: int, order_id: int, created: i
         "triggerPrice": trigger_price,
         "triggerType": trigger_type,
     }
-    omitted = {name for name, value in optional.items() if value is None and rng.random() < 0.5}
-    if "stopLossPrice" in omitted:
-        omitted.add("stopLossRate")
-    if "stopProfitPrice" in omitted:
-        omitted.add("stopProfitRate")
-    if not limit_prices:
-        omitted.update(("stopLossOrderPrice", "stopProfitOrderPrice"))
+    omitted = _omitted(rng, optional, limit_prices)
     return CoinWOrder(
         id=order_id,
         user_id=user_id,

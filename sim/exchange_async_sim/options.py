@@ -64,6 +64,69 @@ def _fault_kinds(text: str) -> tuple[str, ...]:
     return kinds
 
 
+_FLAGS: tuple[tuple[str, str, Callable[[str], Any], str, str], ...] = (
+    (
+        "--seed",
+        "sim_seed",
+        int,
+        "N",
+        "seed of all generated data, mutations and random faults (default 0)",
+    ),
+    (
+        "--mutation-interval",
+        "sim_mutation_interval",
+        _number(float, 0.0, strict=True),
+        "SECONDS",
+        "mutate every account's orders this often (default: static data)",
+    ),
+    (
+        "--fault-rate",
+        "sim_fault_rate",
+        _probability,
+        "P",
+        "probability of a random fault per request (default 0)",
+    ),
+    (
+        "--fault-kinds",
+        "sim_fault_kinds",
+        _fault_kinds,
+        "KINDS",
+        "comma list of random faults (default latency,http_500,http_503,disconnect,"
+        f"malformed; any of {','.join(sorted(RANDOM_FAULT_KINDS))})",
+    ),
+    (
+        "--latency",
+        "sim_latency",
+        _number(float, 0.0),
+        "SECONDS",
+        "delay before every reply (default 0)",
+    ),
+    (
+        "--fault-latency",
+        "sim_fault_latency",
+        _number(float, 0.0),
+        "SECONDS",
+        "delay of a random 'latency' fault (default 0.5)",
+    ),
+    (
+        "--bitget-ip-limit",
+        "sim_bitget_ip_limit",
+        _number(int, 1),
+        "N",
+        "Bitget requests per IP per minute before the 5-minute penalty (default 6000)",
+    ),
+    (
+        "--coinw-ban-threshold",
+        "sim_coinw_ban_threshold",
+        _number(int, 1),
+        "N",
+        "CoinW 29001 replies per user in 10 s that start the warning phase, then a ban "
+        "(default 60)",
+    ),
+)
+"""Each flag: (flag, destination, parser, metavar, help)."""
+
+
 def add_simulator_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the simulator flags to ``parser`` (in a group of their own).
 
@@ -75,64 +138,8 @@ def add_simulator_arguments(parser: argparse.ArgumentParser) -> None:
     :data:`OPTION_FIELDS`). Bad values are usage errors at parse time.
     """
     group = parser.add_argument_group("simulator")
-    group.add_argument(
-        "--seed",
-        dest="sim_seed",
-        type=int,
-        metavar="N",
-        help="seed of all generated data, mutations and random faults (default 0)",
-    )
-    group.add_argument(
-        "--mutation-interval",
-        dest="sim_mutation_interval",
-        type=_number(float, 0.0, strict=True),
-        metavar="SECONDS",
-        help="mutate every account's orders this often (default: static data)",
-    )
-    group.add_argument(
-        "--fault-rate",
-        dest="sim_fault_rate",
-        type=_probability,
-        metavar="P",
-        help="probability of a random fault per request (default 0)",
-    )
-    group.add_argument(
-        "--fault-kinds",
-        dest="sim_fault_kinds",
-        type=_fault_kinds,
-        metavar="KINDS",
-        help="comma list of random faults (default latency,http_500,http_503,disconnect,"
-        f"malformed; any of {','.join(sorted(RANDOM_FAULT_KINDS))})",
-    )
-    group.add_argument(
-        "--latency",
-        dest="sim_latency",
-        type=_number(float, 0.0),
-        metavar="SECONDS",
-        help="delay before every reply (default 0)",
-    )
-    group.add_argument(
-        "--fault-latency",
-        dest="sim_fault_latency",
-        type=_number(float, 0.0),
-        metavar="SECONDS",
-        help="delay of a random 'latency' fault (default 0.5)",
-    )
-    group.add_argument(
-        "--bitget-ip-limit",
-        dest="sim_bitget_ip_limit",
-        type=_number(int, 1),
-        metavar="N",
-        help="Bitget requests per IP per minute before the 5-minute penalty (default 6000)",
-    )
-    group.add_argument(
-        "--coinw-ban-threshold",
-        dest="sim_coinw_ban_threshold",
-        type=_number(int, 1),
-        metavar="N",
-        help="CoinW 29001 replies per user in 10 s that start the warning phase, then a ban "
-        "(default 60)",
-    )
+    for flag, dest, kind, metavar, text in _FLAGS:
+        group.add_argument(flag, dest=dest, type=kind, metavar=metavar, help=text)
 
 
 def config_from_arguments(args: argparse.Namespace, **overrides: Any) -> SimulatorConfig:
