@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -245,7 +246,7 @@ def _stops(
     return (loss, profit) if direction == "short" else (profit, loss)
 
 
-def _omitted(rng: random.Random, optional: dict[str, object], limit_prices: bool) -> set[str]:
+def _omitted(rng: random.Random, optional: Mapping[str, object], limit_prices: bool) -> set[str]:
     """Wire names left out of the reply: about half of the unset optional fields."""
     omitted = {name for name, value in optional.items() if value is None and rng.random() < 0.5}
     if "stopLossPrice" in omitted:
