@@ -24,7 +24,7 @@ test: $(STAMP)  ## the test suite against the bundled simulator
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy --strict exchange_async
+	$(BIN)/mypy --strict exchange_async sim/exchange_async_sim
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks $(ARGS)
