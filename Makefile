@@ -38,7 +38,7 @@ check: lint test
 docs: $(DOCS_STAMP)  ## build the documentation site into site/; any warning fails
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
-docs-serve: $(DOCS_STAMP)  ## serve the documentation on http://127.0.0.1:8000, rebuilt on save
+docs-serve: $(DOCS_STAMP)  ## serve the documentation on http://127.0.0.1:8000/exchange-async/, rebuilt on save
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
 
 clean:  ## remove the venv, build artifacts, the built site and caches (a fresh `make install` follows)
