@@ -190,3 +190,18 @@ def test_a_runnable_block_runs(block: Block, runnable_dir: Path) -> None:
     assert outcome.returncode == 0, report
     assert "Traceback" not in outcome.stderr, report
     assert outcome.stdout.strip(), report
+
+
+def test_the_readme_links_to_files_that_exist() -> None:
+    text = (ROOT / "README.md").read_text()
+    targets = re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text)
+    local = [t for t in targets if "://" not in t]
+    assert local, "the README links to the docs pages"
+    missing = [t for t in local if not (ROOT / t).exists()]
+    assert not missing, f"README links to missing files: {missing}"
+
+
+def test_the_readme_has_no_placeholder() -> None:
+    text = (ROOT / "README.md").read_text()
+    for placeholder in ("<this repository>", "TODO", "XXX", "example.com"):
+        assert placeholder not in text
