@@ -205,3 +205,15 @@ def test_the_readme_has_no_placeholder() -> None:
     text = (ROOT / "README.md").read_text()
     for placeholder in ("<this repository>", "TODO", "XXX", "example.com"):
         assert placeholder not in text
+
+
+def test_the_package_metadata_names_its_licence_file_and_urls() -> None:
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["license"] == "MIT"
+    licence = (ROOT / "LICENSE").read_text()
+    assert licence.startswith("MIT License") and "exchange_async developers" in licence
+    urls = project["urls"]
+    assert {"Homepage", "Documentation", "Source", "Issues"} <= set(urls)
+    assert all(url.startswith("https://") for url in urls.values())
