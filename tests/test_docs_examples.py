@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import os
 import shlex
+import socket
 import sys
 import time
 from dataclasses import dataclass
@@ -67,31 +68,35 @@ def simulator_for(example: Path) -> Simulator:
 
 async def run_example(example: Path, slots: asyncio.Semaphore) -> Outcome:
     async with slots, SimulatorServer(simulator_for(example)) as server:
-        env = {**os.environ, "EXCHANGE_ASYNC_BASE_URL": server.base_url, "PYTHONUNBUFFERED": "1"}
-        for name in ("BITGET_API_KEY", "BITGET_SECRET_KEY", "BITGET_PASSPHRASE"):
-            env.pop(name, None)
-        for name in ("COINW_API_KEY", "COINW_SECRET_KEY"):
-            env.pop(name, None)
-        started = time.monotonic()
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            str(example),
-            cwd=EXAMPLES,
-            env=env,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        try:
-            async with asyncio.timeout(TIME_LIMIT):
-                stdout, stderr = await process.communicate()
-        except TimeoutError:
-            process.kill()
+        return await run_program(example, server.base_url)
+
+
+async def run_program(example: Path, base_url: str) -> Outcome:
+    """Run ``example`` in its own Python process with ``EXCHANGE_ASYNC_BASE_URL=base_url``."""
+    env = {**os.environ, "EXCHANGE_ASYNC_BASE_URL": base_url, "PYTHONUNBUFFERED": "1"}
+    for name in ("BITGET_API_KEY", "BITGET_SECRET_KEY", "BITGET_PASSPHRASE"):
+        env.pop(name, None)
+    for name in ("COINW_API_KEY", "COINW_SECRET_KEY"):
+        env.pop(name, None)
+    started = time.monotonic()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(example),
+        cwd=EXAMPLES,
+        env=env,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        async with asyncio.timeout(TIME_LIMIT):
             stdout, stderr = await process.communicate()
-            return Outcome(None, stdout.decode(), stderr.decode(), time.monotonic() - started)
-        return Outcome(
-            process.returncode, stdout.decode(), stderr.decode(), time.monotonic() - started
-        )
+    except TimeoutError:
+        process.kill()
+        stdout, stderr = await process.communicate()
+        return Outcome(None, stdout.decode(), stderr.decode(), time.monotonic() - started)
+    seconds = time.monotonic() - started
+    return Outcome(process.returncode, stdout.decode(), stderr.decode(), seconds)
 
 
 async def run_all(examples: list[Path]) -> dict[str, Outcome]:
@@ -132,3 +137,16 @@ def test_a_failing_example_fails(tmp_path: Path) -> None:
     outcome = asyncio.run(run_all([broken]))["broken.py"]
     assert outcome.returncode == 1
     assert "not like this" in outcome.stderr
+
+
+def test_watching_a_host_that_does_not_answer_prints_the_failures() -> None:
+    # The guide promises it: a poller pointed at the wrong host says so instead of printing
+    # nothing forever.
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{sock.getsockname()[1]}"  # bound, never listening: refused
+        outcome = asyncio.run(run_program(EXAMPLES / "watch_accounts.py", dead))
+    assert outcome.returncode == 0, outcome.stderr
+    for account in ("trader-alice", "risk-bob", "typo-carol"):
+        assert f"{account}: TransportError" in outcome.stdout, outcome.stdout
+    assert "AccountError" in outcome.stdout
