@@ -3,8 +3,9 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DOCS_STAMP := $(VENV)/.docs-installed
 
-.PHONY: install demo test lint bench check
+.PHONY: install demo test lint bench check docs docs-serve clean
 
 $(STAMP): pyproject.toml sim/pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -14,6 +15,10 @@ $(STAMP): pyproject.toml sim/pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+$(DOCS_STAMP): $(STAMP)
+	$(BIN)/pip install -q -e ".[docs]"
+	touch $(DOCS_STAMP)
 
 demo: $(STAMP)  ## the main job: poll simulated accounts (no credentials, no network)
 	$(BIN)/exchange-async demo $(ARGS)
@@ -30,3 +35,13 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks $(ARGS)
 
 check: lint test
+
+docs: $(DOCS_STAMP)  ## build the documentation site into site/; any warning fails
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+docs-serve: $(DOCS_STAMP)  ## serve the documentation on http://127.0.0.1:8000/exchange-async/, rebuilt on save
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
+
+clean:  ## remove the venv, build artifacts, the built site and caches (a fresh `make install` follows)
+	rm -rf $(VENV) build dist site .eggs *.egg-info .mypy_cache .ruff_cache .pytest_cache
+	find . -path ./.git -prune -o -name __pycache__ -type d -exec rm -rf {} +
