@@ -338,7 +338,7 @@ async def test_shutdown_leaves_no_task_or_session_behind(dyn_server: SimulatorSe
         got = Collector(poller)
         await got.wait_for(lambda: len(got.events) > 10)
         clients = [s.client for s in poller.accounts.values()]
-        http = poller._http
+        http = poller._transport._http  # type: ignore[attr-defined]
     await asyncio.sleep(0)
     await got._task  # the consumer's loop ended by itself
     assert asyncio.all_tasks() - before == set()
