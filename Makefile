@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint bench check
+.PHONY: install demo test test-slow lint bench check
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -17,13 +17,16 @@ install: $(STAMP)
 demo: $(STAMP)  ## the main job: poll simulated accounts (no credentials, no network)
 	$(BIN)/exchange-async demo $(ARGS)
 
-test: $(STAMP)  ## the test suite against the bundled simulator
+test: $(STAMP)  ## the test suite against the bundled simulator (slow tests deselected)
 	$(BIN)/pytest -q $(ARGS)
+
+test-slow: $(STAMP)  ## only the tests that need the real wall clock for long
+	$(BIN)/pytest -q -m slow $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy --strict exchange_async
+	$(BIN)/mypy --strict exchange_async tests
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks $(ARGS)

@@ -131,7 +131,11 @@ async def test_every_change_is_reported_exactly_once_in_order(
 
         await asyncio.gather(drive("bg", "bg-1"), drive("cw", "cw-1"))
 
-    kinds = {ea.OrderOpened: "opened", ea.OrderChanged: "changed", ea.OrderClosed: "closed"}
+    kinds: dict[type[Any], str] = {
+        ea.OrderOpened: "opened",
+        ea.OrderChanged: "changed",
+        ea.OrderClosed: "closed",
+    }
     for name, key in (("bg", "bg-1"), ("cw", "cw-1")):
         uid = (
             dyn_sim.bitget.accounts[key].uid

@@ -10,7 +10,7 @@ the same rows under a fresh cursor would otherwise be paged forever).
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Hashable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Generator, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -40,14 +40,18 @@ class PageRule(Generic[P, I]):
     usable: Callable[[str], bool] = _usable
 
 
-class Paginator(Generic[P, I]):
-    """Pages of one query. ``fetch(cursor)`` returns the page after ``cursor`` (None: first)."""
+class Paginator(Coroutine[Any, Any, P], Generic[P, I]):
+    """Pages of one query. ``fetch(cursor)`` returns the page after ``cursor`` (None: first).
 
-    __slots__ = ("_exchange", "_fetch", "_rule")
+    Awaiting it (or handing it to ``asyncio.create_task``, like any coroutine) fetches the
+    first page; the request is only made if it is awaited. Iterating it starts afresh.
+    """
+
+    __slots__ = ("_exchange", "_fetch", "_first", "_rule")
 
     def __init__(
         self,
-        fetch: Callable[[str | None], Awaitable[P]],
+        fetch: Callable[[str | None], Coroutine[Any, Any, P]],
         rule: PageRule[P, I],
         *,
         exchange: str | None = None,
@@ -55,10 +59,31 @@ class Paginator(Generic[P, I]):
         self._fetch = fetch
         self._rule = rule
         self._exchange = exchange
+        self._first: Coroutine[Any, Any, P] | None = None
+
+    def _first_page(self) -> Coroutine[Any, Any, P]:
+        if self._first is None:
+            self._first = self._fetch(None)
+        return self._first
 
     def __await__(self) -> Generator[Any, None, P]:
         """The first page (one request)."""
-        return self._fetch(None).__await__()
+        return self._first_page().__await__()
+
+    def send(self, value: Any) -> Any:
+        """Coroutine protocol (``asyncio.create_task(paginator)`` fetches the first page)."""
+        return self._first_page().send(value)
+
+    def throw(self, typ: Any, val: Any = None, tb: Any = None) -> Any:
+        """Coroutine protocol."""
+        if val is None and tb is None:
+            return self._first_page().throw(typ)
+        return self._first_page().throw(typ, val, tb)
+
+    def close(self) -> None:
+        """Coroutine protocol: close the first-page request if it was started."""
+        if self._first is not None:
+            self._first.close()
 
     def __aiter__(self) -> AsyncIterator[I]:
         """Every item of every page, each once, in the server's order."""
