@@ -196,7 +196,7 @@ async def test_no_secret_in_errors_frames_or_debug_logs(
     async with bitget, coinw:
         await bitget.get_server_time()
         for path in (TRACK, ORDER):
-            sim.inject(path, fault, count=10, **options)
+            sim.inject(path, fault, count=10, **options)  # type: ignore[arg-type]
         errors: list[BaseException] = []
         for call in (
             lambda: bitget.get_current_tracking_orders("USDT-FUTURES"),
@@ -204,14 +204,14 @@ async def test_no_secret_in_errors_frames_or_debug_logs(
         ):
             try:
                 await call()
-            except ea.ExchangeError as error:
-                errors.append(error)
+            except ea.ExchangeError as caught:
+                errors.append(caught)
     assert len(errors) == 2
-    for error in errors:
-        assert isinstance(error, expected), repr(error)
-        exposed = "\n".join(_exposed(error))
+    for failure in errors:
+        assert isinstance(failure, expected), repr(failure)
+        exposed = "\n".join(_exposed(failure))
         for secret in SECRETS:
-            assert secret not in exposed, (secret, type(error).__name__)
+            assert secret not in exposed, (secret, type(failure).__name__)
     logged = "\n".join(r.getMessage() + repr(r.args) for r in caplog.records)
     assert caplog.records
     for secret in SECRETS:
