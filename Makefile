@@ -17,8 +17,10 @@ install: $(STAMP)
 demo: $(STAMP)  ## the main job: poll simulated accounts (no credentials, no network)
 	$(BIN)/exchange-async demo $(ARGS)
 
+# Most tests wait on real rate limits (the simulator counts real windows), not on the CPU:
+# four workers overlap those waits.
 test: $(STAMP)  ## the test suite against the bundled simulator (slow tests deselected)
-	$(BIN)/pytest -q $(ARGS)
+	$(BIN)/pytest -q -n 4 $(ARGS)
 
 test-slow: $(STAMP)  ## only the tests that need the real wall clock for long
 	$(BIN)/pytest -q -m slow $(ARGS)

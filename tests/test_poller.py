@@ -114,6 +114,7 @@ async def test_initial_snapshot_is_marked_then_synced(
         assert_matches_truth(replay(opened), dyn_sim.open_orders(key))
 
 
+@pytest.mark.slow  # waits on the simulator's real-time order driver
 async def test_every_change_is_reported_exactly_once_in_order(
     dyn_server: SimulatorServer, dyn_sim: Simulator
 ) -> None:
@@ -158,6 +159,7 @@ async def test_every_change_is_reported_exactly_once_in_order(
         )
 
 
+@pytest.mark.slow  # waits on the simulator's real-time order driver
 async def test_with_faults_no_event_is_lost_or_invented() -> None:
     config = SimulatorConfig(
         seed=5,
@@ -243,6 +245,7 @@ def assert_backed_by_mutations(events: list[Any], mutations: list[Any]) -> None:
         assert key in reported, f"lost: {key} {kinds}"
 
 
+@pytest.mark.slow  # waits on the simulator's real-time order driver
 async def test_a_failing_account_does_not_slow_the_others(
     dyn_server: SimulatorServer, dyn_sim: Simulator
 ) -> None:
