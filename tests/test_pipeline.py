@@ -327,3 +327,41 @@ async def test_poller_takes_any_source() -> None:
             if isinstance(event, ea.AccountSynced):
                 assert event.orders == 1
                 break
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"timeout": "10"},
+        {"timeout": float("nan")},
+        {"retry": "fast"},
+        {"max_rate_wait": -1},
+        {"rate_limit_margin": float("inf")},
+        {"uid": 1.5},
+        {"transport": object()},
+        {"max_connections": "many"},
+        {"max_reply_bytes": 0},
+        {"base_url": None},
+        {"base_url": "ftp://x"},
+    ],
+)
+def test_bad_client_options_are_validation_errors(options: dict[str, Any]) -> None:
+    creds = ea.CoinWCredentials("cw-key-0001", "cw-secret-0001")
+    with pytest.raises(ea.ValidationError):
+        ea.CoinWClient(creds, **options)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"interval": "1"}, {"interval": -1}, {"max_pending": 0}, {"backoff": "x"}, {"backoff": 0}],
+)
+def test_bad_poller_options_are_validation_errors(options: dict[str, Any]) -> None:
+    with pytest.raises(ea.ValidationError):
+        ea.Poller(**options)
+
+
+async def test_non_iterable_ids_are_a_validation_error() -> None:
+    creds = ea.CoinWCredentials("cw-key-0001", "cw-secret-0001")
+    async with ea.CoinWClient(creds, transport=ea.MemoryTransport(lambda r: reply([]))) as coinw:
+        with pytest.raises(ea.ValidationError):
+            await coinw.get_order_info("plan", source_ids=5)  # type: ignore[arg-type]

@@ -63,6 +63,11 @@ class ClientOptions:
         self.max_reply_bytes = max_reply_bytes
         if transport is not None and self.http_session is not None:
             raise ValidationError("pass transport= or http_session=, not both")
+        if transport is not None and not (
+            callable(getattr(transport, "send", None))
+            and callable(getattr(transport, "aclose", None))
+        ):
+            raise ValidationError("transport must have async send() and aclose() (a Transport)")
 
 
 class BaseClient:

@@ -139,8 +139,12 @@ async def _gather_or_cancel(requests: list[Coroutine[Any, Any, T]]) -> list[T]:
 def _order_ids(source_ids: Iterable[int | str]) -> list[int]:
     if isinstance(source_ids, str | bytes):
         raise ValidationError("source_ids must be an iterable of ids, not a single string")
+    try:
+        values = list(source_ids)
+    except TypeError:
+        raise ValidationError("source_ids must be an iterable of ids") from None
     ids: dict[int, None] = {}
-    for raw in source_ids:
+    for raw in values:
         if isinstance(raw, bool):
             raise ValidationError(f"order id must be an int or a string of digits; got {raw!r}")
         if isinstance(raw, int):

@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import enum
 import logging
 import math
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Self, TypedDict
+from typing import Self
 
 from .._core.aiohttp_transport import AiohttpTransport
-from .._core.client import BaseClient
 from .._core.limiter import Limiter
 from .._core.limiter_compat import limiter_for
-from .._core.params import check_choices, check_token
 from .._core.retry import RetryPolicy
 from .._core.secrets import require_text
 from .._core.transport import Transport
@@ -42,14 +38,9 @@ from .events import (
     OrderClosed,
     OrderOpened,
 )
+from .shortcuts import ExchangeShortcuts
 from .sources import Source
-
-if TYPE_CHECKING:
-    # Types only: the poller imports no exchange package at run time (see add_bitget).
-    from ..bitget.auth import BitgetCredentials
-    from ..bitget.models import ProductType
-    from ..coinw.auth import CoinWCredentials
-    from ..coinw.models import PositionType
+from .status import Account, AccountState, AccountStatus, ClientOptions, check_poller_options
 
 __all__ = ["AccountState", "AccountStatus", "Poller"]
 
@@ -58,64 +49,7 @@ logger = logging.getLogger("exchange_async.poller")
 _CLOSED = object()
 
 
-class _ClientOptions(TypedDict):
-    timeout: float
-    retry: RetryPolicy
-    transport: Transport
-    rate_limits: str | Limiter | None
-
-
-class AccountState(enum.StrEnum):
-    """Where an account's polling loop is."""
-
-    STARTING = "starting"
-    """Added; its first snapshot has not completed yet."""
-    OK = "ok"
-    """The last snapshot succeeded."""
-    FAILING = "failing"
-    """The last snapshot failed; retrying with back-off."""
-    RATE_LIMITED = "rate_limited"
-    """The exchange refused for rate; waiting before the next snapshot."""
-    STOPPED = "stopped"
-    """Not polled any more (authentication failure, or removed)."""
-
-
-@dataclass(slots=True)
-class AccountStatus:
-    """A live view of one watched account (read it, do not change it)."""
-
-    name: str
-    exchange: str
-    state: AccountState = AccountState.STARTING
-    orders: int = 0
-    """Orders in the last successful snapshot."""
-    snapshots: int = 0
-    """Successful snapshots so far."""
-    failures: int = 0
-    """Consecutive failed snapshots."""
-    last_event: str | None = None
-    """The kind of the account's latest event, e.g. ``OrderChanged``."""
-    last_error: str | None = None
-    last_snapshot_at: float | None = None
-    """``time.monotonic()`` when the last successful snapshot finished."""
-    client: BaseClient | None = field(default=None, repr=False)
-
-    @property
-    def requests(self) -> int:
-        """Requests the account's client has sent."""
-        return self.client.stats.requests if self.client is not None else 0
-
-
-@dataclass(slots=True)
-class _Account:
-    status: AccountStatus
-    source: Source
-    interval: float | None
-    known: dict[str, Order] = field(default_factory=dict)
-    task: asyncio.Task[None] | None = None
-
-
-class Poller:
+class Poller(ExchangeShortcuts):
     """Watches many accounts at once and yields `Event`\\ s as their orders change.
 
     ::
@@ -160,12 +94,7 @@ class Poller:
         transport: Transport | None = None,
         rate_limits: str | Limiter | None = None,
     ) -> None:
-        if interval is not None and not interval >= 0:
-            raise ValidationError("interval must be >= 0 or None")
-        if max_pending < 1:
-            raise ValidationError("max_pending must be at least 1")
-        if not 0 < backoff <= max_backoff:
-            raise ValidationError("backoff must be positive and at most max_backoff")
+        check_poller_options(interval, max_pending, backoff, max_backoff)
         self._interval = interval
         self._max_pending = max_pending
         self._backoff = RetryPolicy(
@@ -179,7 +108,7 @@ class Poller:
         limiter_for(rate_limits)  # checked now, not when the first account is added
         self._owns_transport = transport is None
         self._transport: Transport = transport or AiohttpTransport(max_connections=max_connections)
-        self._accounts: dict[str, _Account] = {}
+        self._accounts: dict[str, Account] = {}
         self._queue: asyncio.Queue[object] = asyncio.Queue()
         self._slots: asyncio.Semaphore | None = None
         self._running = False
@@ -230,56 +159,7 @@ class Poller:
 
     # -- accounts ------------------------------------------------------------------------------
 
-    def add_bitget(
-        self,
-        name: str,
-        credentials: BitgetCredentials,
-        *,
-        product_types: Iterable[ProductType | str] = ("USDT-FUTURES",),
-        symbol: str | None = None,
-        base_url: str = "https://api.bitget.com",
-        uid: str | int | None = None,
-        interval: float | None = None,
-    ) -> AccountStatus:
-        """Watch every current tracking order of a Bitget elite trader."""
-        from ..bitget import BitgetClient, ProductType
-        from ..bitget.poll import BitgetSource
-
-        kinds = check_choices("product_types", product_types, ProductType)
-        if symbol is not None:
-            check_token("symbol", symbol, max_length=40)
-        self._check_name(name)
-        client = BitgetClient(credentials, base_url=base_url, uid=uid, **self._client_options())
-        return self.add(name, BitgetSource(client, kinds, symbol), interval=interval)
-
-    def add_coinw(
-        self,
-        name: str,
-        credentials: CoinWCredentials,
-        *,
-        position_types: Iterable[PositionType | str] = (
-            "execute",
-            "plan",
-            "moveStop",
-            "stopProfitLoss",
-        ),
-        instrument: str | None = None,
-        base_url: str = "https://api.coinw.com",
-        uid: str | int | None = None,
-        interval: float | None = None,
-    ) -> AccountStatus:
-        """Watch the unfilled CoinW futures orders of the chosen position types."""
-        from ..coinw import CoinWClient, PositionType
-        from ..coinw.poll import CoinWSource
-
-        kinds = check_choices("position_types", position_types, PositionType)
-        if instrument is not None:
-            check_token("instrument", instrument, max_length=30)
-        self._check_name(name)
-        client = CoinWClient(credentials, base_url=base_url, uid=uid, **self._client_options())
-        return self.add(name, CoinWSource(client, kinds, instrument), interval=interval)
-
-    def _client_options(self) -> _ClientOptions:
+    def _client_options(self) -> ClientOptions:
         return {
             "timeout": self._timeout,
             "retry": self._retry,
@@ -301,10 +181,9 @@ class Poller:
         poller closes ``source.client`` when the account is removed or the poller closes.
         """
         self._check_name(name)
-        if interval is not None and (not isinstance(interval, int | float) or not interval >= 0):
-            raise ValidationError("interval must be >= 0 or None")
+        check_poller_options(interval, 1, 1.0, 1.0)
         status = AccountStatus(name=name, exchange=source.exchange, client=source.client)
-        account = _Account(status, source, interval if interval is not None else self._interval)
+        account = Account(status, source, interval if interval is not None else self._interval)
         self._accounts[name] = account
         if self._running:
             self._launch(account)
@@ -326,7 +205,7 @@ class Poller:
         """A live status per watched account, by name."""
         return {name: a.status for name, a in self._accounts.items()}
 
-    def _launch(self, account: _Account) -> None:
+    def _launch(self, account: Account) -> None:
         account.task = asyncio.create_task(
             self._poll(account), name=f"exchange_async.poller:{account.status.name}"
         )
@@ -349,7 +228,7 @@ class Poller:
             assert isinstance(item, Event)
             yield item
 
-    async def _emit(self, account: _Account, event: Event) -> None:
+    async def _emit(self, account: Account, event: Event) -> None:
         assert self._slots is not None
         await self._slots.acquire()
         self._queue.put_nowait(event)
@@ -359,7 +238,7 @@ class Poller:
 
     # -- one account's loop --------------------------------------------------------------------
 
-    async def _poll(self, account: _Account) -> None:
+    async def _poll(self, account: Account) -> None:
         try:
             await self._poll_forever(account)
         except asyncio.CancelledError:
@@ -378,7 +257,7 @@ class Poller:
                 ),
             )
 
-    async def _poll_forever(self, account: _Account) -> None:
+    async def _poll_forever(self, account: Account) -> None:
         status = account.status
         loop = asyncio.get_running_loop()
         first = True
@@ -420,7 +299,7 @@ class Poller:
                 await asyncio.sleep(0)  # let other accounts' tasks run between snapshots
 
     async def _publish(
-        self, account: _Account, snapshot: Mapping[str, Order], initial: bool
+        self, account: Account, snapshot: Mapping[str, Order], initial: bool
     ) -> None:
         status = account.status
         diff = diff_snapshots(account.known, snapshot)
@@ -445,7 +324,7 @@ class Poller:
         if initial:
             await self._emit(account, AccountSynced(**common, at=time.time(), orders=len(snapshot)))
 
-    async def _failed(self, account: _Account, error: ExchangeError) -> None:
+    async def _failed(self, account: Account, error: ExchangeError) -> None:
         status = account.status
         status.failures += 1
         status.last_error = f"{type(error).__name__}: {error}"
@@ -473,7 +352,7 @@ class Poller:
         await asyncio.sleep(delay)
 
     @staticmethod
-    def _stopped(account: _Account, error: ExchangeError) -> AccountStopped:
+    def _stopped(account: Account, error: ExchangeError) -> AccountStopped:
         return AccountStopped(
             account=account.status.name,
             exchange=account.status.exchange,
