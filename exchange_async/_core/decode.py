@@ -54,7 +54,6 @@ def decode_reply(spec: ExchangeSpec, endpoint: Endpoint[T], response: TransportR
     raises `DecodeError`.
     """
     status, body = response.status, response.body
-    retry_after = retry_after_seconds(response.headers)
     try:
         envelope = endpoint.decoder.decode(body)
     except RecursionError:
@@ -69,9 +68,10 @@ def decode_reply(spec: ExchangeSpec, endpoint: Endpoint[T], response: TransportR
             if endpoint.absent is not None:
                 return endpoint.absent()
             raise _bad_body(spec, endpoint, status, "no data")
-        raise error_for(spec, status, code, envelope.text, retry_after)
+        raise error_for(spec, status, code, envelope.text, retry_after_seconds(response.headers))
     # The data did not fit the model: an error reply with odd data, or a broken body.
     head = _status_only(body)
+    retry_after = retry_after_seconds(response.headers)
     if head is not None and head.code is not None and str(head.code) != spec.success_code:
         raise error_for(spec, status, str(head.code), head.text, retry_after)
     if 300 <= status < 400:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import datetime
+from functools import partial
 
 from .._core.aiohttp_transport import DEFAULT_MAX_REPLY_BYTES, HttpSession
 from .._core.client import BaseClient, ClientOptions
@@ -94,15 +95,12 @@ class BitgetClient(BaseClient):
             exchange=BITGET,
             credentials=credentials,
             credentials_type=BitgetCredentials,
-            signer=self._sign,
+            signer=partial(auth_headers, credentials),
             base_url=base_url,
             uid=uid,
             options=options,
             headers={"paptrading": "1"} if demo_trading else None,
         )
-
-    def _sign(self, timestamp_ms: int, method: str, path_qs: str, body: str) -> dict[str, str]:
-        return auth_headers(self._credentials, timestamp_ms, method, path_qs, body)
 
     def __repr__(self) -> str:
         return self._describe(self._credentials)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Coroutine, Iterable
+from functools import partial
 from typing import Any, TypeVar
 
 from .._core.aiohttp_transport import DEFAULT_MAX_REPLY_BYTES, HttpSession
@@ -76,14 +77,11 @@ class CoinWClient(BaseClient):
             exchange=COINW,
             credentials=credentials,
             credentials_type=CoinWCredentials,
-            signer=self._sign,
+            signer=partial(auth_headers, credentials),
             base_url=base_url,
             uid=uid,
             options=options,
         )
-
-    def _sign(self, timestamp_ms: int, method: str, path_qs: str, body: str) -> dict[str, str]:
-        return auth_headers(self._credentials, timestamp_ms, method, path_qs, body)
 
     def __repr__(self) -> str:
         return self._describe(self._credentials)
