@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from .._errors import ValidationError
 from .aiohttp_transport import DEFAULT_MAX_REPLY_BYTES, AiohttpTransport, resolve_http_session
 from .credentials import ApiKeyCredentials
+from .decode import convert
+from .endpoint import Endpoint
 from .exchange import ExchangeSpec
 from .limiter import Limiter
 from .limiter_compat import limiter_for
+from .paging import PageRule, Paginator
 from .pipeline import Pipeline, PipelineOptions, PipelineStats, Signer, redact_url
 from .ratelimit import DEFAULT_MARGIN
 from .retry import RetryPolicy
@@ -21,6 +25,10 @@ if TYPE_CHECKING:
     from .aiohttp_transport import HttpSession
 
 __all__ = ["BaseClient", "ClientOptions"]
+
+W = TypeVar("W")
+P = TypeVar("P")
+I = TypeVar("I")  # noqa: E741
 
 
 class ClientOptions:
@@ -165,6 +173,23 @@ class BaseClient:
     def base_url(self) -> str:
         """The server this client talks to."""
         return self._pipeline.base_url
+
+    def _paginate(
+        self,
+        endpoint: Endpoint[W],
+        params: Mapping[str, str],
+        rule: PageRule[P, I],
+        to_page: Callable[[W], P],
+        cursor_param: str,
+    ) -> Paginator[P, I]:
+        """A paginator over ``endpoint``: each next page sends ``cursor_param=<cursor>``."""
+        pipeline = self._pipeline
+
+        async def fetch(cursor: str | None) -> P:
+            query = params if cursor is None else {**params, cursor_param: cursor}
+            return convert(pipeline.exchange, to_page, await pipeline.request(endpoint, query))
+
+        return Paginator(fetch, rule, exchange=pipeline.exchange.name)
 
     def _repr_base_url(self) -> str:
         return redact_url(self._pipeline.base_url)

@@ -54,12 +54,14 @@ def decode_reply(spec: ExchangeSpec, endpoint: Endpoint[T], response: TransportR
     raises `DecodeError`.
     """
     status, body = response.status, response.body
+    why = ""
     try:
         envelope = endpoint.decoder.decode(body)
     except RecursionError:
         raise _bad_body(spec, endpoint, status, "nested too deeply") from None
-    except _BAD_BODY:
+    except _BAD_BODY as exc:
         envelope = None
+        why = f"{str(exc)[:160]}; "  # msgspec names the field: "Expected `int` - at `$.data`"
     if envelope is not None:
         code = None if envelope.code is None else str(envelope.code)
         if status == 200 and code == spec.success_code:
@@ -82,7 +84,7 @@ def decode_reply(spec: ExchangeSpec, endpoint: Endpoint[T], response: TransportR
         )
     if status >= 500 or status == 429 or status in (401, 403, 404):
         raise error_for(spec, status, None, f"HTTP {status}", retry_after)
-    raise _bad_body(spec, endpoint, status, _snippet(body))
+    raise _bad_body(spec, endpoint, status, why + _snippet(body))
 
 
 def convert(spec: ExchangeSpec, function: Callable[[T], R], data: T) -> R:

@@ -8,7 +8,6 @@ from functools import partial
 
 from .._core.aiohttp_transport import DEFAULT_MAX_REPLY_BYTES, HttpSession
 from .._core.client import BaseClient, ClientOptions
-from .._core.decode import convert
 from .._core.limiter import Limiter
 from .._core.paging import PageRule, Paginator
 from .._core.params import check_choice, check_int_range, check_token, to_ms
@@ -137,14 +136,7 @@ class BitgetClient(BaseClient):
             params["idLessThan"] = check_token("id_less_than", id_less_than)
         if id_greater_than is not None:
             params["idGreaterThan"] = check_token("id_greater_than", id_greater_than)
-        return self._tracking_orders(params)
-
-    def _tracking_orders(self, params: dict[str, str]) -> TrackingOrderPaginator:
-        async def fetch(cursor: str | None) -> TrackingOrdersPage:
-            query = params if cursor is None else {**params, "idLessThan": cursor}
-            return convert(BITGET, to_page, await self._pipeline.request(CURRENT_TRACK, query))
-
-        return Paginator(fetch, _TRACKING_PAGES, exchange=BITGET.name)
+        return self._paginate(CURRENT_TRACK, params, _TRACKING_PAGES, to_page, "idLessThan")
 
     def iter_current_tracking_orders(
         self,
@@ -158,7 +150,7 @@ class BitgetClient(BaseClient):
         """Every current tracking order, newest to oldest (``async for``), each once."""
         params = _track_params(product_type, symbol, start_time, end_time)
         params["limit"] = str(check_int_range("page_size", page_size, 1, 50))
-        return self._tracking_orders(params)
+        return self._paginate(CURRENT_TRACK, params, _TRACKING_PAGES, to_page, "idLessThan")
 
     def iter_current_tracking_order_pages(
         self,
