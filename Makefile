@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DOCS_STAMP := $(VENV)/.docs-installed
 
-.PHONY: install demo test lint bench check docs docs-serve clean
+.PHONY: install demo test test-slow lint bench check docs docs-serve clean
 
 $(STAMP): pyproject.toml sim/pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -23,13 +23,18 @@ $(DOCS_STAMP): $(STAMP)
 demo: $(STAMP)  ## the main job: poll simulated accounts (no credentials, no network)
 	$(BIN)/exchange-async demo $(ARGS)
 
-test: $(STAMP)  ## the test suite against the bundled simulator
-	$(BIN)/pytest -q $(ARGS)
+# Most tests wait on real rate limits (the simulator counts real windows), not on the CPU:
+# four workers overlap those waits.
+test: $(STAMP)  ## the test suite against the bundled simulator (slow tests deselected)
+	$(BIN)/pytest -q -n 4 $(ARGS)
+
+test-slow: $(STAMP)  ## only the tests that need the real wall clock for long
+	$(BIN)/pytest -q -m slow $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy --strict exchange_async sim/exchange_async_sim
+	$(BIN)/mypy --strict exchange_async tests sim/exchange_async_sim
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks $(ARGS)

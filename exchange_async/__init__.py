@@ -7,8 +7,10 @@ async with ea.BitgetClient(ea.BitgetCredentials(key, secret, passphrase)) as bit
         print(order.symbol, order.open_price_avg)
 """
 
+from ._core.memory_transport import MemoryTransport
+from ._core.pipeline import PipelineStats
 from ._core.retry import RetryPolicy
-from ._core.session import SessionStats
+from ._core.transport import Transport, TransportRequest, TransportResponse
 from ._errors import (
     AuthenticationError,
     BadRequestError,
@@ -17,9 +19,11 @@ from ._errors import (
     ExchangeError,
     ExchangeUnavailableError,
     NotFoundError,
+    PaginationError,
     PermissionDeniedError,
     RateLimitError,
     RateLimitWaitTimeout,
+    ReplyTooLargeError,
     RequestTimeoutError,
     TimestampError,
     TransportError,
@@ -30,7 +34,6 @@ from .bitget import (
     BitgetClient,
     BitgetCredentials,
     NotTraderError,
-    PaginationError,
     PosSide,
     ProductType,
     TrackingOrder,
@@ -56,6 +59,9 @@ from .poller import (
 
 __version__ = "0.1.0"
 
+SessionStats = PipelineStats
+"""Deprecated name of `PipelineStats` (kept for compatibility)."""
+
 __all__ = [
     "AccountError",
     "AccountEvent",
@@ -76,6 +82,7 @@ __all__ = [
     "Event",
     "ExchangeError",
     "ExchangeUnavailableError",
+    "MemoryTransport",
     "NotFoundError",
     "NotTraderError",
     "OrderChanged",
@@ -85,20 +92,37 @@ __all__ = [
     "OrderOpened",
     "PaginationError",
     "PermissionDeniedError",
+    "PipelineStats",
     "Poller",
     "PosSide",
     "PositionType",
     "ProductType",
     "RateLimitError",
     "RateLimitWaitTimeout",
+    "ReplyTooLargeError",
     "RequestTimeoutError",
     "RetryPolicy",
     "SessionStats",
     "TimestampError",
     "TrackingOrder",
     "TrackingOrdersPage",
+    "Transport",
     "TransportError",
+    "TransportRequest",
+    "TransportResponse",
     "UnknownExchangeError",
     "ValidationError",
     "__version__",
 ]
+
+
+def _present_as_public() -> None:
+    # Tracebacks and reprs show `exchange_async.RateLimitError`, not the private module path.
+    for name in __all__:
+        obj = globals()[name]
+        if isinstance(obj, type) and obj.__module__.startswith("exchange_async."):
+            obj.__module__ = "exchange_async"
+
+
+_present_as_public()
+del _present_as_public

@@ -16,10 +16,13 @@ The tree::
     ├── TransportError                 connection refused, reset, DNS failure, after retries
     │   └── RequestTimeoutError        no complete answer within the timeout, after retries
     ├── DecodeError                    the body was not what the exchange documents
+    │   ├── ReplyTooLargeError         the reply was over the client's maximum reply size
+    │   └── PaginationError            paging made no progress (a repeated cursor, no new rows)
     └── UnknownExchangeError           an error code the SDK has no class for
 
 Network-library exceptions (aiohttp, asyncio timeouts, msgspec) are translated into this tree in
-exactly one place, the session layer; nothing else escapes a client call except cancellation.
+exactly one place, the transport (``_core/aiohttp_transport.py``) and the decoder
+(``_core/decode.py``); nothing else escapes a client call except cancellation.
 """
 
 from __future__ import annotations
@@ -32,9 +35,11 @@ __all__ = [
     "ExchangeError",
     "ExchangeUnavailableError",
     "NotFoundError",
+    "PaginationError",
     "PermissionDeniedError",
     "RateLimitError",
     "RateLimitWaitTimeout",
+    "ReplyTooLargeError",
     "RequestTimeoutError",
     "TimestampError",
     "TransportError",
@@ -153,3 +158,14 @@ class DecodeError(ExchangeError):
 
 class UnknownExchangeError(ExchangeError):
     """The exchange returned an error code the SDK has no specific class for."""
+
+
+class ReplyTooLargeError(DecodeError):
+    """The reply was longer than the client's ``max_reply_bytes`` (wire or decompressed)."""
+
+
+class PaginationError(DecodeError):
+    """Paging made no progress: a repeated or unusable cursor, or a page with nothing new.
+
+    Paging stops with this error instead of looping (and spending the account's budget).
+    """

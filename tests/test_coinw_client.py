@@ -238,8 +238,8 @@ async def test_server_side_29001_from_another_process(
         ea.CoinWClient(creds, base_url=server.base_url, retry=FAST_RETRY) as ours,
         ea.CoinWClient(creds, base_url=server.base_url, retry=FAST_RETRY) as theirs,
     ):
-        theirs._session.account_ids = ("someone-else",)  # its own limiter, like another process
-        theirs._session._buckets.clear()
+        theirs._pipeline.account_ids = ("someone-else",)  # its own limiter, like another process
+        theirs._pipeline._budgets.clear()
         results = await asyncio.gather(
             *(c.get_order_info("plan", source_ids=[1]) for c in (ours, theirs) * 15),
             return_exceptions=True,

@@ -89,7 +89,9 @@ def test_every_public_name_is_on_a_reference_page() -> None:
     for page in REFERENCE.glob("*.md"):
         shown.update(re.findall(r"^::: exchange_async\.(\w+)", page.read_text(), re.MULTILINE))
     values = {name for name in _public_names() if inspect.isclass(getattr(ea, name))}
-    missing = sorted(values - shown)
+    shown_objects = {id(getattr(ea, name)) for name in shown if hasattr(ea, name)}
+    # A compatibility alias (SessionStats = PipelineStats) is covered by its target's entry.
+    missing = sorted(n for n in values - shown if id(getattr(ea, n)) not in shown_objects)
     assert not missing, f"add these to a page under docs/reference/: {missing}"
     unknown = sorted(shown - set(_public_names()))
     assert not unknown, f"reference pages name things that are not public: {unknown}"

@@ -114,6 +114,7 @@ async def test_initial_snapshot_is_marked_then_synced(
         assert_matches_truth(replay(opened), dyn_sim.open_orders(key))
 
 
+@pytest.mark.slow  # waits on the simulator's real-time order driver
 async def test_every_change_is_reported_exactly_once_in_order(
     dyn_server: SimulatorServer, dyn_sim: Simulator
 ) -> None:
@@ -131,7 +132,11 @@ async def test_every_change_is_reported_exactly_once_in_order(
 
         await asyncio.gather(drive("bg", "bg-1"), drive("cw", "cw-1"))
 
-    kinds = {ea.OrderOpened: "opened", ea.OrderChanged: "changed", ea.OrderClosed: "closed"}
+    kinds: dict[type[Any], str] = {
+        ea.OrderOpened: "opened",
+        ea.OrderChanged: "changed",
+        ea.OrderClosed: "closed",
+    }
     for name, key in (("bg", "bg-1"), ("cw", "cw-1")):
         uid = (
             dyn_sim.bitget.accounts[key].uid
@@ -154,6 +159,7 @@ async def test_every_change_is_reported_exactly_once_in_order(
         )
 
 
+@pytest.mark.slow  # waits on the simulator's real-time order driver
 async def test_with_faults_no_event_is_lost_or_invented() -> None:
     config = SimulatorConfig(
         seed=5,
@@ -239,6 +245,7 @@ def assert_backed_by_mutations(events: list[Any], mutations: list[Any]) -> None:
         assert key in reported, f"lost: {key} {kinds}"
 
 
+@pytest.mark.slow  # waits on the simulator's real-time order driver
 async def test_a_failing_account_does_not_slow_the_others(
     dyn_server: SimulatorServer, dyn_sim: Simulator
 ) -> None:
@@ -338,7 +345,7 @@ async def test_shutdown_leaves_no_task_or_session_behind(dyn_server: SimulatorSe
         got = Collector(poller)
         await got.wait_for(lambda: len(got.events) > 10)
         clients = [s.client for s in poller.accounts.values()]
-        http = poller._http
+        http = poller._transport._http  # type: ignore[attr-defined]
     await asyncio.sleep(0)
     await got._task  # the consumer's loop ended by itself
     assert asyncio.all_tasks() - before == set()

@@ -21,6 +21,72 @@ CONTRACT = {
 }
 
 
+PUBLIC = {
+    *CONTRACT,
+    "AccountError",
+    "AccountEvent",
+    "AccountRateLimited",
+    "AccountRecovered",
+    "AccountState",
+    "AccountStatus",
+    "AccountStopped",
+    "AccountSynced",
+    "BadRequestError",
+    "ClientClosedError",
+    "DecodeError",
+    "Event",
+    "ExchangeUnavailableError",
+    "MemoryTransport",
+    "NotFoundError",
+    "NotTraderError",
+    "OrderChanged",
+    "OrderClosed",
+    "OrderEvent",
+    "OrderOpened",
+    "PaginationError",
+    "PermissionDeniedError",
+    "PipelineStats",
+    "Poller",
+    "PosSide",
+    "RateLimitWaitTimeout",
+    "ReplyTooLargeError",
+    "RequestTimeoutError",
+    "RetryPolicy",
+    "SessionStats",
+    "TimestampError",
+    "Transport",
+    "TransportError",
+    "TransportRequest",
+    "TransportResponse",
+    "UnknownExchangeError",
+    "__version__",
+}
+
+
+def test_all_is_exactly_the_public_api() -> None:
+    assert set(ea.__all__) == PUBLIC
+
+
+def test_public_classes_show_the_package_as_their_module() -> None:
+    # Tracebacks then read `exchange_async.RateLimitError`, not a private module path.
+    for name in ea.__all__:
+        obj = getattr(ea, name)
+        if isinstance(obj, type):
+            assert obj.__module__ == "exchange_async", name
+    try:
+        raise ea.RateLimitError("slow down")
+    except ea.RateLimitError as error:
+        import traceback
+
+        line = traceback.format_exception_only(error)[-1]
+        assert line.startswith("exchange_async.RateLimitError: ")
+
+
+def test_deprecated_names_still_work() -> None:
+    assert ea.SessionStats is ea.PipelineStats
+    assert issubclass(ea.PaginationError, ea.DecodeError)
+
+
 def test_contract_names_are_exported() -> None:
     assert set(ea.__all__) >= CONTRACT
     for name in ea.__all__:

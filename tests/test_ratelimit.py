@@ -36,7 +36,7 @@ def bucket(
 async def start(buckets: list[Bucket], max_wait: float | None = None) -> None:
     """One request start: acquire, then the request leaves at once."""
     reservation = await acquire(buckets, max_wait=max_wait)
-    await reservation.sent()
+    reservation.sent()
 
 
 async def starts(buckets: list[Bucket], n: int) -> list[float]:
@@ -46,7 +46,7 @@ async def starts(buckets: list[Bucket], n: int) -> list[float]:
     async def one() -> None:
         reservation = await acquire(buckets)
         out.append(loop.time())
-        await reservation.sent()
+        reservation.sent()
 
     await asyncio.gather(*(one() for _ in range(n)))
     return out
@@ -112,7 +112,7 @@ async def test_a_late_send_pushes_the_next_start_back() -> None:
     second = asyncio.create_task(start([b]))
     await asyncio.sleep(0.3)
     assert not second.done()  # held back while the first has not left
-    await first.sent()
+    first.sent()
     sent_at = loop.time()
     await second
     assert loop.time() - sent_at >= 0.1

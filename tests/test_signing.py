@@ -58,7 +58,6 @@ def test_bitget_headers() -> None:
         "ACCESS-SIGN": "uWoy1CGOIu7/9uSUPOiP0499q8EPwzN4IT+Ja1S/Tqc=",
         "ACCESS-TIMESTAMP": "1695801601016",
         "ACCESS-PASSPHRASE": "pass",
-        "locale": "en-US",
     }
 
 

@@ -24,7 +24,7 @@ from conftest import (
 )
 
 import exchange_async as ea
-from exchange_async._core.session import new_http_session
+from exchange_async._core.aiohttp_transport import new_http_session
 from exchange_async_sim import Simulator, SimulatorServer
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -105,7 +105,7 @@ async def test_a_request_waiting_for_a_connection_does_not_bunch_with_later_ones
         http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1))
     creds = ea.CoinWCredentials(COINW_KEY, COINW_SECRET)
     try:
-        async with ea.CoinWClient(creds, base_url=server.base_url, session=http) as c:
+        async with ea.CoinWClient(creds, base_url=server.base_url, http_session=http) as c:
             blocker = asyncio.create_task(http.get(slow_server.make_url("/")))
             await asyncio.sleep(0.05)
             await asyncio.gather(*(c.get_order_info("plan", source_ids=[1]) for _ in range(11)))
@@ -123,7 +123,7 @@ async def test_a_callers_session_cannot_change_errors_or_timeouts(
     creds = ea.BitgetCredentials(BITGET_KEY, BITGET_SECRET, BITGET_PASS)
     try:
         async with ea.BitgetClient(
-            creds, base_url=server.base_url, session=http, retry=FAST_RETRY, timeout=0.3
+            creds, base_url=server.base_url, http_session=http, retry=FAST_RETRY, timeout=0.3
         ) as c:
             await c.get_server_time()
             sim.inject(TRACK, "rate_limited", count=10)

@@ -1,32 +1,94 @@
-"""What every exchange client shares: lifecycle, options, stats."""
+"""What every exchange client shares: options, lifecycle, stats."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import Self
-
-import aiohttp
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from .._errors import ValidationError
+from .aiohttp_transport import DEFAULT_MAX_REPLY_BYTES, AiohttpTransport, resolve_http_session
 from .credentials import ApiKeyCredentials
+from .decode import convert
+from .endpoint import Endpoint
 from .exchange import ExchangeSpec
+from .limiter import Limiter
+from .limiter_compat import limiter_for
+from .paging import PageRule, Paginator
+from .pipeline import Pipeline, PipelineOptions, PipelineStats, Signer, redact_url
+from .ratelimit import DEFAULT_MARGIN
 from .retry import RetryPolicy
 from .secrets import account_fingerprint, require_text
-from .session import Session, SessionOptions, SessionStats, Signer
+from .transport import Transport
 
-__all__ = ["BaseClient"]
+if TYPE_CHECKING:
+    from .aiohttp_transport import HttpSession
+
+__all__ = ["BaseClient", "ClientOptions"]
+
+W = TypeVar("W")
+P = TypeVar("P")
+I = TypeVar("I")  # noqa: E741
+
+
+class ClientOptions:
+    """The keyword options both clients take (one place to check them)."""
+
+    __slots__ = (
+        "http_session",
+        "max_connections",
+        "max_rate_wait",
+        "max_reply_bytes",
+        "rate_limit_margin",
+        "rate_limits",
+        "retry",
+        "timeout",
+        "transport",
+    )
+
+    def __init__(
+        self,
+        *,
+        timeout: float = 10.0,
+        retry: RetryPolicy | None = None,
+        rate_limit_margin: float = DEFAULT_MARGIN,
+        max_rate_wait: float | None = None,
+        http_session: HttpSession | None = None,
+        session: HttpSession | None = None,
+        transport: Transport | None = None,
+        rate_limits: str | Limiter | None = None,
+        max_connections: int = 100,
+        max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES,
+    ) -> None:
+        self.timeout = timeout
+        self.retry = retry
+        self.rate_limit_margin = rate_limit_margin
+        self.max_rate_wait = max_rate_wait
+        self.http_session = resolve_http_session(http_session, session)
+        self.transport = transport
+        self.rate_limits = rate_limits
+        self.max_connections = max_connections
+        self.max_reply_bytes = max_reply_bytes
+        if transport is not None and self.http_session is not None:
+            raise ValidationError("pass transport= or http_session=, not both")
+        if transport is not None and not (
+            callable(getattr(transport, "send", None))
+            and callable(getattr(transport, "aclose", None))
+        ):
+            raise ValidationError("transport must have async send() and aclose() (a Transport)")
 
 
 class BaseClient:
-    """An async context manager around one `Session`.
+    """An async context manager around one `Pipeline` and its transport.
 
     ``async with Client(...) as c`` opens it; ``await c.close()`` closes it and is idempotent.
     """
 
-    _session: Session
+    _pipeline: Pipeline
+    _transport: Transport
+    _owns_transport: bool
 
-    def _init_session(
+    def _init_pipeline(
         self,
         *,
         exchange: ExchangeSpec,
@@ -35,42 +97,51 @@ class BaseClient:
         signer: Signer,
         base_url: str,
         uid: str | int | None,
-        timeout: float,
-        retry: RetryPolicy | None,
-        rate_limit_margin: float,
-        max_rate_wait: float | None,
-        session: aiohttp.ClientSession | None,
-        server_time: Callable[[], Awaitable[int]] | None = None,
+        options: ClientOptions,
+        headers: dict[str, str] | None = None,
     ) -> None:
-        """Check the arguments every client shares and build its `Session`.
+        """Check the arguments every client shares and build its `Pipeline`.
 
         The account is identified by a fingerprint of the API key and, when given, by ``uid``
-        as well (several keys of one account then share limits).
+        as well (so a client told the UID and one that was not still share one budget).
         """
         if not isinstance(credentials, credentials_type):
             raise ValidationError(f"credentials must be {credentials_type.__name__}")
-        # The key always names the account; a UID too when given, so that a client told the
-        # UID and one that was not still share one budget.
         account_ids: tuple[str, ...] = (account_fingerprint(credentials.api_key),)
         if uid is not None:
+            if isinstance(uid, bool) or not isinstance(uid, str | int):
+                raise ValidationError("uid must be a str or an int")
             account_ids += ("uid:" + require_text("uid", str(uid)),)
-        self._session = Session(
+        pipeline_options = PipelineOptions(
+            timeout=options.timeout,
+            retry=options.retry or RetryPolicy(),
+            rate_limit_margin=options.rate_limit_margin,
+            max_rate_wait=options.max_rate_wait,
+        )
+        if options.transport is not None:
+            self._transport, self._owns_transport = options.transport, False
+        else:
+            self._transport = AiohttpTransport(
+                http_session=options.http_session,
+                max_connections=options.max_connections,
+                max_reply_bytes=options.max_reply_bytes,
+            )
+            self._owns_transport = True
+        self._pipeline = Pipeline(
             exchange=exchange,
             base_url=base_url,
             signer=signer,
             account_ids=account_ids,
-            options=SessionOptions(
-                timeout=timeout,
-                retry=retry or RetryPolicy(),
-                rate_limit_margin=rate_limit_margin,
-                max_rate_wait=max_rate_wait,
-            ),
-            server_time=server_time,
-            http=session,
+            options=pipeline_options,
+            transport=self._transport,
+            limiter=limiter_for(options.rate_limits),
+            headers=headers,
         )
 
     async def __aenter__(self) -> Self:
-        await self._session.open()
+        if self._pipeline.closed:
+            await self.close()  # raises below
+        self._pipeline._check_open()
         return self
 
     async def __aexit__(
@@ -82,20 +153,46 @@ class BaseClient:
         await self.close()
 
     async def close(self) -> None:
-        """Close the client's HTTP session. Safe to call more than once."""
-        await self._session.close()
+        """Fail queued callers with `ClientClosedError` and close the HTTP session the client
+        created. Safe to call more than once."""
+        self._pipeline.close()
+        if self._owns_transport:
+            await self._transport.aclose()
 
     @property
     def closed(self) -> bool:
         """Whether the client has been closed."""
-        return self._session.closed
+        return self._pipeline.closed
 
     @property
-    def stats(self) -> SessionStats:
+    def stats(self) -> PipelineStats:
         """Counters of this client's requests, retries and refusals."""
-        return self._session.stats
+        return self._pipeline.stats
 
     @property
     def base_url(self) -> str:
         """The server this client talks to."""
-        return self._session.base_url
+        return self._pipeline.base_url
+
+    def _paginate(
+        self,
+        endpoint: Endpoint[W],
+        params: Mapping[str, str],
+        rule: PageRule[P, I],
+        to_page: Callable[[W], P],
+        cursor_param: str,
+    ) -> Paginator[P, I]:
+        """A paginator over ``endpoint``: each next page sends ``cursor_param=<cursor>``."""
+        pipeline = self._pipeline
+
+        async def fetch(cursor: str | None) -> P:
+            query = params if cursor is None else {**params, cursor_param: cursor}
+            return convert(pipeline.exchange, to_page, await pipeline.request(endpoint, query))
+
+        return Paginator(fetch, rule, exchange=pipeline.exchange.name)
+
+    def _repr_base_url(self) -> str:
+        return redact_url(self._pipeline.base_url)
+
+    def _describe(self, credentials: Any) -> str:
+        return f"{type(self).__name__}({credentials!r}, base_url={self._repr_base_url()!r})"

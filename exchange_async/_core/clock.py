@@ -35,11 +35,6 @@ class ServerClock:
         self.offset_ms = 0
 
     @property
-    def synced(self) -> bool:
-        """Whether the offset has been measured at least once."""
-        return self._generation > 0
-
-    @property
     def generation(self) -> int:
         """How many times the offset has been measured; pass it back to `resync`."""
         return self._generation

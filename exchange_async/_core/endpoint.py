@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -21,7 +22,8 @@ class Endpoint(Generic[T]):
 
     ``data_type`` is the type of the envelope's ``data`` field on success; the endpoint keeps
     one reusable decoder for its whole reply. ``strict=False`` lets numeric strings decode into
-    ``int`` and ``Decimal`` fields, which both exchanges need.
+    ``int`` and ``Decimal`` fields, which both exchanges need. ``absent`` says what a successful
+    reply without ``data`` means (``list`` for "no orders"); without it, that is a `DecodeError`.
     """
 
     method: str
@@ -29,6 +31,7 @@ class Endpoint(Generic[T]):
     limits: tuple[RateLimit, ...]
     data_type: type[T]
     signed: bool = True
+    absent: Callable[[], T] | None = None
     decoder: msgspec.json.Decoder[Envelope[T]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:

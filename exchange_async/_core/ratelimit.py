@@ -143,8 +143,8 @@ class Reservation:
         self.sent_ms: float | None = None
         """Wall-clock ms when `sent` was first called."""
 
-    async def sent(self) -> None:
-        """The request is leaving now. Idempotent."""
+    def sent(self) -> None:
+        """The request is leaving now. Idempotent, never waits."""
         if self.sent_ms is None:
             self.sent_ms = time.time() * 1000
         if self._done:
@@ -154,7 +154,10 @@ class Reservation:
             late = asyncio.get_running_loop().time() - self._start
             if late > 0:
                 for bucket in self._held:
-                    await bucket._limiter.acquire(min(1.0, late / bucket.interval))
+                    # Record the start `late` seconds later: the next start waits that much
+                    # longer. Nobody else took from the bucket meanwhile: we hold its lock.
+                    bucket._limiter._leak()
+                    bucket._limiter._level += min(1.0, late / bucket.interval)
         finally:
             self._unlock()
 

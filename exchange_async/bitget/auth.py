@@ -45,11 +45,10 @@ def auth_headers(
     path_and_query: str,
     body: str = "",
 ) -> dict[str, str]:
-    """The headers of a signed Bitget request."""
+    """The auth headers of a signed Bitget request (pure: no clock, no I/O)."""
     return {
         "ACCESS-KEY": credentials.api_key,
         "ACCESS-SIGN": sign(credentials.secret_key, timestamp_ms, method, path_and_query, body),
         "ACCESS-TIMESTAMP": str(timestamp_ms),
         "ACCESS-PASSPHRASE": credentials.passphrase,
-        "locale": "en-US",
     }

@@ -2,46 +2,61 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator
 from datetime import datetime
+from functools import partial
 
-import aiohttp
-
-from .._core.client import BaseClient
+from .._core.aiohttp_transport import DEFAULT_MAX_REPLY_BYTES, HttpSession
+from .._core.client import BaseClient, ClientOptions
+from .._core.limiter import Limiter
+from .._core.paging import PageRule, Paginator
 from .._core.params import check_choice, check_int_range, check_token, to_ms
+from .._core.ratelimit import DEFAULT_MARGIN
 from .._core.retry import RetryPolicy
-from .._errors import DecodeError, ValidationError
+from .._core.transport import Transport
+from .._errors import PaginationError, ValidationError
 from .auth import BitgetCredentials, auth_headers
 from .endpoints import CURRENT_TRACK, SERVER_TIME
 from .errors import BITGET
 from .models import ProductType, TrackingOrder, TrackingOrdersPage, to_page
 
-__all__ = ["DEFAULT_BASE_URL", "BitgetClient", "PaginationError"]
+__all__ = ["DEFAULT_BASE_URL", "BitgetClient", "PaginationError", "TrackingOrderPaginator"]
 
 DEFAULT_BASE_URL = "https://api.bitget.com"
 
 TimeArg = int | datetime | None
 
-_CURSOR = re.compile(r"[A-Za-z0-9_\-.]{1,64}\Z")
+TrackingOrderPaginator = Paginator[TrackingOrdersPage, TrackingOrder]
+"""``await`` it for one page, ``async for`` it for every order, ``.pages()`` for every page."""
 
-
-class PaginationError(DecodeError):
-    """The server sent back a cursor it had already sent: paging stops instead of looping."""
+_TRACKING_PAGES: PageRule[TrackingOrdersPage, TrackingOrder] = PageRule(
+    items=lambda page: page.tracking_list,
+    next_cursor=lambda page: page.end_id,
+    key=lambda order: order.tracking_no,
+)
 
 
 class BitgetClient(BaseClient):
     """An async client for one Bitget account.
 
     Every request waits for the account's share of Bitget's limits (per endpoint per UID, and
-    6000/min per IP), shared with every other client of the same account on the event loop.
-    The account is identified by ``uid`` when given (so several keys of one UID share a
-    budget), else by the API key.
+    6000/min per IP), shared with every other client of the same account. The account is
+    identified by the API key and, when given, by ``uid`` too (so several keys of one UID
+    share a budget).
 
     Keyword options: ``timeout`` (seconds per attempt), ``retry`` (a `RetryPolicy`),
     ``rate_limit_margin`` (fraction under each limit, default 0.05), ``max_rate_wait``
-    (raise instead of queueing longer), ``session`` (share an ``aiohttp.ClientSession``; not
-    closed by the client), ``demo_trading`` (send Bitget's ``paptrading: 1`` header).
+    (seconds; raise instead of queueing longer), ``http_session`` (share an
+    ``aiohttp.ClientSession``, never closed by the client; ``session`` is its deprecated
+    alias), ``transport`` (any `Transport`, e.g. `MemoryTransport` in tests),
+    ``rate_limits`` (where limits are kept; None: in-process), ``max_connections`` (pool size
+    of the client's own session), ``max_reply_bytes`` (largest reply read, default 8 MiB),
+    ``demo_trading`` (send Bitget's ``paptrading: 1`` header).
+
+    Lifecycle: ``async with`` or ``await close()`` (idempotent; queued callers fail at once
+    with `ClientClosedError`). A client that outlives its event loop (used under a second
+    ``asyncio.run()``) works on the new loop with a fresh connection pool; its old pool was
+    closed when the first loop shut down.
     """
 
     def __init__(
@@ -52,46 +67,48 @@ class BitgetClient(BaseClient):
         uid: str | int | None = None,
         timeout: float = 10.0,
         retry: RetryPolicy | None = None,
-        rate_limit_margin: float = 0.05,
+        rate_limit_margin: float = DEFAULT_MARGIN,
         max_rate_wait: float | None = None,
-        session: aiohttp.ClientSession | None = None,
+        http_session: HttpSession | None = None,
+        session: HttpSession | None = None,
+        transport: Transport | None = None,
+        rate_limits: str | Limiter | None = None,
+        max_connections: int = 100,
+        max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES,
         demo_trading: bool = False,
     ) -> None:
         self._credentials = credentials
-        self._demo_trading = demo_trading
-        self._init_session(
-            exchange=BITGET,
-            credentials=credentials,
-            credentials_type=BitgetCredentials,
-            signer=self._sign,
-            base_url=base_url,
-            uid=uid,
+        options = ClientOptions(
             timeout=timeout,
             retry=retry,
             rate_limit_margin=rate_limit_margin,
             max_rate_wait=max_rate_wait,
+            http_session=http_session,
             session=session,
-            server_time=self.get_server_time,
+            transport=transport,
+            rate_limits=rate_limits,
+            max_connections=max_connections,
+            max_reply_bytes=max_reply_bytes,
+        )
+        self._init_pipeline(
+            exchange=BITGET,
+            credentials=credentials,
+            credentials_type=BitgetCredentials,
+            signer=partial(auth_headers, credentials),
+            base_url=base_url,
+            uid=uid,
+            options=options,
+            headers={"paptrading": "1"} if demo_trading else None,
         )
 
-    def _sign(self, timestamp_ms: int, method: str, path_qs: str, body: str) -> dict[str, str]:
-        headers = auth_headers(self._credentials, timestamp_ms, method, path_qs, body)
-        headers["Content-Type"] = "application/json"
-        if self._demo_trading:
-            headers["paptrading"] = "1"
-        return headers
-
     def __repr__(self) -> str:
-        return f"BitgetClient({self._credentials!r}, base_url={self.base_url!r})"
+        return self._describe(self._credentials)
 
     async def get_server_time(self) -> int:
-        """Bitget's clock, Unix ms (public; used to correct the request timestamps)."""
-        data = await self._session.request(SERVER_TIME, {})
-        if data is None:
-            raise DecodeError("server time reply had no data", exchange="bitget")
-        return data.server_time
+        """Bitget's clock, Unix ms (public; the pipeline uses it to date signed requests)."""
+        return (await self._pipeline.request(SERVER_TIME, {})).server_time
 
-    async def get_current_tracking_orders(
+    def get_current_tracking_orders(
         self,
         product_type: ProductType | str,
         *,
@@ -101,12 +118,14 @@ class BitgetClient(BaseClient):
         limit: int | None = None,
         id_less_than: str | int | None = None,
         id_greater_than: str | int | None = None,
-    ) -> TrackingOrdersPage:
-        """One page of the trader's current tracking orders, newest first.
+    ) -> TrackingOrderPaginator:
+        """The trader's current tracking orders, newest first.
 
-        ``limit`` is 1..50 (Bitget's default 20). Pass a page's ``end_id`` as ``id_less_than``
-        for the next older page. Times are Unix ms or aware datetimes (open time of the copy
-        trade). Raises `ValidationError` before sending anything if an argument is invalid.
+        ``await`` it for one page (``limit`` 1..50, Bitget's default 20; pass a page's
+        ``end_id`` as ``id_less_than`` for the next older page), or ``async for`` over it for
+        every order, following ``endId`` cursors. Times are Unix ms or aware datetimes (open
+        time of the copy trade). Raises `ValidationError` before sending anything if an
+        argument is invalid; `PaginationError` if paging makes no progress.
         """
         params = _track_params(product_type, symbol, start_time, end_time)
         if limit is not None:
@@ -117,8 +136,21 @@ class BitgetClient(BaseClient):
             params["idLessThan"] = check_token("id_less_than", id_less_than)
         if id_greater_than is not None:
             params["idGreaterThan"] = check_token("id_greater_than", id_greater_than)
-        data = await self._session.request(CURRENT_TRACK, params)
-        return to_page(data)
+        return self._paginate(CURRENT_TRACK, params, _TRACKING_PAGES, to_page, "idLessThan")
+
+    def iter_current_tracking_orders(
+        self,
+        product_type: ProductType | str,
+        *,
+        symbol: str | None = None,
+        start_time: TimeArg = None,
+        end_time: TimeArg = None,
+        page_size: int = 50,
+    ) -> TrackingOrderPaginator:
+        """Every current tracking order, newest to oldest (``async for``), each once."""
+        params = _track_params(product_type, symbol, start_time, end_time)
+        params["limit"] = str(check_int_range("page_size", page_size, 1, 50))
+        return self._paginate(CURRENT_TRACK, params, _TRACKING_PAGES, to_page, "idLessThan")
 
     def iter_current_tracking_order_pages(
         self,
@@ -129,59 +161,14 @@ class BitgetClient(BaseClient):
         end_time: TimeArg = None,
         page_size: int = 50,
     ) -> AsyncIterator[TrackingOrdersPage]:
-        """Every page of current tracking orders, newest first, following ``endId`` cursors.
-
-        Stops after an empty page or a page without a cursor. Raises `PaginationError` if the
-        server repeats a cursor (it would otherwise loop forever).
-        """
-        params = _track_params(product_type, symbol, start_time, end_time)
-        params["limit"] = str(check_int_range("page_size", page_size, 1, 50))
-        return self._pages(params)
-
-    async def _pages(self, params: dict[str, str]) -> AsyncIterator[TrackingOrdersPage]:
-        used: set[str] = set()
-        while True:
-            data = await self._session.request(CURRENT_TRACK, params)
-            page = to_page(data)
-            yield page
-            cursor = page.end_id
-            if not page.tracking_list or cursor is None:
-                return
-            if cursor in used or not _CURSOR.match(cursor):
-                raise PaginationError(
-                    f"server sent a repeated or unusable cursor {cursor!r}; stopped paging",
-                    exchange="bitget",
-                )
-            used.add(cursor)
-            params = {**params, "idLessThan": cursor}
-
-    async def iter_current_tracking_orders(
-        self,
-        product_type: ProductType | str,
-        *,
-        symbol: str | None = None,
-        start_time: TimeArg = None,
-        end_time: TimeArg = None,
-        page_size: int = 50,
-    ) -> AsyncIterator[TrackingOrder]:
-        """Every current tracking order, newest to oldest, paging with ``idLessThan = endId``.
-
-        An order seen on an earlier page is not yielded again (rows can shift between pages
-        while orders open).
-        """
-        pages = self.iter_current_tracking_order_pages(
+        """Every page of current tracking orders, newest first (``.pages()`` of the above)."""
+        return self.iter_current_tracking_orders(
             product_type,
             symbol=symbol,
             start_time=start_time,
             end_time=end_time,
             page_size=page_size,
-        )
-        seen: set[str] = set()
-        async for page in pages:
-            for order in page.tracking_list:
-                if order.tracking_no not in seen:
-                    seen.add(order.tracking_no)
-                    yield order
+        ).pages()
 
 
 def _track_params(

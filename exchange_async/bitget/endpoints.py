@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TypeVar
 
 from .._core.endpoint import Endpoint
@@ -16,15 +17,16 @@ IP_LIMIT = RateLimit("bitget.ip", 6000, 60.0, Scope.IP)
 """6000 requests per minute per IP, across every Bitget endpoint."""
 
 
-def copy_trader_endpoint(path: str, data_type: type[T], per_uid: int = 5) -> Endpoint[T]:
+def copy_trader_endpoint(
+    path: str, data_type: type[T], per_uid: int = 5, absent: Callable[[], T] | None = None
+) -> Endpoint[T]:
     """A signed GET of the copy-trading family: ``per_uid`` requests/s per UID, plus the IP cap."""
-    return Endpoint(
-        "GET", path, (RateLimit(path, per_uid, 1.0, Scope.ENDPOINT), IP_LIMIT), data_type
-    )
+    limits = (RateLimit(path, per_uid, 1.0, Scope.ENDPOINT), IP_LIMIT)
+    return Endpoint("GET", path, limits, data_type, absent=absent)
 
 
 CURRENT_TRACK = copy_trader_endpoint(
-    "/api/v2/copy/mix-trader/order-current-track", TrackingPageWire
+    "/api/v2/copy/mix-trader/order-current-track", TrackingPageWire, absent=TrackingPageWire
 )
 """Get Current Tracking Orders: 5 req/s per UID."""
 

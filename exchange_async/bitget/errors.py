@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .._core.exchange import ExchangeSpec
+from .._core.exchange import ExchangeSpec, ServerTimeRule
 from .._errors import (
     AuthenticationError,
     BadRequestError,
@@ -13,12 +13,18 @@ from .._errors import (
     RateLimitError,
     TimestampError,
 )
+from .endpoints import SERVER_TIME
+from .models import ServerTime
 
 __all__ = ["BITGET", "NotTraderError"]
 
 
 class NotTraderError(PermissionDeniedError):
     """The account is not a copy-trading elite trader (Bitget 40732, 31001, 31025)."""
+
+
+def _server_ms(data: ServerTime) -> int:
+    return data.server_time
 
 
 def _codes(cls: type[ExchangeError], *codes: str) -> dict[str, type[ExchangeError]]:
@@ -40,5 +46,7 @@ BITGET = ExchangeSpec(
         # Transient during Bitget's release windows: retried.
         **_codes(ExchangeUnavailableError, "45001", "40725", "40808", "40015"),
     },
+    headers={"Content-Type": "application/json", "locale": "en-US"},
+    server_time=ServerTimeRule(SERVER_TIME, _server_ms),
 )
-"""Bitget's conventions: success is code "00000"."""
+"""Bitget's conventions: success is code "00000"; the clock is ``/api/v2/public/time``."""

@@ -32,7 +32,7 @@ def auth_headers(
     path_and_query: str,
     body: str = "",
 ) -> dict[str, str]:
-    """The headers of a signed CoinW futures request."""
+    """The auth headers of a signed CoinW futures request (pure: no clock, no I/O)."""
     return {
         "api_key": credentials.api_key,
         "timestamp": str(timestamp_ms),

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Coroutine, Iterable
+from functools import partial
 from typing import Any, TypeVar
 
-import aiohttp
-
-from .._core.client import BaseClient
+from .._core.aiohttp_transport import DEFAULT_MAX_REPLY_BYTES, HttpSession
+from .._core.client import BaseClient, ClientOptions
+from .._core.limiter import Limiter
 from .._core.params import check_choice, check_token
+from .._core.ratelimit import DEFAULT_MARGIN
 from .._core.retry import RetryPolicy
+from .._core.transport import Transport
 from .._errors import ValidationError
 from .auth import CoinWCredentials, auth_headers
 from .endpoints import ORDER_INFO
@@ -33,9 +36,11 @@ class CoinWClient(BaseClient):
 
     Every request waits for the account's share of CoinW's limits (per endpoint per user and
     IP, and 100/s per user across private futures endpoints), shared with every other client of
-    the same account on the event loop. The account is ``uid`` when given, else the API key.
-    Keyword options are those of `BitgetClient` (``timeout``, ``retry``, ``rate_limit_margin``,
-    ``max_rate_wait``, ``session``).
+    the same account. The account is the API key and, when given, ``uid`` too. Keyword
+    options and lifecycle are those of `BitgetClient` (``timeout``, ``retry``,
+    ``rate_limit_margin``, ``max_rate_wait``, ``http_session``, ``transport``,
+    ``rate_limits``, ``max_connections``, ``max_reply_bytes``); a client used under a second
+    ``asyncio.run()`` works on the new loop.
     """
 
     def __init__(
@@ -46,30 +51,40 @@ class CoinWClient(BaseClient):
         uid: str | int | None = None,
         timeout: float = 10.0,
         retry: RetryPolicy | None = None,
-        rate_limit_margin: float = 0.05,
+        rate_limit_margin: float = DEFAULT_MARGIN,
         max_rate_wait: float | None = None,
-        session: aiohttp.ClientSession | None = None,
+        http_session: HttpSession | None = None,
+        session: HttpSession | None = None,
+        transport: Transport | None = None,
+        rate_limits: str | Limiter | None = None,
+        max_connections: int = 100,
+        max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES,
     ) -> None:
         self._credentials = credentials
-        self._init_session(
-            exchange=COINW,
-            credentials=credentials,
-            credentials_type=CoinWCredentials,
-            signer=self._sign,
-            base_url=base_url,
-            uid=uid,
+        options = ClientOptions(
             timeout=timeout,
             retry=retry,
             rate_limit_margin=rate_limit_margin,
             max_rate_wait=max_rate_wait,
+            http_session=http_session,
             session=session,
+            transport=transport,
+            rate_limits=rate_limits,
+            max_connections=max_connections,
+            max_reply_bytes=max_reply_bytes,
+        )
+        self._init_pipeline(
+            exchange=COINW,
+            credentials=credentials,
+            credentials_type=CoinWCredentials,
+            signer=partial(auth_headers, credentials),
+            base_url=base_url,
+            uid=uid,
+            options=options,
         )
 
-    def _sign(self, timestamp_ms: int, method: str, path_qs: str, body: str) -> dict[str, str]:
-        return auth_headers(self._credentials, timestamp_ms, method, path_qs, body)
-
     def __repr__(self) -> str:
-        return f"CoinWClient({self._credentials!r}, base_url={self.base_url!r})"
+        return self._describe(self._credentials)
 
     async def get_order_info(
         self,
@@ -104,7 +119,7 @@ class CoinWClient(BaseClient):
         return _merge(ids, await _gather_or_cancel(requests))
 
     async def _order_info(self, params: dict[str, str]) -> list[OrderInfo]:
-        return await self._session.request(ORDER_INFO, params) or []
+        return await self._pipeline.request(ORDER_INFO, params)
 
 
 async def _gather_or_cancel(requests: list[Coroutine[Any, Any, T]]) -> list[T]:
@@ -122,8 +137,12 @@ async def _gather_or_cancel(requests: list[Coroutine[Any, Any, T]]) -> list[T]:
 def _order_ids(source_ids: Iterable[int | str]) -> list[int]:
     if isinstance(source_ids, str | bytes):
         raise ValidationError("source_ids must be an iterable of ids, not a single string")
+    try:
+        values = list(source_ids)
+    except TypeError:
+        raise ValidationError("source_ids must be an iterable of ids") from None
     ids: dict[int, None] = {}
-    for raw in source_ids:
+    for raw in values:
         if isinstance(raw, bool):
             raise ValidationError(f"order id must be an int or a string of digits; got {raw!r}")
         if isinstance(raw, int):

@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import msgspec
 
-from ..bitget.models import TrackingOrder
-from ..coinw.models import OrderInfo
-
 __all__ = [
     "AccountError",
     "AccountEvent",
@@ -27,8 +24,8 @@ __all__ = [
     "OrderOpened",
 ]
 
-Order = TrackingOrder | OrderInfo
-"""A watched order: a Bitget tracking order or a CoinW unfilled order."""
+Order = msgspec.Struct
+"""A watched order: an exchange's order model (``ea.TrackingOrder``, ``ea.OrderInfo``, ...)."""
 
 
 class Event(msgspec.Struct, frozen=True, kw_only=True, tag=True, gc=False):

@@ -3,23 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import enum
 import logging
-import random
+import math
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Mapping
 from types import TracebackType
 from typing import Self
 
-import aiohttp
-
-from .._core.client import BaseClient
-from .._core.params import check_choices, check_token
+from .._core.aiohttp_transport import AiohttpTransport
+from .._core.limiter import Limiter
+from .._core.limiter_compat import limiter_for
 from .._core.retry import RetryPolicy
 from .._core.secrets import require_text
-from .._core.session import new_http_session
+from .._core.transport import Transport
 from .._errors import (
     AuthenticationError,
     ClientClosedError,
@@ -28,14 +25,6 @@ from .._errors import (
     TimestampError,
     ValidationError,
 )
-from ..bitget.auth import BitgetCredentials
-from ..bitget.client import DEFAULT_BASE_URL as BITGET_URL
-from ..bitget.client import BitgetClient
-from ..bitget.models import ProductType
-from ..coinw.auth import CoinWCredentials
-from ..coinw.client import DEFAULT_BASE_URL as COINW_URL
-from ..coinw.client import CoinWClient
-from ..coinw.models import PositionType
 from .diff import diff_snapshots
 from .events import (
     AccountError,
@@ -49,7 +38,9 @@ from .events import (
     OrderClosed,
     OrderOpened,
 )
-from .sources import BitgetSource, CoinWSource, Source
+from .shortcuts import ExchangeShortcuts
+from .sources import Source
+from .status import Account, AccountState, AccountStatus, ClientOptions, check_poller_options
 
 __all__ = ["AccountState", "AccountStatus", "Poller"]
 
@@ -58,57 +49,7 @@ logger = logging.getLogger("exchange_async.poller")
 _CLOSED = object()
 
 
-class AccountState(enum.StrEnum):
-    """Where an account's polling loop is."""
-
-    STARTING = "starting"
-    """Added; its first snapshot has not completed yet."""
-    OK = "ok"
-    """The last snapshot succeeded."""
-    FAILING = "failing"
-    """The last snapshot failed; retrying with back-off."""
-    RATE_LIMITED = "rate_limited"
-    """The exchange refused for rate; waiting before the next snapshot."""
-    STOPPED = "stopped"
-    """Not polled any more (authentication failure, or removed)."""
-
-
-@dataclass(slots=True)
-class AccountStatus:
-    """A live view of one watched account (read it, do not change it)."""
-
-    name: str
-    exchange: str
-    state: AccountState = AccountState.STARTING
-    orders: int = 0
-    """Orders in the last successful snapshot."""
-    snapshots: int = 0
-    """Successful snapshots so far."""
-    failures: int = 0
-    """Consecutive failed snapshots."""
-    last_event: str | None = None
-    """The kind of the account's latest event, e.g. ``OrderChanged``."""
-    last_error: str | None = None
-    last_snapshot_at: float | None = None
-    """``time.monotonic()`` when the last successful snapshot finished."""
-    client: BaseClient | None = field(default=None, repr=False)
-
-    @property
-    def requests(self) -> int:
-        """Requests the account's client has sent."""
-        return self.client.stats.requests if self.client is not None else 0
-
-
-@dataclass(slots=True)
-class _Account:
-    status: AccountStatus
-    source: Source
-    interval: float | None
-    known: dict[str, Order] = field(default_factory=dict)
-    task: asyncio.Task[None] | None = None
-
-
-class Poller:
+class Poller(ExchangeShortcuts):
     """Watches many accounts at once and yields `Event`\\ s as their orders change.
 
     ::
@@ -132,6 +73,12 @@ class Poller:
     bounded. Leaving ``async with`` (or ``aclose()``) cancels every task and closes every
     HTTP session; a consumer still iterating then gets the events already queued, and the
     iteration ends.
+
+    Any exchange plugs in through `add` with a snapshot source; `add_bitget` and `add_coinw`
+    build one for you. The clients it builds share one connection pool (``max_connections``)
+    or ``transport``, and keep their limits where ``rate_limits`` says (None: in-process).
+    Back-off between failed snapshots follows a `RetryPolicy` built from ``backoff`` and
+    ``max_backoff`` (seconds), and never less than a server's ``Retry-After``.
     """
 
     def __init__(
@@ -144,24 +91,26 @@ class Poller:
         retry: RetryPolicy | None = None,
         timeout: float = 10.0,
         max_connections: int = 100,
+        transport: Transport | None = None,
+        rate_limits: str | Limiter | None = None,
     ) -> None:
-        if interval is not None and not interval >= 0:
-            raise ValidationError("interval must be >= 0 or None")
-        if max_pending < 1:
-            raise ValidationError("max_pending must be at least 1")
-        if not 0 < backoff <= max_backoff:
-            raise ValidationError("backoff must be positive and at most max_backoff")
+        check_poller_options(interval, max_pending, backoff, max_backoff)
         self._interval = interval
         self._max_pending = max_pending
-        self._backoff = backoff
-        self._max_backoff = max_backoff
+        self._backoff = RetryPolicy(
+            base_delay=backoff, max_delay=max_backoff, rate_limit_delay=backoff
+        )
+        # The failure count past which the back-off stops doubling (it has reached the cap).
+        self._max_doublings = 1 + max(0, math.ceil(math.log2(max_backoff / backoff)))
         self._retry = retry or RetryPolicy()
         self._timeout = timeout
-        self._max_connections = max_connections
-        self._accounts: dict[str, _Account] = {}
+        self._rate_limits = rate_limits
+        limiter_for(rate_limits)  # checked now, not when the first account is added
+        self._owns_transport = transport is None
+        self._transport: Transport = transport or AiohttpTransport(max_connections=max_connections)
+        self._accounts: dict[str, Account] = {}
         self._queue: asyncio.Queue[object] = asyncio.Queue()
         self._slots: asyncio.Semaphore | None = None
-        self._http: aiohttp.ClientSession | None = None
         self._running = False
         self._closed = False
         self.event_counts: Counter[str] = Counter()
@@ -188,7 +137,6 @@ class Poller:
         if self._running:
             return
         self._slots = asyncio.Semaphore(self._max_pending)
-        self._http = new_http_session(self._timeout, self._max_connections)
         self._running = True
         for account in self._accounts.values():
             self._launch(account)
@@ -205,71 +153,37 @@ class Poller:
         await asyncio.gather(*tasks, return_exceptions=True)
         for account in self._accounts.values():
             await account.source.client.close()
-        if self._http is not None:
-            await self._http.close()
-            self._http = None
+        if self._owns_transport:
+            await self._transport.aclose()
         self._queue.put_nowait(_CLOSED)
 
     # -- accounts ------------------------------------------------------------------------------
 
-    def add_bitget(
-        self,
-        name: str,
-        credentials: BitgetCredentials,
-        *,
-        product_types: Iterable[ProductType | str] = (ProductType.USDT_FUTURES,),
-        symbol: str | None = None,
-        base_url: str = BITGET_URL,
-        uid: str | int | None = None,
-        interval: float | None = None,
-    ) -> AccountStatus:
-        """Watch every current tracking order of a Bitget elite trader."""
-        kinds = check_choices("product_types", product_types, ProductType)
-        if symbol is not None:
-            check_token("symbol", symbol, max_length=40)
-        client = BitgetClient(
-            credentials,
-            base_url=base_url,
-            uid=uid,
-            timeout=self._timeout,
-            retry=self._retry,
-        )
-        return self._add(name, BitgetSource(client, kinds, symbol), interval)
+    def _client_options(self) -> ClientOptions:
+        return {
+            "timeout": self._timeout,
+            "retry": self._retry,
+            "transport": self._transport,
+            "rate_limits": self._rate_limits,
+        }
 
-    def add_coinw(
-        self,
-        name: str,
-        credentials: CoinWCredentials,
-        *,
-        position_types: Iterable[PositionType | str] = tuple(PositionType),
-        instrument: str | None = None,
-        base_url: str = COINW_URL,
-        uid: str | int | None = None,
-        interval: float | None = None,
-    ) -> AccountStatus:
-        """Watch the unfilled CoinW futures orders of the chosen position types."""
-        kinds = check_choices("position_types", position_types, PositionType)
-        if instrument is not None:
-            check_token("instrument", instrument, max_length=30)
-        client = CoinWClient(
-            credentials,
-            base_url=base_url,
-            uid=uid,
-            timeout=self._timeout,
-            retry=self._retry,
-        )
-        return self._add(name, CoinWSource(client, kinds, instrument), interval)
-
-    def _add(self, name: str, source: Source, interval: float | None) -> AccountStatus:
+    def _check_name(self, name: str) -> None:
         require_text("name", name)
         if self._closed:
             raise ClientClosedError("the poller is closed")
         if name in self._accounts:
             raise ValidationError(f"an account named {name!r} is already watched")
-        if interval is not None and not interval >= 0:
-            raise ValidationError("interval must be >= 0 or None")
+
+    def add(self, name: str, source: Source, *, interval: float | None = None) -> AccountStatus:
+        """Watch the account ``source`` snapshots (any exchange), under ``name``.
+
+        ``interval`` overrides the poller's seconds between snapshots for this account. The
+        poller closes ``source.client`` when the account is removed or the poller closes.
+        """
+        self._check_name(name)
+        check_poller_options(interval, 1, 1.0, 1.0)
         status = AccountStatus(name=name, exchange=source.exchange, client=source.client)
-        account = _Account(status, source, interval if interval is not None else self._interval)
+        account = Account(status, source, interval if interval is not None else self._interval)
         self._accounts[name] = account
         if self._running:
             self._launch(account)
@@ -291,9 +205,7 @@ class Poller:
         """A live status per watched account, by name."""
         return {name: a.status for name, a in self._accounts.items()}
 
-    def _launch(self, account: _Account) -> None:
-        if self._http is not None:
-            account.source.client._session.use_http(self._http)
+    def _launch(self, account: Account) -> None:
         account.task = asyncio.create_task(
             self._poll(account), name=f"exchange_async.poller:{account.status.name}"
         )
@@ -316,7 +228,7 @@ class Poller:
             assert isinstance(item, Event)
             yield item
 
-    async def _emit(self, account: _Account, event: Event) -> None:
+    async def _emit(self, account: Account, event: Event) -> None:
         assert self._slots is not None
         await self._slots.acquire()
         self._queue.put_nowait(event)
@@ -326,7 +238,7 @@ class Poller:
 
     # -- one account's loop --------------------------------------------------------------------
 
-    async def _poll(self, account: _Account) -> None:
+    async def _poll(self, account: Account) -> None:
         try:
             await self._poll_forever(account)
         except asyncio.CancelledError:
@@ -345,7 +257,7 @@ class Poller:
                 ),
             )
 
-    async def _poll_forever(self, account: _Account) -> None:
+    async def _poll_forever(self, account: Account) -> None:
         status = account.status
         loop = asyncio.get_running_loop()
         first = True
@@ -386,7 +298,9 @@ class Poller:
             else:
                 await asyncio.sleep(0)  # let other accounts' tasks run between snapshots
 
-    async def _publish(self, account: _Account, snapshot: dict[str, Order], initial: bool) -> None:
+    async def _publish(
+        self, account: Account, snapshot: Mapping[str, Order], initial: bool
+    ) -> None:
         status = account.status
         diff = diff_snapshots(account.known, snapshot)
         common = {"account": status.name, "exchange": status.exchange}
@@ -410,15 +324,13 @@ class Poller:
         if initial:
             await self._emit(account, AccountSynced(**common, at=time.time(), orders=len(snapshot)))
 
-    async def _failed(self, account: _Account, error: ExchangeError) -> None:
+    async def _failed(self, account: Account, error: ExchangeError) -> None:
         status = account.status
         status.failures += 1
         status.last_error = f"{type(error).__name__}: {error}"
-        delay = min(self._max_backoff, self._backoff * 2.0 ** (status.failures - 1))
-        delay *= random.uniform(0.75, 1.25)
+        delay = self._backoff.delay(error, min(status.failures, self._max_doublings))
         name, exchange, now = status.name, status.exchange, time.time()
         if isinstance(error, RateLimitError):
-            delay = max(delay, error.retry_after or 0.0)
             status.state = AccountState.RATE_LIMITED
             event: Event = AccountRateLimited(
                 account=name, exchange=exchange, at=now, retry_in=delay, failures=status.failures
@@ -440,7 +352,7 @@ class Poller:
         await asyncio.sleep(delay)
 
     @staticmethod
-    def _stopped(account: _Account, error: ExchangeError) -> AccountStopped:
+    def _stopped(account: Account, error: ExchangeError) -> AccountStopped:
         return AccountStopped(
             account=account.status.name,
             exchange=account.status.exchange,

@@ -1,0 +1,273 @@
+"""`AiohttpTransport`: the one module of the SDK that imports aiohttp.
+
+It owns the ``aiohttp.ClientSession`` (created inside the running loop on first use), the hook
+that reports the moment a request's headers are written, the switch that stops aiohttp from
+re-sending a request by itself, the bounded body read, and the translation of every aiohttp,
+OS and timeout exception into the SDK's errors (httpx's ``_transports/default.py`` is the
+model). Translated errors are raised with no ``__cause__`` or ``__context__``: aiohttp's
+exceptions carry the request's signed headers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import warnings
+from collections.abc import AsyncIterator, Callable
+from types import SimpleNamespace
+
+import aiohttp
+from yarl import URL
+
+from .._errors import (
+    ClientClosedError,
+    ExchangeError,
+    ReplyTooLargeError,
+    RequestTimeoutError,
+    TransportError,
+    ValidationError,
+)
+from .transport import TransportRequest, TransportResponse
+
+__all__ = ["DEFAULT_MAX_REPLY_BYTES", "AiohttpTransport", "HttpSession", "resolve_http_session"]
+
+HttpSession = aiohttp.ClientSession
+"""The aiohttp session type a caller may share with the SDK (``http_session=``)."""
+
+DEFAULT_MAX_REPLY_BYTES = 8 * 1024 * 1024
+"""Largest reply body read, after decompression: 8 MiB."""
+
+_USER_AGENT = "exchange-async/0.1"
+_CHUNK = 64 * 1024
+
+
+class AiohttpTransport:
+    """Sends requests with aiohttp. Pass ``http_session`` to share one (it is never closed here).
+
+    ``max_connections`` sizes the pool of the session this transport creates itself.
+    ``max_reply_bytes`` caps every reply body (``Content-Length`` and the decompressed bytes):
+    a longer reply raises `ReplyTooLargeError` without reading further.
+
+    The transport follows the running event loop: used again under a new ``asyncio.run()``
+    after the first loop closed, it opens a fresh session there. Its own session is closed when
+    the loop shuts down (``asyncio.run`` closes async generators), or by `aclose`.
+    """
+
+    def __init__(
+        self,
+        *,
+        http_session: aiohttp.ClientSession | None = None,
+        max_connections: int = 100,
+        max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES,
+    ) -> None:
+        if isinstance(max_connections, bool) or not isinstance(max_connections, int):
+            raise ValidationError("max_connections must be an int")
+        if max_connections < 0:
+            raise ValidationError("max_connections must not be negative (0: no limit)")
+        if isinstance(max_reply_bytes, bool) or not isinstance(max_reply_bytes, int):
+            raise ValidationError("max_reply_bytes must be an int")
+        if max_reply_bytes < 1:
+            raise ValidationError("max_reply_bytes must be positive")
+        self.max_connections = max_connections
+        self.max_reply_bytes = max_reply_bytes
+        self._own = http_session is None
+        self._http = http_session
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._guard: AsyncIterator[None] | None = None
+        self._closed = False
+        if http_session is not None:
+            _disable_silent_retry(http_session)
+
+    @property
+    def owns_session(self) -> bool:
+        """Whether the aiohttp session is this transport's own (closed by `aclose`)."""
+        return self._own
+
+    async def open(self) -> None:
+        """Create the session now (it is otherwise created by the first request)."""
+        await self._session()
+
+    async def send(
+        self, request: TransportRequest, on_sent: Callable[[], None]
+    ) -> TransportResponse:
+        """Send ``request``, read the whole reply (at most ``max_reply_bytes``)."""
+        http = await self._session()
+        failure: ExchangeError
+        try:
+            return await self._exchange(http, request, on_sent)
+        except ExchangeError as error:
+            failure = error
+        except TimeoutError:
+            failure = RequestTimeoutError(f"no reply within {request.timeout:g}s")
+        except (aiohttp.ClientError, OSError) as exc:
+            failure = TransportError(f"{type(exc).__name__}: {_clean(exc)}")
+        except RuntimeError as exc:
+            if not http.closed:
+                failure = TransportError(f"{type(exc).__name__}: {exc}")
+            else:
+                failure = ClientClosedError("the client was closed")
+        except ValueError as exc:  # an invalid URL or header, found by the HTTP library
+            failure = TransportError(f"{type(exc).__name__}: {_clean(exc)}")
+        # Raised outside the except blocks: the aiohttp exception must not ride along.
+        raise failure
+
+    async def _exchange(
+        self, http: aiohttp.ClientSession, request: TransportRequest, on_sent: Callable[[], None]
+    ) -> TransportResponse:
+        async with http.request(
+            request.method,
+            URL(request.url, encoded=True),
+            headers=request.headers,
+            data=request.body,
+            # Per request, so a caller's shared session cannot change the pipeline: a redirect
+            # would be a request the limiter never saw (and carry the auth headers elsewhere).
+            allow_redirects=False,
+            raise_for_status=False,
+            timeout=aiohttp.ClientTimeout(total=request.timeout),
+            trace_request_ctx=SimpleNamespace(on_sent=on_sent),
+        ) as response:
+            on_sent()  # already done by the trace hook, unless the caller's session lacks it
+            body = await self._read(response)
+            return TransportResponse(response.status, dict(response.headers), body)
+
+    async def _read(self, response: aiohttp.ClientResponse) -> bytes:
+        limit = self.max_reply_bytes
+        declared = response.content_length
+        if declared is not None and declared > limit:
+            response.close()
+            raise ReplyTooLargeError(f"reply of {declared} bytes is over the {limit}-byte cap")
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.content.iter_chunked(_CHUNK):
+            size += len(chunk)
+            if size > limit:
+                response.close()
+                raise ReplyTooLargeError(f"reply is over the {limit}-byte cap")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def _session(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise ClientClosedError("the client is closed")
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop and self._loop is not None:
+            self._leave_old_loop()
+        if self._http is None:
+            self._http = _new_session(self.max_connections)
+            self._guard = self._close_at_loop_end()
+            await anext(self._guard)
+        self._loop = loop
+        return self._http
+
+    def _leave_old_loop(self) -> None:
+        assert self._loop is not None
+        if not self._own:
+            raise ClientClosedError(
+                "the shared aiohttp session belongs to another event loop; "
+                "create the client inside the loop that uses it"
+            )
+        if not self._loop.is_closed():
+            raise ClientClosedError(
+                "the client is in use on another event loop; create one client per loop"
+            )
+        # The old loop is gone (a second asyncio.run): its session was closed at its shutdown,
+        # or cannot be closed any more. Start afresh on this loop.
+        self._http = None
+        self._guard = None
+
+    async def _close_at_loop_end(self) -> AsyncIterator[None]:
+        # An async generator the loop closes in `shutdown_asyncgens` (asyncio.run does): the
+        # client's own session is then closed on its loop even if the client never was.
+        try:
+            yield
+        finally:
+            await self._close_session()
+
+    async def _close_session(self) -> None:
+        http, self._http = self._http, None
+        if http is not None and self._own and not http.closed:
+            await http.close()
+
+    async def aclose(self) -> None:
+        """Close the session if this transport created it. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._loop is not None and self._loop is not _running_loop():
+            self._http = None  # created on a loop that is not this one: nothing to await here
+            return
+        await self._close_session()
+        guard, self._guard = self._guard, None
+        if guard is not None:
+            await guard.aclose()  # type: ignore[attr-defined]
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+def _clean(exc: BaseException) -> str:
+    # Some aiohttp messages embed the request (with its headers); keep the first line only.
+    return str(exc).splitlines()[0][:200] if str(exc) else ""
+
+
+async def _on_headers_sent(
+    session: aiohttp.ClientSession,
+    context: SimpleNamespace,
+    params: aiohttp.TraceRequestHeadersSentParams,
+) -> None:
+    request_ctx = getattr(context, "trace_request_ctx", None)
+    on_sent = getattr(request_ctx, "on_sent", None)
+    if on_sent is not None:
+        on_sent()
+
+
+_TRACE = aiohttp.TraceConfig()
+_TRACE.on_request_headers_sent.append(_on_headers_sent)
+_TRACE.freeze()
+
+
+def _new_session(max_connections: int, timeout: float | None = None) -> aiohttp.ClientSession:
+    http = aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=max_connections),
+        headers={"User-Agent": _USER_AGENT},
+        timeout=aiohttp.ClientTimeout(total=timeout),
+        raise_for_status=False,
+        trace_configs=[_TRACE],
+    )
+    _disable_silent_retry(http)
+    return http
+
+
+def new_http_session(timeout: float = 10.0, max_connections: int = 100) -> aiohttp.ClientSession:
+    """An aiohttp session set up as the SDK's own (send hook, no silent re-send).
+
+    Share it between clients with ``http_session=``; close it yourself.
+    """
+    return _new_session(max_connections, timeout)
+
+
+def _disable_silent_retry(http: aiohttp.ClientSession) -> None:
+    # aiohttp re-sends an idempotent request once, by itself, when a connection drops. That
+    # request would bypass the rate limiter and the retry policy; aiohttp's own test client
+    # turns it off the same way. Every attempt must be one the limiter counted.
+    if hasattr(http, "_retry_connection"):
+        http._retry_connection = False
+
+
+def resolve_http_session(
+    http_session: aiohttp.ClientSession | None, session: aiohttp.ClientSession | None
+) -> aiohttp.ClientSession | None:
+    """``http_session=``, or the deprecated ``session=`` alias (with a DeprecationWarning)."""
+    if session is None:
+        return http_session
+    warnings.warn(
+        "session= is deprecated; pass the aiohttp session as http_session=",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    if http_session is not None:
+        raise ValidationError("pass http_session= only (session= is its deprecated alias)")
+    return session

@@ -1,0 +1,65 @@
+"""The seam between the pipeline and the network: one request in, status + headers + body out.
+
+The pipeline never sees an HTTP library. `AiohttpTransport` (the only module that imports
+aiohttp) is the default; `MemoryTransport` routes requests to a function, for tests and for
+bots that want to run their logic without sockets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+__all__ = ["Transport", "TransportRequest", "TransportResponse"]
+
+
+@dataclass(frozen=True, slots=True)
+class TransportRequest:
+    """One HTTP request, ready to go: ``url`` is already encoded and is sent byte for byte.
+
+    ``timeout`` is the seconds allowed for the whole exchange (connect, send, read the reply).
+    The repr never shows header values: they carry signatures and passphrases.
+    """
+
+    method: str
+    url: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes | None = None
+    timeout: float = 10.0
+
+    def __repr__(self) -> str:
+        names = ", ".join(self.headers)
+        return f"TransportRequest({self.method} {self.url}, headers=[{names}])"
+
+
+@dataclass(frozen=True, slots=True)
+class TransportResponse:
+    """A complete reply: HTTP status, headers, and the whole (decompressed) body."""
+
+    status: int
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+    def __repr__(self) -> str:
+        return f"TransportResponse({self.status}, {len(self.body)} bytes)"
+
+
+class Transport(Protocol):
+    """Sends one request and returns the reply; raises only the SDK's own errors.
+
+    A transport raises `TransportError`, `RequestTimeoutError` or `ClientClosedError`, never its
+    network library's exceptions, and never chains them (they may hold the signed headers).
+    It does not follow redirects or re-send a request by itself: every attempt is one the rate
+    limiter counted.
+    """
+
+    async def send(
+        self, request: TransportRequest, on_sent: Callable[[], None]
+    ) -> TransportResponse:
+        """Send ``request``; call ``on_sent()`` the moment its headers are written."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections. Idempotent."""
+        ...
