@@ -11,6 +11,7 @@ Ctrl-C), ``tracker`` (counters and the check), ``frame`` (one picture of the num
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 from typing import TYPE_CHECKING
 
@@ -21,6 +22,11 @@ if TYPE_CHECKING:
     from .._sim import SimulatorConfig
 
 __all__ = ["DemoOptions", "DemoReport", "demo_command", "run_demo"]
+
+
+def _width() -> int:
+    """The terminal's width when stdout is one, else 100 columns."""
+    return shutil.get_terminal_size((100, 24)).columns if sys.stdout.isatty() else 100
 
 
 async def demo_command(args: argparse.Namespace, config: SimulatorConfig) -> int:
@@ -40,5 +46,5 @@ async def demo_command(args: argparse.Namespace, config: SimulatorConfig) -> int
         for warning in report.warnings:
             print(f"exchange-async demo: WARNING: {warning}", file=sys.stderr)
     else:
-        report.print_text(sys.stdout)
+        report.print_text(sys.stdout, _width())
     return report.exit_code

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["STATE_ORDER", "AccountRow", "Frame", "sort_rows"]
+__all__ = ["MIN_RATE_SECONDS", "STATE_ORDER", "AccountRow", "Frame", "sort_rows"]
+
+MIN_RATE_SECONDS = 3.0
+"""No live rate before this many seconds of data (the first seconds are bursts), and an
+average over a shorter run is marked as such."""
 
 STATE_ORDER = {"stopped": 0, "failing": 1, "rate_limited": 2, "starting": 3, "ok": 4}
 """Accounts with problems first: stopped, failing, rate-limited, still without a snapshot."""
@@ -101,7 +105,10 @@ class Frame:
         if self.rate is None or share is None:
             return f"req/s: measuring… ({self.allowed:g}/s allowed)"
         label = "req/s" if self.phase == "running" else "req/s avg"
-        return f"{self.rate:.1f} {label} ({share:.0%} of {self.allowed:g}/s allowed)"
+        short = ""
+        if self.phase != "running" and self.run_seconds < MIN_RATE_SECONDS:
+            short = f", over only {self.run_seconds:.1f} s"
+        return f"{self.rate:.1f} {label} ({share:.0%} of {self.allowed:g}/s allowed{short})"
 
     def requests_text(self) -> str:
         """``requests 1234 (1100 while running)  retries 3``."""

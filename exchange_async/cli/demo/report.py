@@ -17,6 +17,7 @@ per second)::
 from __future__ import annotations
 
 import json
+import textwrap
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
@@ -128,11 +129,13 @@ class DemoReport:
         """The summary as one JSON object."""
         print(json.dumps(self.to_json()), file=out, flush=True)
 
-    def print_text(self, out: TextIO) -> None:
-        """The summary for people, warnings last."""
-        print("\n".join(self._lines()), file=out, flush=True)
+    def print_text(self, out: TextIO, width: int = 100) -> None:
+        """The summary for people, wrapped at ``width``, warnings last."""
+        for line in self._lines():
+            print(textwrap.fill(line, width, subsequent_indent=" " * 20) or "", file=out)
         for warning in self.warnings:
-            print(f"\nWARNING: {warning}", file=out, flush=True)
+            print(f"\n{textwrap.fill(f'WARNING: {warning}', width)}", file=out)
+        out.flush()
 
     def _lines(self) -> list[str]:
         f = self.frame

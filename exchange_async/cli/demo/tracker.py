@@ -21,7 +21,7 @@ from ... import (
     OrderOpened,
     Poller,
 )
-from .frame import AccountRow, Frame, sort_rows
+from .frame import MIN_RATE_SECONDS, AccountRow, Frame, sort_rows
 
 if TYPE_CHECKING:
     from .._sim import FleetAccount, Simulator
@@ -43,8 +43,6 @@ COINW_PER_ACCOUNT = 10.0
 """CoinW order-information requests per second per account."""
 RATE_WINDOW = 5.0
 """Seconds over which the live request rate is measured."""
-MIN_RATE_SECONDS = 3.0
-"""No rate is shown before this many seconds of data exist (the first seconds are bursts)."""
 
 
 def describe(event: Event) -> str:
@@ -152,7 +150,7 @@ class Tracker:
     def _rate(self, now: float) -> float | None:
         if self.frozen_at is not None:
             seconds = self.frozen_at - self.started
-            return self.run_requests / seconds if seconds >= MIN_RATE_SECONDS else None
+            return self.run_requests / seconds if seconds > 0 else None
         if now - self.started < MIN_RATE_SECONDS or len(self._samples) < 2:
             return None
         (then, before), (last, total) = self._samples[0], self._samples[-1]
