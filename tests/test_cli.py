@@ -186,7 +186,7 @@ async def test_errors_are_one_line_and_hold_no_secret(server: SimulatorServer) -
         (["tracking-orders", "--product-type", "spot"], "--product-type"),
         (["tracking-orders", "--product-type", "usdt-futures", "--page-size", "0"], "--page-size"),
         (["tracking-orders", "--product-type", "usdt-futures", "--symbol", "a b"], "--symbol"),
-        (["tracking-orders", "--product-type", "coin-futures", "--base-url", "ftp:x"], "--base-url"),
+        (["tracking-orders", "--product-type", "usdt-futures", "--base-url", "x"], "--base-url"),
         (["coinw-orders", "--position-type", "limit"], "--position-type"),
         (["coinw-orders", "--position-type", "plan", "--ids", "12,x"], "--ids"),
         (["coinw-orders", "--position-type", "plan", "--instrument", "B/C"], "--instrument"),
