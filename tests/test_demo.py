@@ -45,7 +45,7 @@ async def test_last_status_line_and_summary_agree() -> None:
     lines = out.splitlines()
     assert lines[0].startswith("exchange-async demo: 4 accounts (2 Bitget, 2 CoinW)")
     status = [line for line in lines if line.startswith("[")]
-    assert "measuring" in status[0]  # no rate before a few seconds of data
+    assert "req/s: measuring for 3 s" in status[0]  # no rate before a few seconds of data
     assert "running" in status[0]
     last = status[-1]
     assert last.startswith("[done in ")

@@ -1,8 +1,9 @@
 """The ``exchange-async`` command: fetch orders, run the simulator, run the demo.
 
-Exit codes: 0 success; 1 the exchange or the network failed; 2 a usage mistake (a bad
-option, missing credentials, a busy port); 3 and 4 the demo's check failed or could not
-cover every account; 130 interrupted. Every error is one line on stderr, never a traceback.
+Exit codes: 0 success (``simulate`` stopped by Ctrl-C included); 1 the exchange or the
+network failed; 2 a usage mistake (a bad option, missing credentials, a busy port); 3 and 4
+the demo's check failed or could not cover every account; 130 interrupted. Every error is one
+line on stderr, never a traceback.
 """
 
 from __future__ import annotations
@@ -61,6 +62,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"exchange-async: {type(exc).__name__}: {exc}{hint}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
+        if args.command == "simulate":  # Ctrl-C is how a simulator is meant to end
+            print("exchange-async simulate: stopped", file=sys.stderr)
+            return 0
         print("exchange-async: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:

@@ -103,7 +103,7 @@ class Frame:
         """``38.2 req/s (85 % of 45/s allowed)``, or why there is no figure yet."""
         share = self.rate_share
         if self.rate is None or share is None:
-            return f"req/s: measuring… ({self.allowed:g}/s allowed)"
+            return f"req/s: measuring for {MIN_RATE_SECONDS:g} s ({self.allowed:g}/s allowed)"
         label = "req/s" if self.phase == "running" else "req/s avg"
         short = ""
         if self.phase != "running" and self.run_seconds < MIN_RATE_SECONDS:
@@ -116,11 +116,11 @@ class Frame:
         return f"requests {self.requests}{running}  retries {self.retries}"
 
     def orders_text(self) -> str:
-        """``orders: 1400 initial · 3 opened · 5 changed · 2 closed``."""
+        """``orders: 1400 initial , 3 opened , 5 changed , 2 closed``."""
         o = self.orders
         return (
-            f"orders: {o.get('initial', 0)} initial · {o.get('opened', 0)} opened · "
-            f"{o.get('changed', 0)} changed · {o.get('closed', 0)} closed"
+            f"orders: {o.get('initial', 0)} initial , {o.get('opened', 0)} opened , "
+            f"{o.get('changed', 0)} changed , {o.get('closed', 0)} closed"
         )
 
     def accounts_text(self) -> str:
