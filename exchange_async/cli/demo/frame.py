@@ -112,15 +112,15 @@ class Frame:
 
     def requests_text(self) -> str:
         """``requests 1234 (1100 while running)  retries 3``."""
-        running = f" ({self.run_requests} while running)" if self.phase != "running" else ""
+        running = f" ({self.run_requests} while running)" if self.settle_seconds else ""
         return f"requests {self.requests}{running}  retries {self.retries}"
 
     def orders_text(self) -> str:
-        """``orders: 1400 initial , 3 opened , 5 changed , 2 closed``."""
+        """``orders: 1400 initial, 3 opened, 5 changed, 2 closed``."""
         o = self.orders
         return (
-            f"orders: {o.get('initial', 0)} initial , {o.get('opened', 0)} opened , "
-            f"{o.get('changed', 0)} changed , {o.get('closed', 0)} closed"
+            f"orders: {o.get('initial', 0)} initial, {o.get('opened', 0)} opened, "
+            f"{o.get('changed', 0)} changed, {o.get('closed', 0)} closed"
         )
 
     def accounts_text(self) -> str:

@@ -150,8 +150,7 @@ class DemoReport:
             f"  time              {f.clock()}",
             f"  accounts          {self.accounts}: {self.bitget_accounts} Bitget, "
             f"{self.coinw_accounts} CoinW{bad}",
-            f"  requests          {f.requests} ({f.run_requests} while running), "
-            f"retries {f.retries}; {f.rate_text()}",
+            f"  requests          {f.requests_text().removeprefix('requests ')}; {f.rate_text()}",
             f"  orders            {f.orders.get('initial', 0)} in first snapshots; during the "
             f"run {f.orders.get('opened', 0)} opened, {f.orders.get('changed', 0)} changed, "
             f"{f.orders.get('closed', 0)} closed",
