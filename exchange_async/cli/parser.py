@@ -149,7 +149,8 @@ def _demo(sub: argparse._SubParsersAction[OneLineParser]) -> None:
         default=20,
         metavar="N",
         help="accounts, half Bitget, half CoinW (default 20; with --faults one of them has a "
-        "bad key)",
+        "bad key). Above 40, the Bitget ones share Bitget's 100 requests/s per-IP limit and "
+        "their snapshots slow down accordingly",
     )
     command.add_argument(
         "--duration",
