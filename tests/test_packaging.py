@@ -52,7 +52,8 @@ def test_simulate_without_the_simulator_is_one_line_and_exit_2() -> None:
     result = _run(code)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        'exchange-async: the simulator is not installed: pip install "exchange-async[sim]"'
+        "exchange-async simulate: error: the simulator is not installed: "
+        'pip install "exchange-async[sim]"'
     ]
 
 

@@ -1,76 +1,43 @@
-"""The ``exchange-async`` command: fetch orders, run the simulator, run the demo."""
+"""The ``exchange-async`` command: fetch orders, run the simulator, run the demo.
+
+Exit codes: 0 success (``simulate`` stopped by Ctrl-C included); 1 the exchange or the
+network failed; 2 a usage mistake (a bad option, missing credentials, a busy port); 3 and 4
+the demo's check failed or could not cover every account; 130 interrupted. Every error is one
+line on stderr, never a traceback.
+"""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
+import logging
 import os
 import sys
 from collections.abc import Sequence
 
-from .. import __version__
-from .._errors import ExchangeError
-
-try:
-    from exchange_async_sim import add_simulator_arguments
-except ImportError:  # the simulator is the "sim" extra; `simulate` and `demo` say so when run
-
-    def add_simulator_arguments(parser: argparse.ArgumentParser) -> None:
-        """No simulator installed, so no simulator flags."""
-
+from .._errors import ExchangeError, TransportError, ValidationError
+from ._sim import SimulatorMissing
+from .arguments import cli_names
+from .parser import build_parser
 
 __all__ = ["main"]
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="exchange-async",
-        description="Rate-limit-safe crypto-exchange REST client.",
-    )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    track = sub.add_parser(
-        "tracking-orders",
-        help="Bitget: every current tracking order (BITGET_API_KEY/SECRET_KEY/PASSPHRASE)",
-    )
-    track.add_argument("--product-type", required=True, help="usdt-futures, coin-futures, ...")
-    track.add_argument("--symbol")
-    track.add_argument("--page-size", type=int, default=50)
-    track.add_argument("--base-url", default="https://api.bitget.com")
-    track.add_argument("--uid", help="account UID, so several keys share one rate limit")
-    track.add_argument("--json", action="store_true", help="one JSON object per line")
-
-    coinw = sub.add_parser(
-        "coinw-orders", help="CoinW: unfilled futures orders (COINW_API_KEY/SECRET_KEY)"
-    )
-    coinw.add_argument("--position-type", required=True, help="execute, plan, moveStop, ...")
-    coinw.add_argument("--instrument", help="base currency, e.g. BTC or 1000PEPE")
-    coinw.add_argument(
-        "--ids", nargs="+", metavar="ID", help="order ids (spaces or commas; >20 are split)"
-    )
-    coinw.add_argument("--base-url", default="https://api.coinw.com")
-    coinw.add_argument("--json", action="store_true", help="one JSON object per line")
-
-    simulate = sub.add_parser("simulate", help="run the bundled exchange simulator")
-    simulate.add_argument("--host", default="127.0.0.1")
-    simulate.add_argument("--port", type=int, default=8080)
-    add_simulator_arguments(simulate)
-
-    demo = sub.add_parser(
-        "demo", help="watch a fleet of simulated accounts with the Poller (no credentials)"
-    )
-    demo.add_argument("--accounts", type=int, default=20, help="simulated accounts (default 20)")
-    demo.add_argument("--duration", type=float, default=20.0, help="seconds to run (default 20)")
-    demo.add_argument("--faults", action="store_true", help="inject faults and a bad key")
-    demo.add_argument("--no-live", action="store_true", help="status lines instead of a live view")
-    add_simulator_arguments(demo)
-    return parser
+def _log_to_stderr() -> None:
+    """SDK warnings (e.g. a failed clock sync) as one prefixed line each."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("exchange-async: warning: %(message)s"))
+    logger = logging.getLogger("exchange_async")
+    logger.addHandler(handler)
+    logger.setLevel(logging.WARNING)
+    logger.propagate = False
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``exchange-async``; returns the process exit code."""
-    args = _parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exit_:  # --help, --version, usage errors (already printed)
+        return exit_.code if isinstance(exit_.code, int) else 2
     from . import commands
 
     runners = {
@@ -79,21 +46,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         "simulate": commands.simulate,
         "demo": commands.demo,
     }
+    _log_to_stderr()
     try:
         return asyncio.run(runners[args.command](args))
-    except commands.UsageError as exc:
-        print(f"exchange-async: {exc}", file=sys.stderr)
+    except (commands.UsageError, SimulatorMissing) as exc:
+        print(f"exchange-async {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except ValidationError as exc:  # an argument the SDK refused before any request
+        print(f"exchange-async {args.command}: error: {cli_names(str(exc))}", file=sys.stderr)
         return 2
     except ExchangeError as exc:
-        print(f"exchange-async: {type(exc).__name__}: {exc}", file=sys.stderr)
+        hint = ""
+        if isinstance(exc, TransportError) and getattr(args, "base_url", None):
+            hint = f" (is --base-url {args.base_url} right and reachable?)"
+        print(f"exchange-async: {type(exc).__name__}: {exc}{hint}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
+        if args.command == "simulate":  # Ctrl-C is how a simulator is meant to end
+            print("exchange-async simulate: stopped", file=sys.stderr)
+            return 0
+        print("exchange-async: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         # The reader (`| head`) went away: not an error. Keep Python from complaining at exit.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -1,45 +1,23 @@
-"""The CLI's commands, each an ``async`` function of the parsed arguments."""
+"""The CLI's commands, each an ``async`` function of the parsed arguments returning an exit code."""
 
 from __future__ import annotations
 
 import argparse
 import os
+import shlex
+import shutil
+import socket
 import sys
+from typing import Any
 
 from .. import BitgetClient, BitgetCredentials, CoinWClient, CoinWCredentials
-from .output import print_json_lines, print_table
+from . import _sim
+from .output import COINW_COLUMNS, TRACKING_COLUMNS, Column, print_json_lines, print_table
 
 __all__ = ["UsageError", "coinw_orders", "demo", "simulate", "tracking_orders"]
 
-NO_SIMULATOR = 'the simulator is not installed: pip install "exchange-async[sim]"'
-
-TRACKING_COLUMNS = [
-    ("trackingNo", "tracking_no"),
-    ("symbol", "symbol"),
-    ("side", "pos_side"),
-    ("lev", "open_leverage"),
-    ("price", "open_price_avg"),
-    ("size", "open_size"),
-    ("TP", "preset_stop_surplus_price"),
-    ("SL", "preset_stop_loss_price"),
-    ("fee", "open_fee"),
-    ("followers", "follow_count"),
-    ("openTime", "open_time"),
-]
-
-COINW_COLUMNS = [
-    ("id", "id"),
-    ("instrument", "instrument"),
-    ("dir", "direction"),
-    ("posType", "pos_type"),
-    ("status", "order_status"),
-    ("price", "order_price"),
-    ("qty", "quantity"),
-    ("unit", "quantity_unit"),
-    ("lev", "leverage"),
-    ("trigger", "trigger_price"),
-    ("created", "created_date"),
-]
+TABLE_WIDTH = 100
+"""Table rows fit this many columns (or the terminal, when stdout is one)."""
 
 
 class UsageError(Exception):
@@ -49,8 +27,26 @@ class UsageError(Exception):
 def _env(*names: str) -> list[str]:
     missing = [n for n in names if not os.environ.get(n, "").strip()]
     if missing:
-        raise UsageError(f"set {', '.join(missing)} in the environment")
+        raise UsageError(
+            f"set {', '.join(missing)} in the environment "
+            "(`exchange-async simulate` prints demo keys to try)"
+        )
     return [os.environ[n] for n in names]
+
+
+def _table_width() -> int:
+    if sys.stdout.isatty():
+        return shutil.get_terminal_size((TABLE_WIDTH, 24)).columns
+    return TABLE_WIDTH
+
+
+def _print_orders(rows: list[Any], columns: tuple[Column, ...], args: argparse.Namespace) -> None:
+    if args.json:
+        print_json_lines(rows, sys.stdout)
+        return
+    hidden = print_table(rows, columns, sys.stdout, width=_table_width(), raw=args.raw)
+    note = f" ({', '.join(hidden)} hidden to fit the width: --raw or --json show all)"
+    print(f"{len(rows)} orders{note if hidden else ''}", file=sys.stderr)
 
 
 async def tracking_orders(args: argparse.Namespace) -> int:
@@ -61,73 +57,81 @@ async def tracking_orders(args: argparse.Namespace) -> int:
         orders = client.iter_current_tracking_orders(
             args.product_type, symbol=args.symbol, page_size=args.page_size
         )
-        if args.json:
+        if args.json:  # stream: a long listing starts printing at once
             async for order in orders:
                 print_json_lines([order], sys.stdout)
-        else:
-            rows = [order async for order in orders]
-            print_table(rows, TRACKING_COLUMNS, sys.stdout)
-            print(f"{len(rows)} orders", file=sys.stderr)
+            return 0
+        rows = [order async for order in orders]
+    _print_orders(rows, TRACKING_COLUMNS, args)
     return 0
 
 
 async def coinw_orders(args: argparse.Namespace) -> int:
     """Fetch unfilled CoinW futures orders and print them."""
     key, secret = _env("COINW_API_KEY", "COINW_SECRET_KEY")
-    ids = [i for chunk in args.ids for i in chunk.split(",") if i] if args.ids else None
+    ids = [i for chunk in args.ids for i in chunk] if args.ids else None
     async with CoinWClient(CoinWCredentials(key, secret), base_url=args.base_url) as client:
         orders = await client.get_order_info(
             args.position_type, instrument=args.instrument, source_ids=ids
         )
-    if args.json:
-        print_json_lines(orders, sys.stdout)
-    else:
-        print_table(orders, COINW_COLUMNS, sys.stdout)
-        print(f"{len(orders)} orders", file=sys.stderr)
+    _print_orders(orders, COINW_COLUMNS, args)
     return 0
+
+
+def next_steps(base_url: str, bitget: Any, coinw: Any) -> str:
+    """What to paste into another shell to query the simulator at ``base_url``."""
+    q = shlex.quote
+    url = q(base_url)
+    return "\n".join(
+        [
+            f"simulator listening on {base_url} (Ctrl-C to stop)",
+            "",
+            "Paste into another shell (the demo accounts; --base-url keeps you off the real "
+            "exchange):",
+            "",
+            f"  export BITGET_API_KEY={q(bitget.api_key)} "
+            f"BITGET_SECRET_KEY={q(bitget.secret_key)} BITGET_PASSPHRASE={q(bitget.passphrase)}",
+            f"  exchange-async tracking-orders --product-type usdt-futures --base-url {url}",
+            "",
+            f"  export COINW_API_KEY={q(coinw.api_key)} COINW_SECRET_KEY={q(coinw.secret_key)}",
+            f"  exchange-async coinw-orders --position-type plan --base-url {url}",
+            "",
+            f'From Python: ea.BitgetClient(credentials, base_url="{base_url}")',
+        ]
+    )
 
 
 async def simulate(args: argparse.Namespace) -> int:
-    """Serve the simulator until interrupted."""
-    try:
-        from exchange_async_sim import (
-            DEMO_BITGET,
-            DEMO_COINW,
-            Simulator,
-            config_from_arguments,
-            serve_forever,
-        )
-    except ImportError:
-        raise UsageError(NO_SIMULATOR) from None
-
-    sim = Simulator.with_demo_accounts(config_from_arguments(args))
+    """Serve the simulator with its demo accounts until interrupted."""
+    module = _sim.load_simulator()
+    sim = module.Simulator.with_demo_accounts(_sim.config_from_arguments(args))
 
     def ready(base_url: str) -> None:
-        print(f"simulator on {base_url} (Ctrl-C to stop)", file=sys.stderr)
-        print(
-            f"  Bitget demo: BITGET_API_KEY={DEMO_BITGET.api_key} "
-            f"BITGET_SECRET_KEY={DEMO_BITGET.secret_key} "
-            f"BITGET_PASSPHRASE={DEMO_BITGET.passphrase}",
-            file=sys.stderr,
-        )
-        print(
-            f"  CoinW demo:  COINW_API_KEY={DEMO_COINW.api_key} "
-            f"COINW_SECRET_KEY={DEMO_COINW.secret_key}",
-            file=sys.stderr,
-        )
+        print(next_steps(base_url, module.DEMO_BITGET, module.DEMO_COINW), flush=True)
 
-    await serve_forever(sim, args.host, args.port, on_ready=ready)
+    try:
+        await module.serve_forever(sim, args.host, args.port, on_ready=ready)
+    except OSError as error:  # busy port, unknown host, no permission
+        if isinstance(error, socket.gaierror) or not error.errno or error.errno < 0:
+            reason = error.strerror or str(error)
+        else:
+            reason = os.strerror(error.errno)
+        hint = " (another one may be running; --port 0 picks a free port)"
+        raise UsageError(
+            f"cannot listen on {args.host}:{args.port}: {reason}"
+            f"{hint if error.errno in _BUSY else ''}"
+        ) from None
     return 0
+
+
+_BUSY = {98, 48, 10048}
+"""EADDRINUSE on Linux, macOS and Windows."""
 
 
 async def demo(args: argparse.Namespace) -> int:
     """Watch a fleet of simulated accounts with the Poller; see `exchange_async.cli.demo`."""
-    try:
-        from exchange_async_sim import config_from_arguments
-    except ImportError:
-        raise UsageError(NO_SIMULATOR) from None
     from .demo import demo_command
 
-    if args.accounts < 1 or args.duration <= 0:
-        raise UsageError("--accounts must be at least 1 and --duration positive")
-    return await demo_command(args, config_from_arguments(args))
+    if args.faults and args.accounts < 2:
+        raise UsageError("--faults needs --accounts of at least 2 (one of them gets a bad key)")
+    return await demo_command(args, _sim.config_from_arguments(args))

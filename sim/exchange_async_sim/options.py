@@ -92,7 +92,7 @@ _FLAGS: tuple[tuple[str, str, Callable[[str], Any], str, str], ...] = (
         _fault_kinds,
         "KINDS",
         "comma list of random faults (default latency,http_500,http_503,disconnect,"
-        f"malformed; any of {','.join(sorted(RANDOM_FAULT_KINDS))})",
+        f"malformed; any of {', '.join(sorted(RANDOM_FAULT_KINDS))})",
     ),
     (
         "--latency",

@@ -1,0 +1,50 @@
+"""``exchange-async demo``: the Poller watching a fleet of simulated accounts, live.
+
+Starts the simulator in-process (a mix of Bitget and CoinW accounts whose orders open, change
+and close), polls every account with `Poller` through the real clients, shows a live view
+(``rich``, the ``demo`` extra) or status lines, and ends with a summary whose limit
+violations, as the simulator counted them, should be zero. Modules: ``run`` (the phases and
+Ctrl-C), ``tracker`` (counters and the check), ``frame`` (one picture of the numbers),
+``live`` and ``plain`` (the views), ``report`` and ``advice`` (the summary and its warnings).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from typing import TYPE_CHECKING
+
+from .report import DemoReport
+from .run import DemoOptions, run_demo
+
+if TYPE_CHECKING:
+    from .._sim import SimulatorConfig
+
+__all__ = ["DemoOptions", "DemoReport", "demo_command", "run_demo"]
+
+
+def _width() -> int:
+    """The terminal's width when stdout is one, else 100 columns."""
+    return shutil.get_terminal_size((100, 24)).columns if sys.stdout.isatty() else 100
+
+
+async def demo_command(args: argparse.Namespace, config: SimulatorConfig) -> int:
+    """``exchange-async demo``; the exit status is :attr:`DemoReport.exit_code`."""
+    options = DemoOptions(
+        accounts=args.accounts,
+        duration=args.duration,
+        settle=args.settle,
+        faults=args.faults,
+        live=True if args.live else False if args.no_live else None,
+        events=args.events,
+        view_to_stderr=args.json,
+    )
+    report = await run_demo(options, config)
+    if args.json:
+        report.print_json(sys.stdout)
+        for warning in report.warnings:
+            print(f"exchange-async demo: WARNING: {warning}", file=sys.stderr)
+    else:
+        report.print_text(sys.stdout, _width())
+    return report.exit_code

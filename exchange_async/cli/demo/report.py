@@ -1,0 +1,181 @@
+"""The demo's summary: one report built from the last frame, printed as text or JSON.
+
+JSON keys (stable; ``schema`` changes if they ever do; times in seconds, rates in requests
+per second)::
+
+    schema, interrupted, exit_code,
+    accounts {total, bitget, coinw, bad_key},
+    seconds {total, running, settling},
+    requests {total, running, per_second, allowed_per_second, retries},
+    orders {initial, opened, changed, closed},
+    events {<event class>: count}, refused_for_rate {bitget, coinw}, limit_violations,
+    simulator {mutations, random_faults},
+    check {done, accounts, lost, invented, never_synced, not_caught_up},
+    stopped {<account>: reason}, warnings [sentence], peak_rss_mib
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from .frame import Frame
+from .tracker import Check
+
+__all__ = ["EXIT_INCOMPLETE", "EXIT_INTERRUPTED", "EXIT_UNHEALTHY", "DemoReport", "names"]
+
+EXIT_UNHEALTHY = 3
+"""A limit was exceeded, or the events lost or invented orders."""
+EXIT_INCOMPLETE = 4
+"""Some accounts could not be checked (no snapshot on the frozen data)."""
+EXIT_INTERRUPTED = 130
+"""Ctrl-C."""
+
+
+@dataclass
+class DemoReport:
+    """What the demo measured; printed as the summary and returned for tests."""
+
+    frame: Frame
+    """The last frame: the summary's requests, rates, orders and violations."""
+    bitget_accounts: int
+    coinw_accounts: int
+    bad_key: str | None
+    events: dict[str, int]
+    refused_for_rate: dict[str, int]
+    mutations: int
+    random_faults: dict[str, int]
+    peak_rss_mib: float
+    stopped: dict[str, str]
+    """Stopped accounts and why."""
+    check: Check | None
+    """``None`` when interrupted: the data was not frozen, so nothing could be compared."""
+    never_synced: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def interrupted(self) -> bool:
+        """The run was cut short by Ctrl-C."""
+        return self.frame.phase == "interrupted"
+
+    @property
+    def accounts(self) -> int:
+        """Accounts watched, the bad key included."""
+        return self.bitget_accounts + self.coinw_accounts + (self.bad_key is not None)
+
+    @property
+    def unchecked(self) -> list[str]:
+        """Accounts the check should have covered and did not (the bad key excepted)."""
+        late = self.check.not_caught_up if self.check else []
+        stopped = [name for name in self.stopped if name != self.bad_key]
+        return sorted({*self.never_synced, *late, *stopped})
+
+    @property
+    def exit_code(self) -> int:
+        """0 healthy, 3 limit exceeded or orders lost/invented, 4 incomplete, 130 Ctrl-C."""
+        if self.interrupted:
+            return EXIT_INTERRUPTED
+        check = self.check or Check()
+        if self.frame.violations or check.lost or check.invented:
+            return EXIT_UNHEALTHY
+        return EXIT_INCOMPLETE if self.unchecked else 0
+
+    def to_json(self) -> dict[str, Any]:
+        """The summary as plain data with the module's stable keys."""
+        f, check = self.frame, self.check
+        return {
+            "schema": 1,
+            "interrupted": self.interrupted,
+            "exit_code": self.exit_code,
+            "accounts": {
+                "total": self.accounts,
+                "bitget": self.bitget_accounts,
+                "coinw": self.coinw_accounts,
+                "bad_key": self.bad_key,
+            },
+            "seconds": {
+                "total": round(f.elapsed, 3),
+                "running": round(f.run_seconds, 3),
+                "settling": round(f.settle_seconds, 3),
+            },
+            "requests": {
+                "total": f.requests,
+                "running": f.run_requests,
+                "per_second": None if f.rate is None else round(f.rate, 2),
+                "allowed_per_second": f.allowed,
+                "retries": f.retries,
+            },
+            "orders": {k: f.orders.get(k, 0) for k in ("initial", "opened", "changed", "closed")},
+            "events": dict(sorted(self.events.items())),
+            "refused_for_rate": {k: self.refused_for_rate.get(k, 0) for k in ("bitget", "coinw")},
+            "limit_violations": f.violations,
+            "simulator": {"mutations": self.mutations, "random_faults": self.random_faults},
+            "check": {
+                "done": check is not None,
+                "accounts": check.checked if check else 0,
+                "lost": check.lost if check else 0,
+                "invented": check.invented if check else 0,
+                "never_synced": self.never_synced,
+                "not_caught_up": check.not_caught_up if check else [],
+            },
+            "stopped": self.stopped,
+            "warnings": self.warnings,
+            "peak_rss_mib": round(self.peak_rss_mib, 1),
+        }
+
+    def print_json(self, out: TextIO) -> None:
+        """The summary as one JSON object."""
+        print(json.dumps(self.to_json()), file=out, flush=True)
+
+    def print_text(self, out: TextIO, width: int = 100) -> None:
+        """The summary for people, wrapped at ``width``, warnings last."""
+        for line in self._lines():
+            print(textwrap.fill(line, width, subsequent_indent=" " * 20) or "", file=out)
+        for warning in self.warnings:
+            print(f"\n{textwrap.fill(f'WARNING: {warning}', width)}", file=out)
+        out.flush()
+
+    def _lines(self) -> list[str]:
+        f = self.frame
+        events = ", ".join(f"{k} {v}" for k, v in sorted(self.events.items())) or "none"
+        faults = ", ".join(f"{k} {v}" for k, v in sorted(self.random_faults.items())) or "none"
+        bad = f" + 1 CoinW with a bad key ({self.bad_key})" if self.bad_key else ""
+        stopped = ", ".join(f"{k} ({v})" for k, v in self.stopped.items())
+        refused = self.refused_for_rate
+        return [
+            "",
+            "summary (INTERRUPTED: the numbers so far)" if self.interrupted else "summary",
+            f"  time              {f.clock()}",
+            f"  accounts          {self.accounts}: {self.bitget_accounts} Bitget, "
+            f"{self.coinw_accounts} CoinW{bad}",
+            f"  requests          {f.requests_text().removeprefix('requests ')}; {f.rate_text()}",
+            f"  orders            {f.orders.get('initial', 0)} in first snapshots; during the "
+            f"run {f.orders.get('opened', 0)} opened, {f.orders.get('changed', 0)} changed, "
+            f"{f.orders.get('closed', 0)} closed",
+            f"  events            {events}",
+            f"  simulator changes {self.mutations}; injected faults: {faults}",
+            f"  refused for rate  bitget {refused.get('bitget', 0)}, "
+            f"coinw {refused.get('coinw', 0)}",
+            f"  stopped accounts  {stopped or 'none'}",
+            f"  peak memory       {self.peak_rss_mib:.0f} MiB",
+            f"  event check       {self._check_text()}",
+            f"  limit violations  {f.violations} (as the simulator counted them)",
+        ]
+
+    def _check_text(self) -> str:
+        if self.check is None:
+            return "skipped (interrupted before the data was frozen and re-read)"
+        c = self.check
+        text = f"{c.checked} accounts: {c.lost} orders lost, {c.invented} invented"
+        missing = self.unchecked
+        if missing:
+            text += f"; NOT CHECKED {len(missing)}: {names(missing)}"
+        return text
+
+
+def names(accounts: list[str], most: int = 6) -> str:
+    """``a, b, c and 4 more``."""
+    shown = ", ".join(accounts[:most])
+    return shown + (f" and {len(accounts) - most} more" if len(accounts) > most else "")
