@@ -1,0 +1,41 @@
+"""Server subprocesses: started with a port printed on stdout, stopped by closing stdin."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+from ._common import ROOT
+
+__all__ = ["server_process"]
+
+
+@contextmanager
+def server_process(module: str, args: Sequence[str] = ()) -> Iterator[tuple[int, int]]:
+    """Run ``python -m module args`` until the block ends; yields ``(port, pid)``.
+
+    The module prints its port on the first stdout line and exits when stdin closes.
+    """
+    proc = subprocess.Popen(
+        [sys.executable, "-m", module, *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        cwd=ROOT,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        if not line.strip():
+            raise RuntimeError(f"{module} did not start (exit code {proc.wait(10)})")
+        yield int(line.split()[0]), proc.pid
+    finally:
+        if proc.stdin is not None:
+            proc.stdin.close()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:  # pragma: no cover - a stuck server
+            proc.kill()
+            proc.wait()
