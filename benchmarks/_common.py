@@ -26,6 +26,7 @@ __all__ = [
     "rotated",
     "spread",
     "versions",
+    "windows_over",
 ]
 
 T = TypeVar("T")
@@ -126,6 +127,12 @@ def max_in_window(times: Iterable[float], window: float = 1.0) -> int:
     )
 
 
+def windows_over(times: Iterable[float], limit: int, window: float = 1.0) -> int:
+    """How many arrivals ``t`` start a window ``[t, t + window)`` holding more than ``limit``."""
+    ordered = sorted(times)
+    return sum(1 for i, t in enumerate(ordered) if bisect_left(ordered, t + window) - i > limit)
+
+
 def fmt(value: float, digits: int = 1) -> str:
     """A number for a table cell (``-`` for NaN)."""
     if value != value:  # NaN
@@ -181,8 +188,14 @@ def new_event_loop(use_uvloop: bool = False) -> asyncio.AbstractEventLoop:
 def run_async(coro: Any, use_uvloop: bool = False) -> Any:
     """Run ``coro`` to completion on a fresh loop (uvloop's when asked) and close it."""
     loop = new_event_loop(use_uvloop)
+    asyncio.set_event_loop(loop)
     try:
         return loop.run_until_complete(coro)
     finally:
+        left = asyncio.all_tasks(loop)  # e.g. ccxt's throttler loop outlives close()
+        for task in left:
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*left, return_exceptions=True))
         loop.run_until_complete(loop.shutdown_asyncgens())
+        asyncio.set_event_loop(None)
         loop.close()

@@ -114,7 +114,8 @@ def run(quick: bool = False, *, use_uvloop: bool = False) -> Outcome:
     results: dict[str, dict[str, list[dict[str, float]]]] = {
         load: {c.name: [] for c in ready} for load in loads
     }
-    with server_process("benchmarks._pageserver", [str(hosts_needed)]) as (port, _):
+    with server_process("benchmarks._pageserver", [str(hosts_needed)]) as server:
+        port = server.port
         for r in range(cfg["rounds"]):
             for load, (accounts, seconds) in loads.items():
                 for contender in rotated(ready, r):
