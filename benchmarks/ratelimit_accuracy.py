@@ -163,10 +163,6 @@ def run(quick: bool = False) -> Outcome:
         timeline[name] = [round(t, 4) for t in times]
         peak = max_in_window(times)
         over = windows_over(times, LIMIT)
-            1
-            for j, t in enumerate(times)
-            if max_in_window([x for x in times[j:] if x < t + 1]) > LIMIT
-        )
         steady = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else 0.0
         table.rows.append([name, str(peak), str(over), f"{steady / LIMIT:.1%}", str(failures[i])])
         summary[name] = {"max_in_1s": peak, "windows_over": over,

@@ -1,0 +1,167 @@
+"""``python -m benchmarks.report [RESULTS_JSON]``: regenerate docs/benchmarks.md and its plots.
+
+Reads ``benchmarks/results/latest.json`` (or the file given), writes ``docs/benchmarks.md`` (one
+table per benchmark, the machine and versions) and ``docs/img/bench-*.png`` (matplotlib, Agg).
+Run it after a full ``python -m benchmarks`` on a quiet machine.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from ._common import ROOT
+
+LATEST = Path(__file__).resolve().parent / "results" / "latest.json"
+DOC = ROOT / "docs" / "benchmarks.md"
+IMG = ROOT / "docs" / "img"
+SCALE_PNG = "bench-scale.png"
+TIMELINE_PNG = "bench-limiter-timeline.png"
+
+INTRO = """# Benchmarks
+
+How this SDK compares with what users would pick instead: raw `aiohttp`, [ccxt], [pybotters],
+pydantic v2, orjson and msgspec. Every number below comes from one run of `python -m benchmarks`
+on the machine described at the end; ratios are taken pair by pair within that run, so compare
+ratios, not absolute numbers across machines. The harness measures whatever SDK is installed
+through its public API only (the decode benchmark's one exception is isolated in
+`benchmarks/_sdk.py`).
+
+[ccxt]: https://github.com/ccxt/ccxt
+[pybotters]: https://github.com/pybotters/pybotters
+"""
+
+REPRODUCE = """## How to reproduce
+
+```sh
+make bench                  # installs .[dev,bench] into .venv, full run (~10 min),
+                            # writes benchmarks/results/latest.json
+.venv/bin/python -m benchmarks.report   # regenerates this page and docs/img/bench-*.png
+make bench ARGS=--quick     # the CI smoke run (< 60 s); exit 1 only on a correctness problem
+.venv/bin/python -m benchmarks --only decode scale   # some of them (results/last-run.json)
+.venv/bin/python -m benchmarks.request_cpu           # one, summary only
+```
+
+Use a quiet machine: other processes change CPU-per-request figures by tens of percent (the
+ratios within one run hold up better). `benchmarks/results/profile.txt` (from
+`python -m benchmarks.profile`) shows where the SDK's CPU goes per request.
+"""
+
+
+def md_table(table: dict[str, Any]) -> str:
+    """A Markdown table: first column left-aligned, the others right-aligned."""
+    columns = table["columns"]
+    lines = [f"**{table['title']}**", "", "| " + " | ".join(columns) + " |",
+             "|" + "|".join([":--", *["--:"] * (len(columns) - 1)]) + "|"]  # fmt: skip
+    lines += ["| " + " | ".join(row) + " |" for row in table["rows"]]
+    return "\n".join(lines)
+
+
+def section(name: str, bench: dict[str, Any]) -> str:
+    """One benchmark's section."""
+    parts = [f"## {name}: {bench['title']}", ""]
+    for table in bench["tables"]:
+        parts += [md_table(table), ""]
+    if name == "scale":
+        parts += [f"![scale curve](img/{SCALE_PNG})", ""]
+    if name == "ratelimit_accuracy":
+        parts += [f"![limiter timeline](img/{TIMELINE_PNG})", ""]
+    parts += [f"- skipped **{who}**: {why}" for who, why in bench.get("skipped", {}).items()]
+    parts += [f"- {note}" for note in bench.get("notes", [])]
+    parts += [f"- **problem**: {p}" for p in bench.get("problems", [])]
+    return "\n".join(parts).rstrip() + "\n"
+
+
+def plot_scale(bench: dict[str, Any], path: Path) -> None:
+    """Achieved vs allowed req/s against accounts, per loop."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    points = [p for p in bench["data"]["points"] if "failed" not in p]
+    fig, ax = plt.subplots(figsize=(7, 4.2), dpi=110)
+    sizes = sorted({p["accounts"] for p in points})
+    ax.plot(sizes, [n * 10 for n in sizes], "k--", label="allowed (10 req/s per account)")
+    for loop in ("asyncio", "uvloop"):
+        mine = sorted((p["accounts"], p["req_per_s"]) for p in points if p["loop"] == loop)
+        if mine:
+            ax.plot(*zip(*mine, strict=True), "o-", label=f"achieved, {loop}")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("CoinW accounts in one process")
+    ax.set_ylabel("requests per second")
+    ax.set_title("One client process polling CoinW accounts (simulator in another)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def plot_timeline(bench: dict[str, Any], path: Path) -> None:
+    """Requests in the trailing 1 s window, sampled every 20 ms, per limiter."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from bisect import bisect_left
+
+    data = bench["data"]
+    fig, ax = plt.subplots(figsize=(8, 4.2), dpi=110)
+    end = min(float(data["seconds"]), 10.0)
+    grid = [i * 0.02 for i in range(int(end / 0.02) + 1)]
+    for name, times in data["timeline"].items():
+        counts = [bisect_left(times, t) - bisect_left(times, t - 1.0) for t in grid]
+        ax.step(grid, counts, where="post", label=name, linewidth=1.4)
+    ax.axhline(data["limit"], color="red", linestyle="--", label=f"limit ({data['limit']}/s)")
+    ax.set_xlabel("seconds since start")
+    ax.set_ylabel("requests in the last 1 s (at the server)")
+    ax.set_title("Limiter timeline: Bitget tracking orders, one account each")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def render(record: dict[str, Any]) -> str:
+    """The whole page."""
+    benches = record["benchmarks"]
+    parts = [INTRO]
+    quick = " (a --quick run: smoke numbers only)" if record.get("quick") else ""
+    parts.append(f"Generated {record['generated_at']}{quick} from "
+                 "`benchmarks/results/latest.json` by `python -m benchmarks.report`.\n")  # fmt: skip
+    parts += [section(name, bench) for name, bench in benches.items()]
+    machine, versions = record["machine"], record["versions"]
+    parts.append("## Machine and versions\n")
+    parts.append(f"- {machine['cpu']}, {machine['cpu_count']} CPUs, {machine['platform']}, "
+                 f"load average at start {machine['loadavg_at_start']}")  # fmt: skip
+    parts.append("- " + ", ".join(f"{k} {v}" for k, v in versions.items()) + "\n")
+    parts.append(REPRODUCE)
+    return "\n".join(parts)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Regenerate the page and the plots."""
+    args = sys.argv[1:] if argv is None else argv
+    source = Path(args[0]) if args else LATEST
+    record = json.loads(source.read_text(encoding="utf-8"))
+    benches = record["benchmarks"]
+    IMG.mkdir(parents=True, exist_ok=True)
+    try:
+        if "scale" in benches:
+            plot_scale(benches["scale"], IMG / SCALE_PNG)
+        if "ratelimit_accuracy" in benches:
+            plot_timeline(benches["ratelimit_accuracy"], IMG / TIMELINE_PNG)
+    except ImportError as error:
+        print(f"no plots: {error} (install the 'bench' extra)", file=sys.stderr)
+    DOC.write_text(render(record), encoding="utf-8")
+    print(f"wrote {DOC.relative_to(ROOT)} and plots in {IMG.relative_to(ROOT)}/")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
