@@ -71,11 +71,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the chosen benchmarks and write the JSON results."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a smoke run under 60 s")
-    parser.add_argument("--only", nargs="+", choices=NAMES, metavar="NAME",
-                        help=f"run only these: {', '.join(NAMES)}")  # fmt: skip
-    parser.add_argument("--out", type=Path, help="JSON file to write (default: "
-                        "results/latest.json for a full run of everything, else "
-                        "results/last-run.json)")  # fmt: skip
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=NAMES,
+        metavar="NAME",
+        help=f"run only these: {', '.join(NAMES)}",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="JSON file to write (default: "
+        "results/latest.json for a full run of everything, else "
+        "results/last-run.json)",
+    )
     args = parser.parse_args(argv)
     names = [n for n in NAMES if n in args.only] if args.only else list(NAMES)
     full = not args.quick and not args.only

@@ -104,7 +104,7 @@ async def open_raw(base_url: str, index: int) -> Caller:
 
 def ccxt_bitget(base_url: str, index: int, *, enable_rate_limit: bool) -> Any:
     """A ``ccxt.async_support.bitget`` of account ``index`` with every API url at ``base_url``."""
-    import ccxt.async_support as ccxt_async
+    import ccxt.async_support as ccxt_async  # type: ignore[import-untyped, unused-ignore]
 
     key, secret, passphrase = credentials(index)
     exchange = ccxt_async.bitget(

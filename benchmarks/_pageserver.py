@@ -44,8 +44,12 @@ def make_app() -> web.Application:
             return web.Response(body=coinw, content_type="application/json")
         if path == "/api/v2/public/time":
             now = int(time.time() * 1000)
-            reply = {"code": "00000", "msg": "success", "requestTime": now,
-                     "data": {"serverTime": str(now)}}  # fmt: skip
+            reply = {
+                "code": "00000",
+                "msg": "success",
+                "requestTime": now,
+                "data": {"serverTime": str(now)},
+            }
             return web.json_response(reply)
         return web.json_response({"code": "40404", "msg": "not found"}, status=404)
 

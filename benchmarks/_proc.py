@@ -22,7 +22,8 @@ class Server:
 
     def ask(self, line: str) -> str:
         """Send one line on its stdin, return its next stdout line."""
-        assert self.proc.stdin is not None and self.proc.stdout is not None
+        assert self.proc.stdin is not None
+        assert self.proc.stdout is not None
         self.proc.stdin.write(line + "\n")
         self.proc.stdin.flush()
         return self.proc.stdout.readline()

@@ -92,8 +92,11 @@ def msgspec_struct(name: str, model: type, *, strings: bool, unset_as_str: bool)
 def msgspec_decoders(strings: bool) -> tuple[Decoder, Decoder]:
     """``(bitget, coinw)`` msgspec decoders into floor structs, no post-processing."""
     row = msgspec_struct("BRow", ea.TrackingOrder, strings=strings, unset_as_str=True)
-    data = msgspec.defstruct("BData", [("tracking_list", list[row]), ("end_id", str | None)],  # type: ignore[valid-type]
-                             rename="camel")  # fmt: skip
+    data = msgspec.defstruct(
+        "BData",
+        [("tracking_list", list[row]), ("end_id", str | None)],  # type: ignore[valid-type]
+        rename="camel",
+    )
     page = msgspec.defstruct("BPage", [("code", str), ("msg", str), ("data", data | None)])
     order = msgspec_struct("COrder", ea.OrderInfo, strings=strings, unset_as_str=False)
     reply = msgspec.defstruct("CReply", [("code", int), ("data", list[order] | None)])  # type: ignore[valid-type]
@@ -151,7 +154,7 @@ def rows_of(result: Any) -> list[Any]:
         return result
     if isinstance(result, dict):
         data = result["data"]
-        return data["trackingList"] if isinstance(data, dict) else data
+        return list(data["trackingList"] if isinstance(data, dict) else data)
     if hasattr(result, "tracking_list"):
         return list(result.tracking_list)
     data = result.data
@@ -220,9 +223,10 @@ def run(quick: bool = False) -> Outcome:
     outcome.data = {"rounds": rounds, "replies": {}}
     for title, body, which, model in replies:
         truth = plain_rows(json.loads(body, parse_float=Decimal), model)
-        table = Table(f"{title} ({len(body):,} bytes)",
-                      ["decoder", "µs/reply (median)", "spread", "SDK / decoder",
-                       "typed", "values equal"])  # fmt: skip
+        table = Table(
+            f"{title} ({len(body):,} bytes)",
+            ["decoder", "µs/reply (median)", "spread", "SDK / decoder", "typed", "values equal"],
+        )
         usable: dict[str, Decoder] = {}
         exact: dict[str, str] = {}
         for name, pair in found.items():
@@ -254,10 +258,22 @@ def run(quick: bool = False) -> Outcome:
             ratios = [s / t for s, t in zip(sdk, times[name], strict=True)]
             low, high = spread(times[name])
             typed = "no (dicts)" if name in ("json.loads", "orjson") else "yes"
-            table.rows.append([name, fmt(median(times[name])), f"{fmt(low)}-{fmt(high)}",
-                               f"{median(ratios):.2f}", typed, exact[name]])  # fmt: skip
-            summary[name] = {"us_median": median(times[name]), "us_by_round": times[name],
-                             "sdk_over_decoder_median": median(ratios), "values_equal": exact[name]}  # fmt: skip
+            table.rows.append(
+                [
+                    name,
+                    fmt(median(times[name])),
+                    f"{fmt(low)}-{fmt(high)}",
+                    f"{median(ratios):.2f}",
+                    typed,
+                    exact[name],
+                ]
+            )
+            summary[name] = {
+                "us_median": median(times[name]),
+                "us_by_round": times[name],
+                "sdk_over_decoder_median": median(ratios),
+                "values_equal": exact[name],
+            }
         outcome.tables.append(table)
         outcome.data["replies"][title] = {"bytes": len(body), "decoders": summary}
     outcome.notes.append(

@@ -84,7 +84,7 @@ async def ccxt_caller(base_url: str, index: int) -> tuple[Call, Any]:
 
 def ccxt_budget() -> str:
     """What ccxt ships for this endpoint: rateLimit (ms) and cost."""
-    import ccxt.async_support as ccxt_async
+    import ccxt.async_support as ccxt_async  # type: ignore[import-untyped, unused-ignore]
 
     exchange = ccxt_async.bitget()
     cost = exchange.api["private"]["copy"]["get"]["v2/copy/mix-trader/order-current-track"]
@@ -153,8 +153,10 @@ def run(quick: bool = False) -> Outcome:
 
         failures = run_async(all_at_once())
         logged = arrivals(port)
-    table = Table("Requests as the server counted them",
-                  ["limiter", "max in any 1 s", "windows over 5", "utilization", "failures"])  # fmt: skip
+    table = Table(
+        "Requests as the server counted them",
+        ["limiter", "max in any 1 s", "windows over 5", "utilization", "failures"],
+    )
     timeline: dict[str, list[float]] = {}
     summary: dict[str, Any] = {}
     for i, name in enumerate(contenders):
@@ -165,11 +167,17 @@ def run(quick: bool = False) -> Outcome:
         over = windows_over(times, LIMIT)
         steady = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else 0.0
         table.rows.append([name, str(peak), str(over), f"{steady / LIMIT:.1%}", str(failures[i])])
-        summary[name] = {"max_in_1s": peak, "windows_over": over,
-                         "utilization": steady / LIMIT, "requests": len(times), "failures": failures[i]}  # fmt: skip
+        summary[name] = {
+            "max_in_1s": peak,
+            "windows_over": over,
+            "utilization": steady / LIMIT,
+            "requests": len(times),
+            "failures": failures[i],
+        }
         if name == "exchange_async" and (peak > LIMIT or failures[i]):
-            outcome.problems.append(f"the SDK sent {peak} in one second (limit {LIMIT}) "
-                                    f"or failed {failures[i]} calls")  # fmt: skip
+            outcome.problems.append(
+                f"the SDK sent {peak} in one second (limit {LIMIT}) or failed {failures[i]} calls"
+            )
     outcome.tables.append(table)
     outcome.data = {"seconds": seconds, "limit": LIMIT, "summary": summary, "timeline": timeline}
     outcome.notes.append(

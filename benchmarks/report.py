@@ -53,8 +53,12 @@ ratios within one run hold up better). `benchmarks/results/profile.txt` (from
 def md_table(table: dict[str, Any]) -> str:
     """A Markdown table: first column left-aligned, the others right-aligned."""
     columns = table["columns"]
-    lines = [f"**{table['title']}**", "", "| " + " | ".join(columns) + " |",
-             "|" + "|".join([":--", *["--:"] * (len(columns) - 1)]) + "|"]  # fmt: skip
+    lines = [
+        f"**{table['title']}**",
+        "",
+        "| " + " | ".join(columns) + " |",
+        "|" + "|".join([":--", *["--:"] * (len(columns) - 1)]) + "|",
+    ]
     lines += ["| " + " | ".join(row) + " |" for row in table["rows"]]
     return "\n".join(lines)
 
@@ -103,11 +107,12 @@ def plot_scale(bench: dict[str, Any], path: Path) -> None:
 
 def plot_timeline(bench: dict[str, Any], path: Path) -> None:
     """Requests in the trailing 1 s window, sampled every 20 ms, per limiter."""
+    from bisect import bisect_left
+
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from bisect import bisect_left
 
     data = bench["data"]
     fig, ax = plt.subplots(figsize=(8, 4.2), dpi=110)
@@ -132,13 +137,17 @@ def render(record: dict[str, Any]) -> str:
     benches = record["benchmarks"]
     parts = [INTRO]
     quick = " (a --quick run: smoke numbers only)" if record.get("quick") else ""
-    parts.append(f"Generated {record['generated_at']}{quick} from "
-                 "`benchmarks/results/latest.json` by `python -m benchmarks.report`.\n")  # fmt: skip
+    parts.append(
+        f"Generated {record['generated_at']}{quick} from "
+        "`benchmarks/results/latest.json` by `python -m benchmarks.report`.\n"
+    )
     parts += [section(name, bench) for name, bench in benches.items()]
     machine, versions = record["machine"], record["versions"]
     parts.append("## Machine and versions\n")
-    parts.append(f"- {machine['cpu']}, {machine['cpu_count']} CPUs, {machine['platform']}, "
-                 f"load average at start {machine['loadavg_at_start']}")  # fmt: skip
+    parts.append(
+        f"- {machine['cpu']}, {machine['cpu_count']} CPUs, {machine['platform']}, "
+        f"load average at start {machine['loadavg_at_start']}"
+    )
     parts.append("- " + ", ".join(f"{k} {v}" for k, v in versions.items()) + "\n")
     parts.append(REPRODUCE)
     return "\n".join(parts)

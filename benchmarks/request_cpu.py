@@ -34,10 +34,22 @@ PER_HOST = 20
 def settings(quick: bool) -> dict[str, Any]:
     """Durations and sizes of a run."""
     if quick:
-        return {"rounds": 1, "paced_s": 1.5, "saturated_s": 1.0, "warmup_s": 0.5,
-                "paced_accounts": 15, "saturated_accounts": 60}  # fmt: skip
-    return {"rounds": 3, "paced_s": 8.0, "saturated_s": 5.0, "warmup_s": 1.5,
-            "paced_accounts": 15, "saturated_accounts": 400}  # fmt: skip
+        return {
+            "rounds": 1,
+            "paced_s": 1.5,
+            "saturated_s": 1.0,
+            "warmup_s": 0.5,
+            "paced_accounts": 15,
+            "saturated_accounts": 60,
+        }
+    return {
+        "rounds": 3,
+        "paced_s": 8.0,
+        "saturated_s": 5.0,
+        "warmup_s": 1.5,
+        "paced_accounts": 15,
+        "saturated_accounts": 400,
+    }
 
 
 async def drive(
@@ -128,8 +140,8 @@ def run(quick: bool = False, *, use_uvloop: bool = False) -> Outcome:
         "CPU = time.process_time() of the client process over the measured window / requests "
         "completed in it; the server's CPU is not counted. Peers run with their own rate "
         "limiting off and are paced by the benchmark; the SDK paces itself (5 req/s minus its "
-        "5 % margin). SDK / client = the SDK's CPU per request over this client's, per round, median "
-        "over rounds (below 1: the SDK is cheaper)."
+        "5 % margin). SDK / client = the SDK's CPU per request over this client's, per "
+        "round, median over rounds (below 1: the SDK is cheaper)."
     )
     if "pybotters" not in outcome.skipped:
         outcome.notes.append(
@@ -148,9 +160,16 @@ def summarize(
     """One table per load: medians, spreads, ratios to the SDK per round."""
     table = Table(
         f"{load}: {accounts} accounts, each its own client",
-        ["client", "CPU µs/request (median)", "spread (min-max)", "SDK / client", "req/s",
-         "client CPU share", "errors"],
-    )  # fmt: skip
+        [
+            "client",
+            "CPU µs/request (median)",
+            "spread (min-max)",
+            "SDK / client",
+            "req/s",
+            "client CPU share",
+            "errors",
+        ],
+    )
     sdk = runs.get("exchange_async", [])
     summary: dict[str, Any] = {}
     for name, items in runs.items():
@@ -162,10 +181,16 @@ def summarize(
         low, high = spread(cpu)
         errors = int(sum(i["errors"] for i in items))
         table.rows.append(
-            [name, fmt(median(cpu)), f"{fmt(low)}-{fmt(high)}", f"{median(ratios):.2f}x",
-             fmt(median(i["req_per_s"] for i in items), 0),
-             f"{median(i['cpu_share'] for i in items):.0%}", str(errors)]
-        )  # fmt: skip
+            [
+                name,
+                fmt(median(cpu)),
+                f"{fmt(low)}-{fmt(high)}",
+                f"{median(ratios):.2f}x",
+                fmt(median(i["req_per_s"] for i in items), 0),
+                f"{median(i['cpu_share'] for i in items):.0%}",
+                str(errors),
+            ]
+        )
         summary[name] = {
             "cpu_us_per_request_median": median(cpu),
             "cpu_us_per_request_min": low,

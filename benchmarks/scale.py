@@ -97,8 +97,15 @@ def one_size(server: Any, accounts: int, seconds: float, uvloop: bool) -> dict[s
     """Run the client subprocess for ``accounts`` and read the server's counts."""
     time.sleep(1.2)  # the server's 1 s windows forget the previous client process first
     before = json.loads(server.ask("reset"))
-    command = [sys.executable, "-m", "benchmarks.scale", "--client", str(accounts),
-               str(server.port), str(seconds)] + (["--uvloop"] if uvloop else [])  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "benchmarks.scale",
+        "--client",
+        str(accounts),
+        str(server.port),
+        str(seconds),
+    ] + (["--uvloop"] if uvloop else [])
     started = time.perf_counter()
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - started
@@ -127,10 +134,22 @@ def run(quick: bool = False) -> Outcome:
     outcome = Outcome(NAME, f"CoinW accounts polled by one process ({seconds:g} s each)")
     if len(loops) == 1:
         outcome.skipped["uvloop"] = skipped
-    table = Table("One client process, simulator in another",
-                  ["accounts", "loop", "allowed req/s", "achieved req/s", "of allowed",
-                   "CPU µs/request", "p99 loop lag ms", "KiB/account", "client CPU",
-                   "server CPU", "violations"])  # fmt: skip
+    table = Table(
+        "One client process, simulator in another",
+        [
+            "accounts",
+            "loop",
+            "allowed req/s",
+            "achieved req/s",
+            "of allowed",
+            "CPU µs/request",
+            "p99 loop lag ms",
+            "KiB/account",
+            "client CPU",
+            "server CPU",
+            "violations",
+        ],
+    )
     points: list[dict[str, Any]] = []
     for accounts in sizes:
         with server_process("benchmarks._simserver", [str(accounts)]) as server:
@@ -143,11 +162,21 @@ def run(quick: bool = False) -> Outcome:
                 if "failed" in r:
                     outcome.problems.append(f"{accounts} accounts ({loop_name}): {r['failed']}")
                     continue
-                table.rows.append([str(accounts), loop_name, fmt(r["allowed_req_per_s"], 0),
-                    fmt(r["req_per_s"], 0), f"{r['req_per_s'] / r['allowed_req_per_s']:.0%}",
-                    fmt(r["cpu_us_per_request"]), fmt(r["lag_p99_ms"]),
-                    fmt(r["memory_per_account_kib"], 0), f"{r['client_cpu_share']:.0%}",
-                    f"{r['server_cpu_share']:.0%}", str(r["limit_violations"])])  # fmt: skip
+                table.rows.append(
+                    [
+                        str(accounts),
+                        loop_name,
+                        fmt(r["allowed_req_per_s"], 0),
+                        fmt(r["req_per_s"], 0),
+                        f"{r['req_per_s'] / r['allowed_req_per_s']:.0%}",
+                        fmt(r["cpu_us_per_request"]),
+                        fmt(r["lag_p99_ms"]),
+                        fmt(r["memory_per_account_kib"], 0),
+                        f"{r['client_cpu_share']:.0%}",
+                        f"{r['server_cpu_share']:.0%}",
+                        str(r["limit_violations"]),
+                    ]
+                )
                 if r["limit_violations"] or r["refused"] or r["errors"]:
                     outcome.problems.append(
                         f"{accounts} accounts ({loop_name}): {r['limit_violations']} over the "
@@ -158,18 +187,28 @@ def run(quick: bool = False) -> Outcome:
     best = max(ok, key=lambda p: p["req_per_s"], default=None)
     outcome.data = {"seconds": seconds, "points": points}
     if best is not None:
-        bound = ("the client process (a full core)" if best["client_cpu_share"] > 0.85
-                 else "the simulator process" if best["server_cpu_share"] > 0.85
-                 else "the machine's two shared cores (neither process had a full core)")  # fmt: skip
-        outcome.data["ceiling"] = {"req_per_s": best["req_per_s"], "accounts": best["accounts"],
-                                   "loop": best["loop"], "bound_by": bound}  # fmt: skip
+        bound = (
+            "the client process (a full core)"
+            if best["client_cpu_share"] > 0.85
+            else "the simulator process"
+            if best["server_cpu_share"] > 0.85
+            else "the machine's two shared cores (neither process had a full core)"
+        )
+        outcome.data["ceiling"] = {
+            "req_per_s": best["req_per_s"],
+            "accounts": best["accounts"],
+            "loop": best["loop"],
+            "bound_by": bound,
+        }
         outcome.notes.append(
             f"ceiling seen: {best['req_per_s']:,.0f} req/s at {best['accounts']} accounts "
             f"({best['loop']}); bound by {bound}. CPU shares are of one core."
         )
-    outcome.notes.append("allowed = accounts x 10 req/s (CoinW's limit; the SDK keeps 5 % under "
-                         "it, so 95 % is full allowance). violations = arrivals the simulator "
-                         "counted over the limit (must be 0).")  # fmt: skip
+    outcome.notes.append(
+        "allowed = accounts x 10 req/s (CoinW's limit; the SDK keeps 5 % under "
+        "it, so 95 % is full allowance). violations = arrivals the simulator "
+        "counted over the limit (must be 0)."
+    )
     return outcome
 
 

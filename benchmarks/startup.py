@@ -54,10 +54,15 @@ CONTENDERS = {
 
 def sample(imports: str, make: str, close: str) -> dict[str, float] | str:
     """One fresh interpreter's numbers (or its last error line)."""
-    code = (PROBE.replace("IMPORT", imports).replace("MAKE", make).replace("CLOSE", close)
-            .replace("CLIENTS", str(CLIENTS)))  # fmt: skip
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
-                          text=True, check=False)  # fmt: skip
+    code = (
+        PROBE.replace("IMPORT", imports)
+        .replace("MAKE", make)
+        .replace("CLOSE", close)
+        .replace("CLIENTS", str(CLIENTS))
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False
+    )
     if done.returncode != 0:
         return (done.stderr.strip().splitlines() or ["failed"])[-1]
     result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
@@ -80,20 +85,25 @@ def run(quick: bool = False) -> Outcome:
                     outcome.problems.append(f"importing the SDK failed: {got}")
             else:
                 results[name].append(got)
-    table = Table("Fresh interpreter", ["library", "import ms", "RSS after import MiB",
-                                         "idle client KiB (Python heap)"])  # fmt: skip
+    table = Table(
+        "Fresh interpreter",
+        ["library", "import ms", "RSS after import MiB", "idle client KiB (Python heap)"],
+    )
     summary: dict[str, Any] = {}
     for name, items in results.items():
         if not items:
             continue
         row = {key: median(i[key] for i in items) for key in items[0]}
         summary[name] = {**row, "samples": items}
-        table.rows.append([name, fmt(row["import_ms"]), fmt(row["import_rss_mib"]),
-                           fmt(row["idle_client_kib"])])  # fmt: skip
+        table.rows.append(
+            [name, fmt(row["import_ms"]), fmt(row["import_rss_mib"]), fmt(row["idle_client_kib"])]
+        )
     outcome.tables.append(table)
     outcome.data = {"summary": summary, "clients_per_sample": CLIENTS}
-    outcome.notes.append("import ms: perf_counter around the import statement in a fresh "
-                         "interpreter (what the import pulls in included: aiohttp for both).")  # fmt: skip
+    outcome.notes.append(
+        "import ms: perf_counter around the import statement in a fresh "
+        "interpreter (what the import pulls in included: aiohttp for both)."
+    )
     return outcome
 
 
