@@ -132,6 +132,79 @@ def plot_timeline(bench: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
+def _get(tree: Any, *path: str) -> Any:
+    """``tree[path[0]][path[1]]...`` or ``None``."""
+    for key in path:
+        if not isinstance(tree, dict) or key not in tree:
+            return None
+        tree = tree[key]
+    return tree
+
+
+def headline(benches: dict[str, Any]) -> list[list[str]]:
+    """Issue 9's targets against this run: ``[target, measured, met]`` rows."""
+    rows: list[list[str]] = []
+
+    def add(target: str, value: float | None, met: bool | None, unit: str = "x") -> None:
+        shown = "-" if value is None else f"{value:.2f}{unit}"
+        rows.append([target, shown, "-" if met is None else ("yes" if met else "no")])
+
+    paced = _get(benches, "request_cpu", "data", "summary", "paced") or {}
+    for peer, bound in (("aiohttp+json", None), ("ccxt", 1 / 1.3), ("pybotters", 1 / 1.3)):
+        ratio = _get(paced, peer, "sdk_over_client_median")
+        limit = 1.0 if bound is None else bound
+        add(
+            f"paced CPU/request, SDK / {peer} <= {limit:.2f}",
+            ratio,
+            None if ratio is None else ratio <= limit,
+        )
+    bitget: Any = next(iter((_get(benches, "decode", "data", "replies") or {}).values()), {})
+    decoders = bitget.get("decoders", {}) if isinstance(bitget, dict) else {}
+    for peer, limit in (("pydantic v2", 1 / 2.3), ("json.loads", 1 / 1.2)):
+        ratio = _get(decoders, peer, "sdk_over_decoder_median")
+        add(
+            f"Bitget decode, SDK / {peer} <= {limit:.2f}",
+            ratio,
+            None if ratio is None else ratio <= limit,
+        )
+    floor = _get(decoders, "msgspec Decimal floor", "sdk_over_decoder_median")
+    add(
+        "Bitget decode, SDK / msgspec Decimal floor <= 1.10",
+        floor,
+        None if floor is None else floor <= 1.1,
+    )
+    points = _get(benches, "scale", "data", "points") or []
+    at300 = [p for p in points if p.get("accounts") == 300 and p.get("loop") == "asyncio"]
+    if at300 and "failed" not in at300[0]:
+        p = at300[0]
+        share = p["req_per_s"] / (p["allowed_req_per_s"] * 0.95)
+        add(
+            "300 CoinW accounts: >= 95 % of the SDK's allowance (9.5/s each)",
+            share * 100,
+            share >= 0.95,
+            " %",
+        )
+        add(
+            "300 CoinW accounts: p99 loop lag < 50 ms", p["lag_p99_ms"], p["lag_p99_ms"] < 50, " ms"
+        )
+        add(
+            "300 CoinW accounts: violations = 0",
+            float(p["limit_violations"]),
+            p["limit_violations"] == 0,
+            "",
+        )
+    ceiling = _get(benches, "scale", "data", "ceiling")
+    if ceiling:
+        rows.append(
+            [
+                "single-process ceiling (req/s)",
+                f"{ceiling['req_per_s']:,.0f}",
+                f"bound by {ceiling['bound_by']}",
+            ]
+        )
+    return rows
+
+
 def render(record: dict[str, Any]) -> str:
     """The whole page."""
     benches = record["benchmarks"]
@@ -141,6 +214,19 @@ def render(record: dict[str, Any]) -> str:
         f"Generated {record['generated_at']}{quick} from "
         "`benchmarks/results/latest.json` by `python -m benchmarks.report`.\n"
     )
+    targets = headline(benches)
+    if targets:
+        parts.append(
+            md_table(
+                {
+                    "title": 'Issue 9\'s targets in this run ("full allowance" is '
+                    "the SDK's 95 % of the documented limit)",
+                    "columns": ["target", "measured", "met"],
+                    "rows": targets,
+                }
+            )
+        )
+        parts.append("")
     parts += [section(name, bench) for name, bench in benches.items()]
     machine, versions = record["machine"], record["versions"]
     parts.append("## Machine and versions\n")
