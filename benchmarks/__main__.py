@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import math
 import sys
 import time
 from collections.abc import Sequence
@@ -23,6 +24,17 @@ from ._common import Outcome, machine_info, versions
 RESULTS = Path(__file__).resolve().parent / "results"
 NAMES = ("request_cpu", "decode", "ratelimit_accuracy", "scale", "startup")
 """The benchmarks, in the order a full run takes them (each is ``benchmarks.<name>``)."""
+
+
+def finite(value: Any) -> Any:
+    """``value`` with every NaN or infinity replaced by ``None`` (strict JSON)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(v) for v in value]
+    return value
 
 
 def run_one(name: str, quick: bool) -> Outcome:
@@ -114,7 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         record["benchmarks"][name] = {"seconds": round(seconds, 1), **outcome.as_dict()}
     record["seconds"] = round(time.perf_counter() - started, 1)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(record, indent=1, allow_nan=False, default=str) + "\n")
+    out.write_text(json.dumps(finite(record), indent=1, allow_nan=False, default=str) + "\n")
     print(f"done in {record['seconds']:.1f} s; results in {out}")
     if problems:
         print(f"{problems} correctness problem(s): see !! PROBLEM above", file=sys.stderr)

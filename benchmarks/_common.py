@@ -90,8 +90,8 @@ class Outcome:
 
 
 def median(values: Iterable[float]) -> float:
-    """The median of ``values`` (NaN when empty)."""
-    items = list(values)
+    """The median of ``values``, NaNs left out (NaN when none is left)."""
+    items = [v for v in values if v == v]
     return float(statistics.median(items)) if items else float("nan")
 
 

@@ -17,16 +17,18 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import math
 import sys
 import time
 from typing import Any
 
 from ._common import Outcome, Table, fmt, median, rotated, run_async, spread
-from ._contenders import CONTENDERS, Contender, skip_reason
+from ._contenders import CONTENDERS, Caller, Contender, skip_reason
 from ._pageserver import hosts
 from ._proc import server_process
 
 NAME = "request_cpu"
+NAN = float("nan")
 PER_HOST = 20
 """Accounts per loopback address (20 x 4.75 req/s stays under Bitget's 6000/min per IP)."""
 
@@ -61,8 +63,20 @@ async def drive(
         await contender.open(f"http://{addresses[i // PER_HOST]}:{port}", i)
         for i in range(accounts)
     ]
-    # One call each first: connections, clock sync and lazy set-up are not what is measured.
-    await asyncio.gather(*(caller.call() for caller in callers))
+    # One call each first (ten at a time): connections, clock sync and lazy set-up are not
+    # what is measured. A first call that fails is counted, not fatal.
+    gate = asyncio.Semaphore(10)
+
+    async def first(caller: Caller) -> None:
+        async with gate:
+            await caller.call()
+
+    try:
+        warm = await asyncio.gather(*(first(c) for c in callers), return_exceptions=True)
+    except BaseException:
+        await asyncio.gather(*(caller.close() for caller in callers), return_exceptions=True)
+        raise
+    failed_first = sum(1 for w in warm if isinstance(w, BaseException))
     counts = {"done": 0, "errors": 0, "rows": 0}
     interval = 0.2
 
@@ -95,14 +109,14 @@ async def drive(
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        await asyncio.gather(*(caller.close() for caller in callers))
+        await asyncio.gather(*(caller.close() for caller in callers), return_exceptions=True)
     requests = done1 - done0
     return {
         "requests": requests,
         "cpu_us_per_request": (cpu1 - cpu0) / requests * 1e6 if requests else float("nan"),
         "req_per_s": requests / (wall1 - wall0),
         "cpu_share": (cpu1 - cpu0) / (wall1 - wall0),
-        "errors": counts["errors"],
+        "errors": counts["errors"] + failed_first,
         "rows_ok": counts["rows"] == counts["done"] * 50,
     }
 
@@ -132,7 +146,21 @@ def run(quick: bool = False, *, use_uvloop: bool = False) -> Outcome:
             for load, (accounts, seconds) in loads.items():
                 for contender in rotated(ready, r):
                     run_once = drive(contender, port, accounts, seconds, cfg["warmup_s"])
-                    results[load][contender.name].append(run_async(run_once, use_uvloop))
+                    try:
+                        result = run_async(run_once, use_uvloop)
+                    except Exception as error:  # a peer that falls over is reported, not fatal
+                        result = {
+                            "cpu_us_per_request": NAN,
+                            "req_per_s": NAN,
+                            "errors": 1,
+                            "cpu_share": NAN,
+                            "rows_ok": False,
+                            "failed": repr(error),
+                        }
+                        outcome.notes.append(
+                            f"{load}, round {r + 1}: {contender.name} failed: {error!r}"[:300]
+                        )
+                    results[load][contender.name].append(result)
     outcome.data = {"settings": cfg, "uvloop": use_uvloop, "runs": results, "summary": {}}
     for load, (accounts, _) in loads.items():
         summarize(outcome, load, accounts, results[load])
@@ -173,10 +201,11 @@ def summarize(
     sdk = runs.get("exchange_async", [])
     summary: dict[str, Any] = {}
     for name, items in runs.items():
-        cpu = [i["cpu_us_per_request"] for i in items]
+        cpu = [i["cpu_us_per_request"] for i in items if math.isfinite(i["cpu_us_per_request"])]
         ratios = [
             s["cpu_us_per_request"] / i["cpu_us_per_request"]
             for i, s in zip(items, sdk, strict=False)
+            if math.isfinite(s["cpu_us_per_request"] / i["cpu_us_per_request"])
         ]
         low, high = spread(cpu)
         errors = int(sum(i["errors"] for i in items))
