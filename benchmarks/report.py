@@ -50,6 +50,40 @@ ratios within one run hold up better). `benchmarks/results/profile.txt` (from
 """
 
 
+ABOUT = {
+    "request_cpu": (
+        "Client CPU (`time.process_time()` of the client process) per request, with the server "
+        "in its own process answering a canned 50-row Bitget page (it checks no signature). "
+        "Each account has its own client. *Paced*: 15 accounts at the endpoint's real 5 req/s "
+        "(the SDK paces itself, 5 % under; peers are paced by a sleep). *Saturated*: hundreds of "
+        "accounts, 20 per loopback address so the SDK's per-IP budget does not bind, offering "
+        "more than one process sends. Peers: raw aiohttp + `json.loads` (signed by hand), ccxt "
+        "(`privateCopyGetV2CopyMixTraderOrderCurrentTrack`, `enableRateLimit=False`, "
+        "`urls['api']` at the local server), pybotters (`Client(apis={'bitget': ...})`)."
+    ),
+    "decode": (
+        "One reply body to typed values, in-process (`timeit`, GC off). Every contender's "
+        "values are first compared with the wire's exact values. The msgspec floors do no "
+        "Python post-processing: they are what msgspec alone costs."
+    ),
+    "ratelimit_accuracy": (
+        "One account per limiter, all at once, pushing with 4 concurrent callers as fast as "
+        "the limiter allows; arrivals counted by the server. The naive `AsyncLimiter(5, 1)` "
+        "starts with a full bucket; ccxt budgets this endpoint at twice the documented rate."
+    ),
+    "scale": (
+        "One client process with one `CoinWClient` per account calling `get_order_info` as "
+        "fast as the SDK allows, the simulator in another process counting violations. "
+        "Both processes share the machine's cores, so the ceiling is the machine's, not only "
+        "the SDK's."
+    ),
+    "startup": (
+        "Fresh interpreters: time to import, RSS after import, and the Python heap one idle "
+        "client holds (10 clients, `tracemalloc`)."
+    ),
+}
+
+
 def md_table(table: dict[str, Any]) -> str:
     """A Markdown table: first column left-aligned, the others right-aligned."""
     columns = table["columns"]
@@ -66,6 +100,8 @@ def md_table(table: dict[str, Any]) -> str:
 def section(name: str, bench: dict[str, Any]) -> str:
     """One benchmark's section."""
     parts = [f"## {name}: {bench['title']}", ""]
+    if name in ABOUT:
+        parts += [ABOUT[name], ""]
     for table in bench["tables"]:
         parts += [md_table(table), ""]
     if name == "scale":

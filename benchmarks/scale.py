@@ -116,8 +116,35 @@ def one_size(server: Any, accounts: int, seconds: float, uvloop: bool) -> dict[s
     result["server_cpu_share"] = (after["cpu_s"] - before["cpu_s"]) / wall
     result["limit_violations"] = after["limit_violations"]
     result["refused"] = sum(after["refused"].values())
+    result["server_max_stall_ms"] = after["max_stall_ms"]
     result["allowed_req_per_s"] = accounts * PER_ACCOUNT
     return result
+
+
+SLACK_MS = 50.0
+"""What a server-side stall may take before it alone fakes a violation: 10 requests at the
+SDK's 9.5/s span 947 ms, so an arrival delayed more than ~53 ms (and its successor ten on,
+not) puts 11 into one second as the server counts them."""
+
+
+def judge(outcome: Outcome, accounts: int, loop: str, r: dict[str, Any]) -> None:
+    """Violations and failures are problems, unless the measuring server stalled past the
+    slack (then the count cannot tell, and it is said so)."""
+    bad = r["limit_violations"] or r["refused"] or r["errors"]
+    if not bad:
+        return
+    text = (
+        f"{accounts} accounts ({loop}): {r['limit_violations']} over the limit, "
+        f"{r['refused']} refused, {r['errors']} failed calls; the simulator's own event loop "
+        f"stalled up to {r['server_max_stall_ms']:.0f} ms"
+    )
+    if r["errors"] or r["server_max_stall_ms"] <= SLACK_MS:
+        outcome.problems.append(text)
+    else:
+        outcome.notes.append(
+            f"NOT TRUSTED: {text} (> {SLACK_MS:.0f} ms, enough to bunch arrivals by itself on "
+            "a loaded machine); rerun on a quiet machine."
+        )
 
 
 def run(quick: bool = False) -> Outcome:
@@ -147,6 +174,7 @@ def run(quick: bool = False) -> Outcome:
             "KiB/account",
             "client CPU",
             "server CPU",
+            "server stall ms",
             "violations",
         ],
     )
@@ -174,14 +202,11 @@ def run(quick: bool = False) -> Outcome:
                         fmt(r["memory_per_account_kib"], 0),
                         f"{r['client_cpu_share']:.0%}",
                         f"{r['server_cpu_share']:.0%}",
+                        fmt(r["server_max_stall_ms"], 0),
                         str(r["limit_violations"]),
                     ]
                 )
-                if r["limit_violations"] or r["refused"] or r["errors"]:
-                    outcome.problems.append(
-                        f"{accounts} accounts ({loop_name}): {r['limit_violations']} over the "
-                        f"limit, {r['refused']} refused, {r['errors']} failed calls"
-                    )
+                judge(outcome, accounts, loop_name, r)
     outcome.tables.append(table)
     ok = [p for p in points if "failed" not in p]
     best = max(ok, key=lambda p: p["req_per_s"], default=None)
