@@ -24,37 +24,57 @@ OUT = Path(__file__).resolve().parent / "results" / "profile.txt"
 TOP = 25
 
 
+IDLE = ("epoll.poll", "select", "poll")
+"""Frames where the loop waits for I/O: left out, so percentages are of busy time."""
+
+
 def walk(
-    frame: Any, ancestors: frozenset[str], own: dict[str, float], total: dict[str, float]
+    frame: Any,
+    parent: str,
+    ancestors: frozenset[str],
+    own: dict[str, float],
+    total: dict[str, float],
 ) -> None:
-    """Add ``frame``'s own time and (once per stack) its cumulative time."""
+    """Add ``frame``'s own time and, once per stack, its cumulative busy time."""
+    if frame.function.startswith("[") or frame.function in IDLE:
+        return
     key = f"{frame.function}  ({frame.file_path_short}:{frame.line_no})"
     own[key] += frame.total_self_time
     if key not in ancestors:
-        total[key] += frame.time
+        total[key] += frame.time - idle_time(frame)
     for child in frame.children:
-        walk(child, ancestors | {key}, own, total)
+        walk(child, key, ancestors | {key}, own, total)
+
+
+def idle_time(frame: Any) -> float:
+    """Seconds spent waiting in the selector under ``frame``."""
+    if frame.function in IDLE:
+        return float(frame.time)
+    return sum(idle_time(child) for child in frame.children)
 
 
 def summarize(profiler: Any, title: str, requests: float) -> str:
-    """Own and cumulative percentages of the sampled time, top ``TOP`` each."""
+    """Own and cumulative percentages of the busy (non-idle) sampled time, top ``TOP`` each."""
     root = profiler.last_session.root_frame()
     own: dict[str, float] = defaultdict(float)
     total: dict[str, float] = defaultdict(float)
-    walk(root, frozenset(), own, total)
-    whole = root.time or 1.0
+    walk(root, "?", frozenset(), own, total)
+    idle = idle_time(root)
+    busy = max(root.time - idle, 1e-9)
     lines = [
-        f"== {title}: {requests:,.0f} requests in the measured window, {whole:.2f} s sampled",
+        f"== {title}: {requests:,.0f} requests in the measured window; {root.time:.2f} s "
+        f"sampled, {busy:.2f} s busy ({busy / max(requests, 1) * 1e6:.0f} µs busy per request, "
+        "profiler overhead included)",
         "",
-        "-- own time (top functions)",
+        "-- own time, % of busy time (top functions)",
     ]
     for key, seconds in sorted(own.items(), key=lambda kv: -kv[1])[:TOP]:
-        lines.append(f"{seconds / whole:6.1%}  {key}")
-    lines += ["", "-- cumulative time"]
+        lines.append(f"{seconds / busy:6.1%}  {key}")
+    lines += ["", "-- cumulative time, % of busy time"]
     for key, seconds in sorted(total.items(), key=lambda kv: -kv[1])[:TOP]:
-        lines.append(f"{seconds / whole:6.1%}  {key}")
+        lines.append(f"{seconds / busy:6.1%}  {key}")
     tree = profiler.output_text(unicode=False, color=False, show_all=False, timeline=False)
-    lines += ["", "-- call tree (pyinstrument, trimmed)", *tree.splitlines()[:80], ""]
+    lines += ["", "-- call tree (pyinstrument, wall time, trimmed)", *tree.splitlines()[:60], ""]
     return "\n".join(lines)
 
 
