@@ -154,9 +154,12 @@ def plot_timeline(bench: dict[str, Any], path: Path) -> None:
     fig, ax = plt.subplots(figsize=(8, 4.2), dpi=110)
     end = min(float(data["seconds"]), 10.0)
     grid = [i * 0.02 for i in range(int(end / 0.02) + 1)]
-    for name, times in data["timeline"].items():
+    styles = ["-", "--", "-.", ":"]
+    for i, (name, times) in enumerate(data["timeline"].items()):
         counts = [bisect_left(times, t) - bisect_left(times, t - 1.0) for t in grid]
-        ax.step(grid, counts, where="post", label=name, linewidth=1.4)
+        ax.step(
+            grid, counts, where="post", label=name, linewidth=1.6, linestyle=styles[i % len(styles)]
+        )
     ax.axhline(data["limit"], color="red", linestyle="--", label=f"limit ({data['limit']}/s)")
     ax.set_xlabel("seconds since start")
     ax.set_ylabel("requests in the last 1 s (at the server)")

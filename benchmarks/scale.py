@@ -142,7 +142,7 @@ def judge(outcome: Outcome, accounts: int, loop: str, r: dict[str, Any]) -> None
         outcome.problems.append(text)
     else:
         outcome.notes.append(
-            f"NOT TRUSTED: {text} (> {SLACK_MS:.0f} ms, enough to bunch arrivals by itself on "
+            f"UNRESOLVED: {text} (> {SLACK_MS:.0f} ms, enough to bunch arrivals by itself on "
             "a loaded machine); rerun on a quiet machine."
         )
 
