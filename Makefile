@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DOCS_STAMP := $(VENV)/.docs-installed
+BENCH_STAMP := $(VENV)/.installed-bench
 
 .PHONY: install demo test test-slow lint bench check docs docs-serve clean
 
@@ -31,12 +32,16 @@ test: $(STAMP)  ## the test suite against the bundled simulator (slow tests dese
 test-slow: $(STAMP)  ## only the tests that need the real wall clock for long
 	$(BIN)/pytest -q -m slow $(ARGS)
 
-lint: $(STAMP)
+lint: $(BENCH_STAMP)  ## mypy covers benchmarks/ too, so the peers' types are installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy --strict exchange_async tests sim/exchange_async_sim
+	$(BIN)/mypy --strict exchange_async tests benchmarks sim/exchange_async_sim
 
-bench: $(STAMP)
+$(BENCH_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/pip install -q -e ".[bench]"
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)  ## benchmarks against peers (ARGS=--quick: the < 60 s CI smoke run)
 	$(BIN)/python -m benchmarks $(ARGS)
 
 check: lint test

@@ -117,10 +117,17 @@ __all__ = [
 
 
 def _present_as_public() -> None:
-    # Tracebacks and reprs show `exchange_async.RateLimitError`, not the private module path.
+    # Tracebacks show `exchange_async.RateLimitError`, not the private module path. Only the
+    # exceptions: a class with string annotations (the models, under `from __future__ import
+    # annotations`) resolves them in the module named by `__module__`, so msgspec and
+    # `typing.get_type_hints` need the defining module there.
     for name in __all__:
         obj = globals()[name]
-        if isinstance(obj, type) and obj.__module__.startswith("exchange_async."):
+        if (
+            isinstance(obj, type)
+            and issubclass(obj, BaseException)
+            and obj.__module__.startswith("exchange_async.")
+        ):
             obj.__module__ = "exchange_async"
 
 

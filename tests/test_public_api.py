@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import typing
+
+import msgspec
+
 import exchange_async as ea
 
 CONTRACT = {
@@ -71,7 +75,7 @@ def test_public_classes_show_the_package_as_their_module() -> None:
     # Tracebacks then read `exchange_async.RateLimitError`, not a private module path.
     for name in ea.__all__:
         obj = getattr(ea, name)
-        if isinstance(obj, type):
+        if isinstance(obj, type) and issubclass(obj, BaseException):
             assert obj.__module__ == "exchange_async", name
     try:
         raise ea.RateLimitError("slow down")
@@ -111,3 +115,15 @@ def test_error_carries_code_message_status() -> None:
     err = ea.RateLimitError("slow down", code="429", http_status=429, exchange="bitget")
     assert (err.code, err.message, err.http_status) == ("429", "slow down", 429)
     assert "slow down" in str(err) and "429" in str(err)
+
+
+def test_public_classes_type_hints_resolve() -> None:
+    # A user's own msgspec decoder of the public models (caching pages, a message queue) must
+    # build: their string annotations resolve in the module that `__module__` names.
+    for name in ea.__all__:
+        obj = getattr(ea, name)
+        if isinstance(obj, type):
+            typing.get_type_hints(obj)
+    page = msgspec.json.encode(ea.TrackingOrdersPage(tracking_list=[], end_id="7"))
+    assert msgspec.json.decode(page, type=ea.TrackingOrdersPage).end_id == "7"
+    assert msgspec.json.Decoder(list[ea.OrderInfo]).decode(b"[]") == []
