@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import itertools
 
 import pytest
 from aiolimiter import AsyncLimiter
@@ -311,3 +312,23 @@ def test_one_limiter_per_loop_across_asyncio_runs() -> None:
     _, second = asyncio.run(main())  # a new loop: works, fresh budgets
     assert len(first) == len(second) == 2
     assert first_id != 0
+
+
+def test_an_account_does_not_burst_behind_a_busy_shared_budget() -> None:
+    # Other accounts fill the shared IP queue first; this account's starts must still keep
+    # its own spacing when the queue drains (its own slots are reserved with the IP ones).
+    async def main() -> list[float]:
+        limiter = MemoryLimiter()
+        ip = budget(RateLimit("ip", 40, 0.5, Scope.IP), owner="ip")
+        flood = asyncio.gather(
+            *(starts(limiter, [budget(owner=f"o{i}"), ip], 1) for i in range(30))
+        )
+        for _ in range(3):  # let the flood queue up first
+            await asyncio.sleep(0)
+        mine = await starts(limiter, [budget(owner="me"), ip], 12)
+        await flood
+        return mine
+
+    times = run_virtual(main())
+    assert min(b - a for a, b in itertools.pairwise(times)) >= 0.103 - 1e-9
+    assert times[0] == pytest.approx(30 * 0.5 * 1.05 / 40 - 0.002, abs=1e-9)
