@@ -13,13 +13,24 @@ margin.
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
+from .._errors import ValidationError
 from .ratelimit import RateLimit, Scope
 
-__all__ = ["Budget", "Limiter", "Permit", "WaitGroup", "budgets_for"]
+__all__ = [
+    "Budget",
+    "Limiter",
+    "Permit",
+    "WaitGroup",
+    "budgets_for",
+    "limiter_for",
+    "release_limiter",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,3 +118,58 @@ class Limiter(Protocol):
     async def penalize(self, budgets: Sequence[Budget], seconds: float) -> None:
         """Let nothing start through ``budgets`` for ``seconds`` from now (a refusal was seen)."""
         ...
+
+
+_SHARED_URLS = ("redis://", "rediss://", "unix://")
+_shared: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, list[Any]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def limiter_for(rate_limits: str | Limiter | None = None) -> Limiter:
+    """The limiter a client should use for its ``rate_limits=`` setting (call it on the loop).
+
+    ``None``: the in-process limiter of the running event loop (shared by its clients).
+    A ``redis://``, ``rediss://`` or ``unix://`` URL: one shared `RedisLimiter` per URL per
+    event loop, counted per call; give it back with `release_limiter` when the client closes
+    (the last one out closes it). A limiter object: itself (its owner closes it).
+    Anything else raises `ValidationError`.
+    """
+    if rate_limits is None:
+        from .limiter_memory import memory_limiter_for_running_loop
+
+        return memory_limiter_for_running_loop()
+    if isinstance(rate_limits, str):
+        if not rate_limits.startswith(_SHARED_URLS):
+            raise ValidationError("rate_limits must be a redis:// or rediss:// URL")
+        table = _shared.setdefault(asyncio.get_running_loop(), {})
+        entry = table.get(rate_limits)
+        if entry is None:
+            from .limiter_redis import RedisLimiter
+
+            entry = table[rate_limits] = [RedisLimiter(rate_limits), 0]
+        entry[1] += 1
+        limiter: Limiter = entry[0]
+        return limiter
+    if all(callable(getattr(rate_limits, name, None)) for name in _LIMITER_METHODS):
+        return rate_limits
+    raise ValidationError("rate_limits must be None, a redis:// URL or a limiter object")
+
+
+_LIMITER_METHODS = ("wait_group", "acquire", "penalize")
+
+
+async def release_limiter(limiter: Limiter) -> None:
+    """A client is done with a limiter from `limiter_for`: close a URL-made one after its last.
+
+    Does nothing for the in-process limiter or a limiter object the caller passed in.
+    """
+    for table in list(_shared.values()):
+        for url, entry in list(table.items()):
+            shared: Any = entry[0]
+            if shared is limiter:
+                entry[1] -= 1
+                if entry[1] <= 0:
+                    del table[url]
+                    await shared.aclose()
+                return

@@ -318,6 +318,17 @@ class MemoryLimiter:
             if waiter.future is not None and not waiter.future.done():
                 waiter.future.set_result(None)
 
+    def next_start(self, budgets: Sequence[Budget]) -> float:
+        """The earliest start (loop time) a request through ``budgets`` could reserve now."""
+        now = asyncio.get_running_loop().time()
+        return self._earliest(tuple(self._state(b) for b in budgets), now)
+
+    def push(self, budgets: Sequence[Budget], not_before: float) -> None:
+        """Record a start at ``not_before`` (loop time) made elsewhere (e.g. through Redis)."""
+        for budget in budgets:
+            state = self._state(budget)
+            state.tat = max(state.tat, not_before) + state.interval
+
     def _sweep(self, now: float) -> None:
         """Drop the budgets that are as good as new (idle), so dead accounts cost nothing."""
         self._next_sweep = now + _SWEEP_EVERY

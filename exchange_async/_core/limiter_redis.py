@@ -1,0 +1,395 @@
+"""Rate limits shared by every process and host through Redis: the same promise as in-process.
+
+**One round trip per acquisition.** A Lua script (`RESERVE`, loaded once, EVALSHA) reserves the
+next start slot of every budget of the request at once with the GCRA rule of `MemoryLimiter`,
+on Redis's own clock (``TIME``), and returns how long to wait (relative, in us). Reservations
+are made in the order they reach Redis, so callers of every process are served first come,
+first served, and no host's clock is ever compared with another's: a host whose clock is off
+by seconds waits exactly as long as any other.
+
+**Keys.** ``<prefix>:{<server>|<owner>}:<limit>:<scope>``: the hash tag is the account (or, for
+a per-IP budget, ``ip@<egress group>``: the processes that leave through one address, by default
+one host, share it). On a single Redis server a request's budgets (its account's and its egress
+group's) are reserved in ONE atomic script call, exact under any contention. Redis Cluster
+would need one call per hash tag; that is not supported: the account call would have to come
+first and the per-IP call take a not-before from it, and a later per-IP start could not re-date
+the account slot atomically. Keys expire (``PEXPIRE``) once idle.
+
+**Late sends.** When `Permit.sent` comes later than the reserved start (the request waited for a
+connection), a fire-and-forget call (`REDATE`) moves each account budget's next slot to
+``interval`` after the real send: every reservation made after that counts from it. Starts
+already reserved by then keep their slots; the safety margin absorbs that (at 5 %, a send up to
+about ``margin * window`` late).
+
+**Penalties.** `penalize` writes a pause into each budget; every process's script honours it for
+new reservations; this process's queued waiters re-reserve behind it.
+
+**When Redis fails** (a call errors or takes longer than ``call_timeout``) the promise still
+holds. Every reservation also refreshes this process in a heartbeat set per hash tag, so each
+process knows how many processes share each scope. While Redis is down, a process limits itself
+in-process to *its share*: the limit divided by that count, with the margin doubled, starting
+no earlier than one window after the last slot Redis gave out as far as it knows. A scope it
+has never seen on Redis has no known share: it waits for Redis (bounded by ``max_wait``). One
+warning per outage; Redis is probed with back-off (50 ms up to 1 s). Once back, for one window
+of each limit (plus a probe interval) requests go through Redis *and* stay within the share,
+so processes that have not yet noticed the recovery cannot add up past the limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from .._errors import ClientClosedError, RateLimitWaitTimeout, ValidationError
+from .limiter import Budget, Permit, WaitGroup
+from .limiter_memory import MemoryLimiter
+from .limiter_redis_parts import (
+    PENALIZE,
+    REDATE,
+    RESERVE,
+    ROLLBACK,
+    Plan,
+    RedisPermit,
+    RedisWaitGroup,
+    tag,
+)
+from .ratelimit import RateLimit
+
+__all__ = ["RedisLimiter", "RedisWaitGroup"]
+
+log = logging.getLogger("exchange_async.limiter")
+
+_US = 1_000_000
+_PROBE_MAX = 1.0
+
+
+class _RedisDown(Exception):
+    """Redis did not answer in time (internal: the caller switches to the fallback)."""
+
+
+class _Repause(Exception):
+    """A pause was written for a queued waiter's budgets (internal: it re-reserves)."""
+
+
+class RedisLimiter:
+    """Rate limits shared through Redis by every process and host that points at it.
+
+    ``url``: ``redis://host:port/db`` or ``rediss://...`` (or pass a ready ``client``, a
+    ``redis.asyncio.Redis``; it is then not closed here). ``egress_group``: the name of the
+    processes that reach the exchanges through one IP address and so share the per-IP limits
+    (default: this host's name). ``call_timeout``: seconds one Redis call may take before this
+    process falls back to its in-process share (default 0.25). ``heartbeat``: seconds a process
+    keeps counting as a sharer after its last reserved start (default 10). ``key_prefix``: the
+    first part of every key (default ``"ea"``). Close with `aclose`.
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        client: Any = None,
+        egress_group: str | None = None,
+        call_timeout: float = 0.25,
+        heartbeat: float = 10.0,
+        key_prefix: str = "ea",
+    ) -> None:
+        try:
+            import redis.asyncio as aioredis
+        except ImportError:  # pragma: no cover - depends on the install
+            raise ValidationError(
+                'shared rate limits need the redis extra: pip install "exchange-async[redis]"'
+            ) from None
+        if client is None and url is None:
+            raise ValidationError("RedisLimiter needs a redis:// URL or a client")
+        if not call_timeout > 0 or not heartbeat > 0:
+            raise ValidationError("call_timeout and heartbeat must be positive seconds")
+        self._owns_client = client is None
+        self._client = client if client is not None else aioredis.Redis.from_url(str(url))
+        self._scripts = {
+            s: self._client.register_script(s) for s in (RESERVE, REDATE, ROLLBACK, PENALIZE)
+        }
+        self.egress_group = egress_group or socket.gethostname()
+        self.call_timeout = call_timeout
+        self.heartbeat = heartbeat
+        self.key_prefix = key_prefix
+        self._pid = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._plans: dict[tuple[Budget, ...], Plan] = {}
+        self._counts: dict[str, int] = {}  # hash tag -> processes sharing it, as last seen
+        self._known: dict[str, float] = {}  # budget key -> its next slot (loop time), as last seen
+        self._down = False
+        self._fallback: MemoryLimiter | None = None
+        self._seeded: set[str] = set()
+        self._dual_until: dict[str, float] = {}
+        self._up_waiters: set[asyncio.Future[None]] = set()
+        self._sleepers: dict[asyncio.Future[None], Plan] = {}
+        self._background: set[asyncio.Task[Any]] = set()
+        self._probe: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def on_redis(self) -> bool:
+        """False while Redis is unreachable and this process limits itself to its share."""
+        return not self._down
+
+    def loop_time(self) -> float:
+        """The clock every local time of this limiter is on (the event loop's)."""
+        return (self._loop or asyncio.get_running_loop()).time()
+
+    def wait_group(self) -> RedisWaitGroup:
+        """A new group for one client's waits."""
+        return RedisWaitGroup()
+
+    def _plan_for(self, budgets: Sequence[Budget]) -> Plan:
+        key = tuple(budgets)
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plans[key] = Plan(key, self.key_prefix, self.egress_group)
+        return plan
+
+    async def acquire(
+        self, budgets: Sequence[Budget], *, max_wait: float | None, group: WaitGroup
+    ) -> Permit:
+        """Wait until a request may start under every budget and reserve that start.
+
+        Raises `RateLimitWaitTimeout` (at once when Redis says the wait is longer than
+        ``max_wait`` seconds) and `ClientClosedError` when ``group`` is or gets closed.
+        """
+        if not isinstance(group, RedisWaitGroup):
+            raise TypeError("group must come from this limiter's wait_group()")
+        loop = self._loop = asyncio.get_running_loop()
+        deadline = None if max_wait is None else loop.time() + max_wait
+        plan = self._plan_for(budgets)
+        while True:
+            if group.closed:
+                raise ClientClosedError("the client was closed")
+            if self._down:
+                if all(t in self._counts for t in plan.tags):
+                    return await self._acquire_share(loop, plan, deadline, group)
+                await self._wait_for_redis(loop, plan, deadline, group)
+                continue
+            try:
+                return await self._acquire_redis(loop, plan, deadline, group)
+            except (_RedisDown, _Repause):
+                continue
+
+    async def _acquire_redis(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        plan: Plan,
+        deadline: float | None,
+        group: RedisWaitGroup,
+    ) -> Permit:
+        now = loop.time()
+        shares = self._dual_shares(plan, now)
+        not_before = 0.0
+        if shares:  # just back from an outage: also stay within this process's share
+            assert self._fallback is not None
+            not_before = max(0.0, self._fallback.next_start(shares) - now)
+        max_wait = -1 if deadline is None else max(0, round((deadline - now) * _US))
+        args: list[str | int] = [self._pid, round(not_before * _US), max_wait]
+        args += [round(self.heartbeat * _US), len(plan.keys), *plan.tail]
+        reply = await self._call(RESERVE, [*plan.keys, *plan.hb_keys], args)
+        t = loop.time()
+        wait_us, now_us = int(reply[0]), int(reply[1])
+        for j, tag_ in enumerate(plan.tags):  # just back (``shares``): Redis may have restarted
+            seen = int(reply[2 + j])
+            self._counts[tag_] = max(seen, self._counts.get(tag_, 0)) if shares else seen
+        base = 2 + len(plan.tags)
+        for i, key in enumerate(plan.keys):
+            self._known[key] = t + (int(reply[base + 2 * i + 1]) - now_us) / _US
+        if wait_us < 0:
+            raise _timeout(plan, deadline, now)
+        permit = RedisPermit(self, plan, reply, t + wait_us / _US, now_us + wait_us)
+        if shares:
+            assert self._fallback is not None
+            self._fallback.push(shares, permit.due)
+        if permit.due > t:
+            try:
+                await self._sleep(loop, permit.due, group, plan)
+            except BaseException:
+                permit.release()
+                raise
+        if group.closed:
+            permit.release()
+            raise ClientClosedError("the client was closed")
+        permit.status = 1
+        return permit
+
+    async def _sleep(
+        self, loop: asyncio.AbstractEventLoop, until: float, group: RedisWaitGroup, plan: Plan
+    ) -> None:
+        future: asyncio.Future[None] = loop.create_future()
+        handle = loop.call_at(until, _wake, future)
+        group.futures.add(future)
+        self._sleepers[future] = plan
+        try:
+            await future
+        finally:
+            handle.cancel()
+            group.futures.discard(future)
+            del self._sleepers[future]
+
+    async def _call(self, script: str, keys: list[str], args: Sequence[str | int]) -> Any:
+        try:
+            async with asyncio.timeout(self.call_timeout):
+                return await self._scripts[script](keys=keys, args=args)
+        except Exception as error:  # any failure of Redis or its client: fall back
+            self._went_down(error)
+            raise _RedisDown from None
+
+    def fire(self, script: str, keys: list[str], args: Sequence[str | int]) -> None:
+        """Run ``script`` in the background (a re-date, a give-back): nobody waits for it."""
+        if self._down or self._loop is None or self._loop.is_closed():
+            return
+        task = self._loop.create_task(self._fire(script, keys, args))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _fire(self, script: str, keys: list[str], args: Sequence[str | int]) -> None:
+        with contextlib.suppress(_RedisDown):
+            await self._call(script, keys, args)
+
+    async def penalize(self, budgets: Sequence[Budget], seconds: float) -> None:
+        """Let nothing start through ``budgets`` for ``seconds`` from now, in every process."""
+        plan = self._plan_for(budgets)
+        if not self._down:
+            args = [round(seconds * _US), max(plan.keep_ms)]
+            with contextlib.suppress(_RedisDown):
+                await self._call(PENALIZE, plan.keys, args)
+        if self._fallback is not None:
+            await self._fallback.penalize(self._shares(plan), seconds)
+        keys = set(plan.keys)
+        for future, waiting in list(self._sleepers.items()):
+            if not keys.isdisjoint(waiting.keys) and not future.done():
+                future.set_exception(_Repause())
+
+    # -- when Redis fails ---------------------------------------------------------------
+
+    def _went_down(self, error: BaseException) -> None:
+        if self._down:
+            return
+        self._down = True
+        self._fallback = self._fallback or MemoryLimiter()
+        self._seeded.clear()
+        log.warning(
+            "Redis rate limiter unreachable (%s); limiting this process to its share of each "
+            "shared limit until it answers again",
+            type(error).__name__,
+        )
+        if self._loop is not None and (self._probe is None or self._probe.done()):
+            self._probe = self._loop.create_task(self._probe_until_up())
+
+    async def _probe_until_up(self) -> None:
+        delay = 0.05
+        while True:
+            await asyncio.sleep(delay)
+            try:
+                async with asyncio.timeout(self.call_timeout):
+                    await self._client.ping()
+            except Exception:
+                delay = min(delay * 2, _PROBE_MAX)
+                continue
+            break
+        now = self.loop_time()
+        for plan in self._plans.values():
+            for key, budget in zip(plan.keys, plan.budgets, strict=True):
+                window = budget.limit.period * (1 + 2 * budget.margin)
+                self._dual_until[key] = now + _PROBE_MAX + window
+        self._down = False
+        log.warning("Redis rate limiter answers again; limits are shared through it")
+        for future in self._up_waiters:
+            if not future.done():
+                future.set_result(None)
+        self._up_waiters.clear()
+
+    def _shares(self, plan: Plan) -> list[Budget]:
+        """This process's share of each budget: limit / processes sharing it, margin doubled."""
+        shares = []
+        for budget in plan.budgets:
+            count = max(1, self._counts.get(tag(self.key_prefix, budget, self.egress_group), 1))
+            limit = budget.limit
+            shares.append(
+                Budget(
+                    budget.server,
+                    RateLimit(limit.name, limit.max_requests, limit.period * count, limit.scope),
+                    budget.owner,
+                    min(1.0, 2 * budget.margin),
+                )
+            )
+        return shares
+
+    def _dual_shares(self, plan: Plan, now: float) -> list[Budget]:
+        if self._fallback is None or not self._dual_until:
+            return []
+        if all(self._dual_until.get(key, 0.0) <= now for key in plan.keys):
+            return []
+        return self._shares(plan)
+
+    async def _acquire_share(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        plan: Plan,
+        deadline: float | None,
+        group: RedisWaitGroup,
+    ) -> Permit:
+        assert self._fallback is not None
+        shares = self._shares(plan)
+        for key, budget, share in zip(plan.keys, plan.budgets, shares, strict=True):
+            if key not in self._seeded:  # start behind every slot Redis gave out, as known
+                self._seeded.add(key)
+                last = self._known.get(key)
+                if last is not None:
+                    window = budget.limit.period * (1 + budget.margin)
+                    self._fallback.push([share], last + window)
+        max_wait = None if deadline is None else max(0.0, deadline - loop.time())
+        return await self._fallback.acquire(shares, max_wait=max_wait, group=group.memory)
+
+    async def _wait_for_redis(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        plan: Plan,
+        deadline: float | None,
+        group: RedisWaitGroup,
+    ) -> None:
+        """No known share for this scope: wait until Redis answers (up to ``deadline``)."""
+        now = loop.time()
+        if deadline is not None and now >= deadline:
+            raise _timeout(plan, deadline, now)
+        future: asyncio.Future[None] = loop.create_future()
+        handle = None if deadline is None else loop.call_at(deadline, _wake, future)
+        self._up_waiters.add(future)
+        group.futures.add(future)
+        try:
+            await future
+        finally:
+            self._up_waiters.discard(future)
+            group.futures.discard(future)
+            if handle is not None:
+                handle.cancel()
+
+    async def aclose(self) -> None:
+        """Stop the background probe and close the Redis client (if this limiter made it)."""
+        if self._probe is not None:
+            self._probe.cancel()
+        for task in [*self._background, *([self._probe] if self._probe else [])]:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self._owns_client:
+            await self._client.aclose()
+
+
+def _wake(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+def _timeout(plan: Plan, deadline: float | None, now: float) -> RateLimitWaitTimeout:
+    names = ", ".join(sorted({b.limit.name for b in plan.budgets}))
+    waited = "" if deadline is None else f" beyond {max(0.0, deadline - now):g}s"
+    return RateLimitWaitTimeout(f"the shared rate limiter would wait{waited} ({names})")

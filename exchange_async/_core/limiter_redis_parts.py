@@ -1,0 +1,232 @@
+"""The parts of `RedisLimiter`: its Lua scripts, its key names, its permits and wait groups.
+
+Every time inside Redis is Redis's own clock (``TIME``, microseconds); every time that crosses
+the wire is *relative* to it (a wait, an offset), so host clocks never matter. Numbers are
+written with ``%.0f``: Lua 5.1 would print a 16-digit integer in exponent form and lose it.
+
+A budget key is a hash: ``t`` its theoretical arrival time (the next start slot, us), ``p`` the
+end of a pause (us). A heartbeat key per hash tag is a sorted set of process ids scored by the
+moment each stops counting (us): its size is the number of processes sharing that scope.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from .._errors import ClientClosedError
+from .limiter import Budget
+from .limiter_memory import MemoryWaitGroup
+from .ratelimit import CATCH_UP, Scope
+
+_US = 1_000_000
+
+__all__ = [
+    "PENALIZE",
+    "REDATE",
+    "RESERVE",
+    "ROLLBACK",
+    "Plan",
+    "RedisPermit",
+    "RedisWaitGroup",
+    "budget_key",
+    "heartbeat_key",
+    "tag",
+]
+
+RESERVE = """
+-- KEYS: n budget keys, then m heartbeat keys
+-- ARGV: pid, not_before_rel_us, max_wait_us (-1: none), heartbeat_us, n,
+--       then per budget: interval_us, catch_up_us, keep_ms
+local function arg(i, k) return tonumber(ARGV[5 + 3 * (i - 1) + k]) end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local n = tonumber(ARGV[5])
+local m = #KEYS - n
+local start = now + tonumber(ARGV[2])
+local befores = {}
+for i = 1, n do
+  local v = redis.call('HMGET', KEYS[i], 't', 'p')
+  local tat = tonumber(v[1]) or 0
+  befores[i] = tat
+  start = math.max(start, tat - arg(i, 2), tonumber(v[2]) or 0)
+end
+local out = {-1, string.format('%.0f', now)}
+local max_wait = tonumber(ARGV[3])
+local reserved = max_wait < 0 or start - now <= max_wait
+if reserved then
+  out[1] = string.format('%.0f', start - now)
+end
+local hb = tonumber(ARGV[4])
+for j = 1, m do
+  local key = KEYS[n + j]
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', string.format('%.0f', now))
+  if reserved then
+    local score = tonumber(redis.call('ZSCORE', key, ARGV[1]) or 0)
+    redis.call('ZADD', key, string.format('%.0f', math.max(score, start + hb)), ARGV[1])
+  end
+  redis.call('PEXPIRE', key, string.format('%.0f', (start - now + hb) / 1000 + 1000))
+  out[2 + j] = redis.call('ZCARD', key)
+end
+for i = 1, n do
+  local after = befores[i]
+  if reserved then
+    after = math.max(after, start) + arg(i, 1)
+    redis.call('HSET', KEYS[i], 't', string.format('%.0f', after))
+    redis.call('PEXPIRE', KEYS[i], string.format('%.0f', (after - now) / 1000 + arg(i, 3)))
+  end
+  out[2 + m + 2 * i - 1] = string.format('%.0f', befores[i])
+  out[2 + m + 2 * i] = string.format('%.0f', after)
+end
+return out
+"""
+"""Reserve the next start slot of every budget at once; returns ``[wait_us or -1, now_us,
+heartbeat counts..., (tat_before, tat_after) per budget...]`` (absolute times as strings)."""
+
+REDATE = """
+-- A request left late: its budgets' next starts count from the real send.
+-- KEYS: budget keys; ARGV: sent_us, then per key: interval_us, keep_ms
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local sent = tonumber(ARGV[1])
+for i = 1, #KEYS do
+  local tat = tonumber(redis.call('HGET', KEYS[i], 't') or 0)
+  local after = sent + tonumber(ARGV[2 * i])
+  if after > tat then
+    redis.call('HSET', KEYS[i], 't', string.format('%.0f', after))
+    redis.call('PEXPIRE', KEYS[i], string.format('%.0f',
+      (after - now) / 1000 + tonumber(ARGV[2 * i + 1])))
+  end
+end
+return 1
+"""
+
+ROLLBACK = """
+-- Give a reserved slot back where it is still the last one: KEYS budget keys;
+-- ARGV per key: tat_after (ours), tat_before
+for i = 1, #KEYS do
+  if redis.call('HGET', KEYS[i], 't') == ARGV[2 * i - 1] then
+    redis.call('HSET', KEYS[i], 't', ARGV[2 * i])
+  end
+end
+return 1
+"""
+
+PENALIZE = """
+-- Nothing starts through these budgets for a while: KEYS budget keys; ARGV pause_us, keep_ms
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local until_us = now + tonumber(ARGV[1])
+for i = 1, #KEYS do
+  local p = tonumber(redis.call('HGET', KEYS[i], 'p') or 0)
+  if until_us > p then
+    redis.call('HSET', KEYS[i], 'p', string.format('%.0f', until_us))
+  end
+  local ttl = redis.call('PTTL', KEYS[i])
+  local keep = tonumber(ARGV[1]) / 1000 + tonumber(ARGV[2])
+  if ttl < keep then
+    redis.call('PEXPIRE', KEYS[i], string.format('%.0f', keep))
+  end
+end
+return 1
+"""
+
+
+def tag(prefix: str, budget: Budget, egress_group: str) -> str:
+    """The hash tag of a budget: its account on its server, or the egress group for per-IP."""
+    owner = f"ip@{egress_group}" if budget.limit.scope is Scope.IP else budget.owner
+    return f"{prefix}:{{{budget.server}|{owner}}}"
+
+
+def budget_key(prefix: str, budget: Budget, egress_group: str) -> str:
+    """``<prefix>:{<server>|<owner>}:<limit name>:<scope>``: one slot per account on Cluster."""
+    return f"{tag(prefix, budget, egress_group)}:{budget.limit.name}:{budget.limit.scope.name}"
+
+
+def heartbeat_key(tag_: str) -> str:
+    """The sorted set of the processes sharing the scope of ``tag_``."""
+    return f"{tag_}:procs"
+
+
+class _Owner(Protocol):
+    def loop_time(self) -> float: ...
+
+    def fire(self, script: str, keys: list[str], args: Sequence[str | int]) -> None: ...
+
+
+class RedisWaitGroup:
+    """The waits of one client on a `RedisLimiter`; `close` fails them all at once."""
+
+    __slots__ = ("closed", "futures", "memory")
+
+    def __init__(self) -> None:
+        self.closed = False
+        self.futures: set[asyncio.Future[None]] = set()
+        self.memory = MemoryWaitGroup()
+
+    def close(self) -> None:
+        """Fail every wait of this group (now and later) with `ClientClosedError`."""
+        self.closed = True
+        self.memory.close()
+        for future in self.futures:
+            if not future.done():
+                future.set_exception(ClientClosedError("the client was closed"))
+        self.futures.clear()
+
+
+class Plan:
+    """What one set of budgets means on Redis (cached per budgets tuple)."""
+
+    __slots__ = ("budgets", "chained", "hb_keys", "keep_ms", "keys", "tags", "tail")
+
+    def __init__(self, budgets: tuple[Budget, ...], prefix: str, egress: str) -> None:
+        self.budgets = budgets
+        self.keys = [budget_key(prefix, b, egress) for b in budgets]
+        self.tags = sorted({tag(prefix, b, egress) for b in budgets})
+        self.hb_keys = [heartbeat_key(t) for t in self.tags]
+        self.keep_ms = [int(b.limit.period * (1 + b.margin) * 1000) + 1000 for b in budgets]
+        self.tail: list[int] = []
+        for b, keep in zip(budgets, self.keep_ms, strict=True):
+            catch_up = min(CATCH_UP, b.limit.period * b.margin / 4)
+            self.tail += [round(b.interval * _US), round(catch_up * _US), keep]
+        self.chained = [i for i, b in enumerate(budgets) if b.scope is not Scope.IP]
+
+
+class RedisPermit:
+    """The right to start one request, reserved on Redis."""
+
+    __slots__ = ("_afters", "_befores", "_limiter", "_plan", "due", "start_us", "status")
+
+    def __init__(
+        self, limiter: _Owner, plan: Plan, reply: list[Any], due: float, start_us: int
+    ) -> None:
+        n, m = len(plan.keys), len(plan.hb_keys)
+        self._limiter = limiter
+        self._plan = plan
+        self._befores = reply[2 + m : 2 + m + 2 * n : 2]
+        self._afters = reply[3 + m : 2 + m + 2 * n : 2]
+        self.due = due
+        self.start_us = start_us
+        self.status = 0  # 0 waiting, 1 granted, 2 sent, 3 released
+
+    def sent(self) -> None:
+        """The request's bytes are leaving now: re-date a late start on Redis (no wait)."""
+        if self.status != 1:
+            return
+        self.status = 2
+        late = self._limiter.loop_time() - self.due
+        plan = self._plan
+        if late > CATCH_UP and plan.chained:
+            args: list[int] = [self.start_us + round(late * _US)]
+            for i in plan.chained:
+                args += [plan.tail[3 * i], plan.keep_ms[i]]
+            self._limiter.fire(REDATE, [plan.keys[i] for i in plan.chained], args)
+
+    def release(self) -> None:
+        """The request never left (or `sent` ran): give the slot back where it is the last."""
+        if self.status in (2, 3):
+            return
+        self.status = 3
+        args = [v for pair in zip(self._afters, self._befores, strict=True) for v in pair]
+        self._limiter.fire(ROLLBACK, self._plan.keys, args)
