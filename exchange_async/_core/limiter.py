@@ -167,7 +167,7 @@ async def release_limiter(limiter: Limiter) -> None:
     for table in list(_shared.values()):
         for url, entry in list(table.items()):
             shared: Any = entry[0]
-            if shared is limiter:
+            if entry[0] is limiter:
                 entry[1] -= 1
                 if entry[1] <= 0:
                     del table[url]
