@@ -329,6 +329,11 @@ class MemoryLimiter:
             state = self._state(budget)
             state.tat = max(state.tat, not_before) + state.interval
 
+    def hold(self, budget: Budget, until: float) -> None:
+        """Let nothing start through ``budget`` before ``until`` (loop time), queue kept."""
+        state = self._state(budget)
+        state.tat = max(state.tat, until)
+
     def _sweep(self, now: float) -> None:
         """Drop the budgets that are as good as new (idle), so dead accounts cost nothing."""
         self._next_sweep = now + _SWEEP_EVERY

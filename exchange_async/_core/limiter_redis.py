@@ -26,13 +26,18 @@ new reservations; this process's queued waiters re-reserve behind it.
 
 **When Redis fails** (a call errors or takes longer than ``call_timeout``) the promise still
 holds. Every reservation also refreshes this process in a heartbeat set per hash tag, so each
-process knows how many processes share each scope. While Redis is down, a process limits itself
-in-process to *its share*: the limit divided by that count, with the margin doubled, starting
-no earlier than one window after the last slot Redis gave out as far as it knows. A scope it
-has never seen on Redis has no known share: it waits for Redis (bounded by ``max_wait``). One
-warning per outage; Redis is probed with back-off (50 ms up to 1 s). Once back, for one window
-of each limit (plus a probe interval) requests go through Redis *and* stay within the share,
-so processes that have not yet noticed the recovery cannot add up past the limit.
+process knows how many processes share each scope (as of its last reservation). While Redis is
+down, a process limits itself in-process to *its share*: ``N // count`` starts per window, the
+margin doubled (the shares add up to at most N however they line up; fewer than one each: no
+share). Redis never reserves a slot more than ``_HORIZON`` (1 s) ahead (a caller further back
+in the queue comes back when its slot is within reach: a second round trip, deep queues only),
+so the first share start is 1 s and one share interval after the loss: by then every slot
+given out before has passed. Without a known share a process waits for Redis (bounded by
+``max_wait``). One warning per outage; Redis is probed with back-off (50 ms up to 1 s). Once
+back, for one window of each limit (plus a probe interval) requests go through Redis *and* stay
+within the share, so processes that have not noticed the recovery yet cannot add up past the
+limit. (A process cut off from a Redis that the others still reach adds its share on top of
+theirs: only the margin absorbs that.)
 """
 
 from __future__ import annotations
@@ -57,16 +62,20 @@ from .limiter_redis_parts import (
     Plan,
     RedisPermit,
     RedisWaitGroup,
+    share_of,
     tag,
 )
-from .ratelimit import RateLimit
 
-__all__ = ["RedisLimiter", "RedisWaitGroup"]
+__all__ = ["RedisLimiter", "RedisPermit", "RedisWaitGroup"]
 
 log = logging.getLogger("exchange_async.limiter")
 
 _US = 1_000_000
 _PROBE_MAX = 1.0
+"""Seconds between two probes of an unreachable Redis, at most."""
+_HORIZON = 1.0
+"""Seconds ahead Redis reserves a slot, at most (further waiters come back later): so a process
+that loses Redis knows no slot given out before lies more than this after the loss."""
 
 
 class _RedisDown(Exception):
@@ -121,7 +130,7 @@ class RedisLimiter:
         self._pid = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._plans: dict[tuple[Budget, ...], Plan] = {}
         self._counts: dict[str, int] = {}  # hash tag -> processes sharing it, as last seen
-        self._known: dict[str, float] = {}  # budget key -> its next slot (loop time), as last seen
+        self._down_since = 0.0
         self._down = False
         self._fallback: MemoryLimiter | None = None
         self._seeded: set[str] = set()
@@ -169,8 +178,9 @@ class RedisLimiter:
             if group.closed:
                 raise ClientClosedError("the client was closed")
             if self._down:
-                if all(t in self._counts for t in plan.tags):
-                    return await self._acquire_share(loop, plan, deadline, group)
+                shares = self._shares(plan)
+                if shares is not None:
+                    return await self._acquire_share(loop, plan, shares, deadline, group)
                 await self._wait_for_redis(loop, plan, deadline, group)
                 continue
             try:
@@ -193,22 +203,22 @@ class RedisLimiter:
             not_before = max(0.0, self._fallback.next_start(shares) - now)
         max_wait = -1 if deadline is None else max(0, round((deadline - now) * _US))
         args: list[str | int] = [self._pid, round(not_before * _US), max_wait]
-        args += [round(self.heartbeat * _US), len(plan.keys), *plan.tail]
+        args += [round(self.heartbeat * _US), len(plan.keys), round(_HORIZON * _US), *plan.tail]
         reply = await self._call(RESERVE, [*plan.keys, *plan.hb_keys], args)
         t = loop.time()
-        wait_us, now_us = int(reply[0]), int(reply[1])
+        wait_us, now_us, later_us = int(reply[0]), int(reply[1]), int(reply[2])
         for j, tag_ in enumerate(plan.tags):  # just back (``shares``): Redis may have restarted
-            seen = int(reply[2 + j])
+            seen = int(reply[3 + j])
             self._counts[tag_] = max(seen, self._counts.get(tag_, 0)) if shares else seen
-        base = 2 + len(plan.tags)
-        for i, key in enumerate(plan.keys):
-            self._known[key] = t + (int(reply[base + 2 * i + 1]) - now_us) / _US
         if wait_us < 0:
             raise _timeout(plan, deadline, now)
+        if later_us:  # the queue is longer than the horizon: come back when it is not
+            await self._sleep(loop, t + later_us / _US, group, plan)
+            raise _Repause
         permit = RedisPermit(self, plan, reply, t + wait_us / _US, now_us + wait_us)
         if shares:
             assert self._fallback is not None
-            self._fallback.push(shares, permit.due)
+            self._fallback.push(shares, permit.due)  # a start at ``due`` within the share
         if permit.due > t:
             try:
                 await self._sleep(loop, permit.due, group, plan)
@@ -262,8 +272,9 @@ class RedisLimiter:
             args = [round(seconds * _US), max(plan.keep_ms)]
             with contextlib.suppress(_RedisDown):
                 await self._call(PENALIZE, plan.keys, args)
-        if self._fallback is not None:
-            await self._fallback.penalize(self._shares(plan), seconds)
+        shares = self._shares(plan)
+        if self._fallback is not None and shares:
+            await self._fallback.penalize(shares, seconds)
         keys = set(plan.keys)
         for future, waiting in list(self._sleepers.items()):
             if not keys.isdisjoint(waiting.keys) and not future.done():
@@ -275,6 +286,7 @@ class RedisLimiter:
         if self._down:
             return
         self._down = True
+        self._down_since = self.loop_time()
         self._fallback = self._fallback or MemoryLimiter()
         self._seeded.clear()
         log.warning(
@@ -291,6 +303,7 @@ class RedisLimiter:
             await asyncio.sleep(delay)
             try:
                 async with asyncio.timeout(self.call_timeout):
+                    await self._client.connection_pool.disconnect()  # drop dead sockets
                     await self._client.ping()
             except Exception:
                 delay = min(delay * 2, _PROBE_MAX)
@@ -308,20 +321,15 @@ class RedisLimiter:
                 future.set_result(None)
         self._up_waiters.clear()
 
-    def _shares(self, plan: Plan) -> list[Budget]:
-        """This process's share of each budget: limit / processes sharing it, margin doubled."""
+    def _shares(self, plan: Plan) -> list[Budget] | None:
+        """This process's share of each budget (see `share_of`), or None if one has none."""
         shares = []
         for budget in plan.budgets:
-            count = max(1, self._counts.get(tag(self.key_prefix, budget, self.egress_group), 1))
-            limit = budget.limit
-            shares.append(
-                Budget(
-                    budget.server,
-                    RateLimit(limit.name, limit.max_requests, limit.period * count, limit.scope),
-                    budget.owner,
-                    min(1.0, 2 * budget.margin),
-                )
-            )
+            count = self._counts.get(tag(self.key_prefix, budget, self.egress_group))
+            share = None if count is None else share_of(budget, count)
+            if share is None:
+                return None
+            shares.append(share)
         return shares
 
     def _dual_shares(self, plan: Plan, now: float) -> list[Budget]:
@@ -329,24 +337,21 @@ class RedisLimiter:
             return []
         if all(self._dual_until.get(key, 0.0) <= now for key in plan.keys):
             return []
-        return self._shares(plan)
+        return self._shares(plan) or []
 
     async def _acquire_share(
         self,
         loop: asyncio.AbstractEventLoop,
         plan: Plan,
+        shares: list[Budget],
         deadline: float | None,
         group: RedisWaitGroup,
     ) -> Permit:
         assert self._fallback is not None
-        shares = self._shares(plan)
-        for key, budget, share in zip(plan.keys, plan.budgets, shares, strict=True):
-            if key not in self._seeded:  # start behind every slot Redis gave out, as known
+        for key, share in zip(plan.keys, shares, strict=True):
+            if key not in self._seeded:  # every slot Redis gave out has passed by then
                 self._seeded.add(key)
-                last = self._known.get(key)
-                if last is not None:
-                    window = budget.limit.period * (1 + budget.margin)
-                    self._fallback.push([share], last + window)
+                self._fallback.hold(share, self._down_since + _HORIZON + share.interval)
         max_wait = None if deadline is None else max(0.0, deadline - loop.time())
         return await self._fallback.acquire(shares, max_wait=max_wait, group=group.memory)
 

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from .._errors import ClientClosedError
 from .limiter import Budget
 from .limiter_memory import MemoryWaitGroup
-from .ratelimit import CATCH_UP, Scope
+from .ratelimit import CATCH_UP, RateLimit, Scope
 
 _US = 1_000_000
 
@@ -32,14 +32,16 @@ __all__ = [
     "RedisWaitGroup",
     "budget_key",
     "heartbeat_key",
+    "share_of",
     "tag",
 ]
 
 RESERVE = """
 -- KEYS: n budget keys, then m heartbeat keys
--- ARGV: pid, not_before_rel_us, max_wait_us (-1: none), heartbeat_us, n,
+-- ARGV: pid, not_before_rel_us, max_wait_us (-1: none), heartbeat_us, n, horizon_us,
 --       then per budget: interval_us, catch_up_us, keep_ms
-local function arg(i, k) return tonumber(ARGV[5 + 3 * (i - 1) + k]) end
+local function arg(i, k) return tonumber(ARGV[6 + 3 * (i - 1) + k]) end
+local function str(x) return string.format('%.0f', x) end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local n = tonumber(ARGV[5])
@@ -52,37 +54,42 @@ for i = 1, n do
   befores[i] = tat
   start = math.max(start, tat - arg(i, 2), tonumber(v[2]) or 0)
 end
-local out = {-1, string.format('%.0f', now)}
 local max_wait = tonumber(ARGV[3])
-local reserved = max_wait < 0 or start - now <= max_wait
-if reserved then
-  out[1] = string.format('%.0f', start - now)
+local horizon = tonumber(ARGV[6])
+local out = {str(start - now), str(now), '0'}
+local reserved = true
+if max_wait >= 0 and start - now > max_wait then
+  out[1] = '-1'
+  reserved = false
+elseif start - now > horizon then
+  out[3] = str(start - now - horizon)  -- too far ahead: come back then, nothing reserved
+  reserved = false
 end
 local hb = tonumber(ARGV[4])
 for j = 1, m do
   local key = KEYS[n + j]
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', string.format('%.0f', now))
-  if reserved then
-    local score = tonumber(redis.call('ZSCORE', key, ARGV[1]) or 0)
-    redis.call('ZADD', key, string.format('%.0f', math.max(score, start + hb)), ARGV[1])
-  end
-  redis.call('PEXPIRE', key, string.format('%.0f', (start - now + hb) / 1000 + 1000))
-  out[2 + j] = redis.call('ZCARD', key)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', str(now))
+  local score = tonumber(redis.call('ZSCORE', key, ARGV[1]) or 0)
+  redis.call('ZADD', key, str(math.max(score, start + hb)), ARGV[1])
+  redis.call('PEXPIRE', key, str((start - now + hb) / 1000 + 1000))
+  out[3 + j] = redis.call('ZCARD', key)
 end
 for i = 1, n do
   local after = befores[i]
   if reserved then
     after = math.max(after, start) + arg(i, 1)
-    redis.call('HSET', KEYS[i], 't', string.format('%.0f', after))
-    redis.call('PEXPIRE', KEYS[i], string.format('%.0f', (after - now) / 1000 + arg(i, 3)))
+    redis.call('HSET', KEYS[i], 't', str(after))
+    redis.call('PEXPIRE', KEYS[i], str((after - now) / 1000 + arg(i, 3)))
   end
-  out[2 + m + 2 * i - 1] = string.format('%.0f', befores[i])
-  out[2 + m + 2 * i] = string.format('%.0f', after)
+  out[3 + m + 2 * i - 1] = str(befores[i])
+  out[3 + m + 2 * i] = str(after)
 end
 return out
 """
-"""Reserve the next start slot of every budget at once; returns ``[wait_us or -1, now_us,
-heartbeat counts..., (tat_before, tat_after) per budget...]`` (absolute times as strings)."""
+"""Reserve the next start slot of every budget at once. Returns ``[wait_us (-1: longer than
+max_wait), now_us, come_back_in_us (0: reserved), heartbeat counts..., (tat_before, tat_after)
+per budget...]``. A slot further ahead than the horizon is not reserved: the caller comes back
+when it is within it, so no reservation ever lies more than the horizon ahead of its making."""
 
 REDATE = """
 -- A request left late: its budgets' next starts count from the real send.
@@ -142,6 +149,25 @@ def tag(prefix: str, budget: Budget, egress_group: str) -> str:
 def budget_key(prefix: str, budget: Budget, egress_group: str) -> str:
     """``<prefix>:{<server>|<owner>}:<limit name>:<scope>``: one slot per account on Cluster."""
     return f"{tag(prefix, budget, egress_group)}:{budget.limit.name}:{budget.limit.scope.name}"
+
+
+_MIN_SHARE_MARGIN = 0.02
+"""The least safety margin of a share (its window must leave room for other processes)."""
+
+
+def share_of(budget: Budget, count: int) -> Budget | None:
+    """One process's share of ``budget`` when ``count`` processes share it, or None.
+
+    Each may start ``N // count`` per window with the margin doubled (at least 2 %): together
+    never more than N in any window, however their starts line up. Fewer than one each: None.
+    """
+    limit = budget.limit
+    per_process = limit.max_requests // max(1, count)
+    if per_process == 0:
+        return None
+    margin = min(1.0, max(2 * budget.margin, _MIN_SHARE_MARGIN))
+    share = RateLimit(limit.name, per_process, limit.period, limit.scope)
+    return Budget(budget.server, share, budget.owner, margin)
 
 
 def heartbeat_key(tag_: str) -> str:
@@ -204,8 +230,8 @@ class RedisPermit:
         n, m = len(plan.keys), len(plan.hb_keys)
         self._limiter = limiter
         self._plan = plan
-        self._befores = reply[2 + m : 2 + m + 2 * n : 2]
-        self._afters = reply[3 + m : 2 + m + 2 * n : 2]
+        self._befores = reply[3 + m : 3 + m + 2 * n : 2]
+        self._afters = reply[4 + m : 3 + m + 2 * n : 2]
         self.due = due
         self.start_us = start_us
         self.status = 0  # 0 waiting, 1 granted, 2 sent, 3 released
