@@ -116,7 +116,7 @@ def main(argv: list[str]) -> None:
     loop = asyncio.new_event_loop()
     if float(skew):
         real_time, real_loop_time = time.time, loop.time
-        time.time = lambda: real_time() + float(skew)  # type: ignore[assignment]
+        time.time = lambda: real_time() + float(skew)
         loop.time = lambda: real_loop_time() + float(skew)  # type: ignore[method-assign]
     try:
         result = loop.run_until_complete(work(redis_url, base_url, float(start_at), float(seconds)))
