@@ -49,6 +49,9 @@ __all__ = ["MemoryLimiter", "MemoryWaitGroup", "memory_limiter_for_running_loop"
 _SWEEP_EVERY = 30.0
 """Seconds (loop time) between two sweeps of idle budgets."""
 
+_RECENT_MAX = 4096
+"""Budget tuples whose states are remembered by identity (a cache, cleared when full)."""
+
 _PENDING, _GRANTED, _SENT, _RELEASED = range(4)
 
 
@@ -123,10 +126,11 @@ class _Ticket:
         """When this ticket may start (loop time), or the earlier ticket it must wait for."""
         start = self.start
         for i, state in enumerate(self.states):
-            start = max(start, state.paused_until)
-            if not state.chained:
-                continue
+            if state.paused_until > start:
+                start = state.paused_until
             prev = self.prevs[i]
+            if prev is None or not state.chained:
+                continue
             while prev is not None and prev.status == _RELEASED:
                 prev = prev.prevs[prev.states.index(state)]
             if prev is None:
@@ -188,6 +192,7 @@ class MemoryLimiter:
         self._states: dict[tuple[str, str, Scope, str], _State] = {}
         self._by_budget: dict[Budget, _State] = {}
         self._waiting: dict[_Waiter, None] = {}  # in arrival order
+        self._recent: dict[int, tuple[Sequence[Budget], tuple[_State, ...]]] = {}
         self._next_sweep = float("-inf")
 
     def wait_group(self) -> MemoryWaitGroup:
@@ -222,7 +227,10 @@ class MemoryLimiter:
     def _earliest(states: tuple[_State, ...], now: float) -> float:
         start = now
         for state in states:
-            start = max(start, state.tat - state.catch_up, state.paused_until)
+            if state.tat - state.catch_up > start:
+                start = state.tat - state.catch_up
+            if state.paused_until > start:
+                start = state.paused_until
         return start
 
     async def acquire(
@@ -241,7 +249,14 @@ class MemoryLimiter:
         now = loop.time()
         if now >= self._next_sweep:
             self._sweep(now)
-        states = tuple(self._state(b) for b in budgets)
+        cached = self._recent.get(id(budgets))  # the pipeline reuses its budgets tuples
+        if cached is not None and cached[0] is budgets:
+            states = cached[1]
+        else:
+            states = tuple(self._state(b) for b in budgets)
+            if len(self._recent) >= _RECENT_MAX:
+                self._recent.clear()
+            self._recent[id(budgets)] = (budgets, states)
         start = self._earliest(states, now)
         if max_wait is not None and start - now > max_wait:
             raise _timeout(budgets, max_wait)
@@ -345,6 +360,7 @@ class MemoryLimiter:
             and (s.last is None or s.last.status in (_SENT, _RELEASED))
         }
         if idle:
+            self._recent.clear()
             for key in idle:
                 del self._states[key]
             self._by_budget = {b: s for b, s in self._by_budget.items() if s.key not in idle}
