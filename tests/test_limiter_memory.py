@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import gc
 import itertools
+import subprocess
+import sys
 
 import pytest
 from aiolimiter import AsyncLimiter
@@ -332,3 +334,8 @@ def test_an_account_does_not_burst_behind_a_busy_shared_budget() -> None:
     times = run_virtual(main())
     assert min(b - a for a, b in itertools.pairwise(times)) >= 0.103 - 1e-9
     assert times[0] == pytest.approx(30 * 0.5 * 1.05 / 40 - 0.002, abs=1e-9)
+
+
+def test_importing_the_sdk_does_not_import_redis() -> None:
+    code = "import sys, exchange_async; assert 'redis' not in sys.modules, 'redis imported'"
+    subprocess.run([sys.executable, "-c", code], check=True)

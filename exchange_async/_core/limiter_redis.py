@@ -10,10 +10,9 @@ by seconds waits exactly as long as any other.
 **Keys.** ``<prefix>:{<server>|<owner>}:<limit>:<scope>``: the hash tag is the account (or, for
 a per-IP budget, ``ip@<egress group>``: the processes that leave through one address, by default
 one host, share it). On a single Redis server a request's budgets (its account's and its egress
-group's) are reserved in ONE atomic script call, exact under any contention. Redis Cluster
-would need one call per hash tag; that is not supported: the account call would have to come
-first and the per-IP call take a not-before from it, and a later per-IP start could not re-date
-the account slot atomically. Keys expire (``PEXPIRE``) once idle.
+group's) are reserved in ONE atomic script call, exact under any contention. (Redis Cluster,
+one call per hash tag, is not supported: a per-IP slot later than the account's could not
+re-date the account's atomically.) Keys expire (``PEXPIRE``) once idle.
 
 **Late sends.** When `Permit.sent` comes later than the reserved start (the request waited for a
 connection), a fire-and-forget call (`REDATE`) moves each account budget's next slot to
@@ -51,7 +50,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from .._errors import ClientClosedError, RateLimitWaitTimeout, ValidationError
+from .._errors import ClientClosedError, ValidationError
 from .limiter import Budget, Permit, WaitGroup
 from .limiter_memory import MemoryLimiter
 from .limiter_redis_parts import (
@@ -64,6 +63,8 @@ from .limiter_redis_parts import (
     RedisWaitGroup,
     share_of,
     tag,
+    timeout_error,
+    wake,
 )
 
 __all__ = ["RedisLimiter", "RedisPermit", "RedisWaitGroup"]
@@ -71,6 +72,10 @@ __all__ = ["RedisLimiter", "RedisPermit", "RedisWaitGroup"]
 log = logging.getLogger("exchange_async.limiter")
 
 _US = 1_000_000
+_PLANS_MAX = 10_000
+"""Budget sets whose keys are remembered (a cache, cleared when full)."""
+_POOL = 64
+"""Connections to Redis per limiter, at most."""
 _PROBE_MAX = 1.0
 """Seconds between two probes of an unreachable Redis, at most."""
 _HORIZON = 1.0
@@ -119,7 +124,10 @@ class RedisLimiter:
         if not call_timeout > 0 or not heartbeat > 0:
             raise ValidationError("call_timeout and heartbeat must be positive seconds")
         self._owns_client = client is None
-        self._client = client if client is not None else aioredis.Redis.from_url(str(url))
+        if client is None:  # a bounded pool: a burst of callers queues for a connection
+            pool = aioredis.BlockingConnectionPool.from_url(str(url), max_connections=_POOL)
+            client = aioredis.Redis(connection_pool=pool)
+        self._client = client
         self._scripts = {
             s: self._client.register_script(s) for s in (RESERVE, REDATE, ROLLBACK, PENALIZE)
         }
@@ -158,6 +166,9 @@ class RedisLimiter:
         key = tuple(budgets)
         plan = self._plans.get(key)
         if plan is None:
+            if len(self._plans) >= _PLANS_MAX:  # accounts come and go: keep this bounded
+                self._plans.clear()
+                self._counts.clear()  # a scope then has no known share: it waits for Redis
             plan = self._plans[key] = Plan(key, self.key_prefix, self.egress_group)
         return plan
 
@@ -211,7 +222,7 @@ class RedisLimiter:
             seen = int(reply[3 + j])
             self._counts[tag_] = max(seen, self._counts.get(tag_, 0)) if shares else seen
         if wait_us < 0:
-            raise _timeout(plan, deadline, now)
+            raise timeout_error(plan, deadline, now)
         if later_us:  # the queue is longer than the horizon: come back when it is not
             await self._sleep(loop, t + later_us / _US, group, plan)
             raise _Repause
@@ -235,7 +246,7 @@ class RedisLimiter:
         self, loop: asyncio.AbstractEventLoop, until: float, group: RedisWaitGroup, plan: Plan
     ) -> None:
         future: asyncio.Future[None] = loop.create_future()
-        handle = loop.call_at(until, _wake, future)
+        handle = loop.call_at(until, wake, future)
         group.futures.add(future)
         self._sleepers[future] = plan
         try:
@@ -365,9 +376,9 @@ class RedisLimiter:
         """No known share for this scope: wait until Redis answers (up to ``deadline``)."""
         now = loop.time()
         if deadline is not None and now >= deadline:
-            raise _timeout(plan, deadline, now)
+            raise timeout_error(plan, deadline, now)
         future: asyncio.Future[None] = loop.create_future()
-        handle = None if deadline is None else loop.call_at(deadline, _wake, future)
+        handle = None if deadline is None else loop.call_at(deadline, wake, future)
         self._up_waiters.add(future)
         group.futures.add(future)
         try:
@@ -386,15 +397,4 @@ class RedisLimiter:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         if self._owns_client:
-            await self._client.aclose()
-
-
-def _wake(future: asyncio.Future[None]) -> None:
-    if not future.done():
-        future.set_result(None)
-
-
-def _timeout(plan: Plan, deadline: float | None, now: float) -> RateLimitWaitTimeout:
-    names = ", ".join(sorted({b.limit.name for b in plan.budgets}))
-    waited = "" if deadline is None else f" beyond {max(0.0, deadline - now):g}s"
-    return RateLimitWaitTimeout(f"the shared rate limiter would wait{waited} ({names})")
+            await self._client.aclose(close_connection_pool=True)

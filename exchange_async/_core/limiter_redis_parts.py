@@ -15,7 +15,7 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from .._errors import ClientClosedError
+from .._errors import ClientClosedError, RateLimitWaitTimeout
 from .limiter import Budget
 from .limiter_memory import MemoryWaitGroup
 from .ratelimit import CATCH_UP, RateLimit, Scope
@@ -34,6 +34,8 @@ __all__ = [
     "heartbeat_key",
     "share_of",
     "tag",
+    "timeout_error",
+    "wake",
 ]
 
 RESERVE = """
@@ -256,3 +258,16 @@ class RedisPermit:
         self.status = 3
         args = [v for pair in zip(self._afters, self._befores, strict=True) for v in pair]
         self._limiter.fire(ROLLBACK, self._plan.keys, args)
+
+
+def wake(future: asyncio.Future[None]) -> None:
+    """Timer callback: end a wait (unless it ended already)."""
+    if not future.done():
+        future.set_result(None)
+
+
+def timeout_error(plan: Plan, deadline: float | None, now: float) -> RateLimitWaitTimeout:
+    """The error for a caller whose wait would pass its ``max_wait``."""
+    names = ", ".join(sorted({b.limit.name for b in plan.budgets}))
+    waited = "" if deadline is None else f" beyond {max(0.0, deadline - now):g}s"
+    return RateLimitWaitTimeout(f"the shared rate limiter would wait{waited} ({names})")
