@@ -143,6 +143,23 @@ async def test_a_late_send_moves_the_next_reservation(
     assert second.start_us - permit.start_us >= 200_000 + 10_500 - 2_000
 
 
+async def test_a_late_send_holds_this_process_next_requests(
+    pair: tuple[RedisLimiter, RedisLimiter],
+) -> None:
+    # The first request waits 0.3 s for a connection after its slot: the next one of this
+    # process, reserved for 10.5 ms later, waits for it and starts an interval after it left.
+    one, _ = pair
+    loop = asyncio.get_running_loop()
+    first = await one.acquire([budget()], max_wait=None, group=one.wait_group())
+    second = asyncio.ensure_future(reserve(one, [budget()], 1))
+    await asyncio.sleep(0.3)
+    assert not second.done()
+    first.sent()
+    sent_at = loop.time()
+    await second
+    assert loop.time() - sent_at >= 0.0105 - 0.00125 - 1e-4
+
+
 async def test_an_unsent_release_gives_the_slot_back(
     pair: tuple[RedisLimiter, RedisLimiter],
 ) -> None:

@@ -15,28 +15,25 @@ one call per hash tag, is not supported: a per-IP slot later than the account's 
 re-date the account's atomically.) Keys expire (``PEXPIRE``) once idle.
 
 **Late sends.** When `Permit.sent` comes later than the reserved start (the request waited for a
-connection), a fire-and-forget call (`REDATE`) moves each account budget's next slot to
-``interval`` after the real send: every reservation made after that counts from it. Starts
-already reserved by then keep their slots; the safety margin absorbs that (at 5 %, a send up to
-about ``margin * window`` late).
+connection), this process's next reservations of the account wait for it and start
+``interval - catch_up`` after the real send (`LocalQueue`), and a fire-and-forget call
+(`REDATE`) moves the account's next slot on Redis the same way for every process. Starts
+other processes reserved before that keep their slots: the margin absorbs those.
 
 **Penalties.** `penalize` writes a pause into each budget; every process's script honours it for
 new reservations; this process's queued waiters re-reserve behind it.
 
-**When Redis fails** (a call errors or takes longer than ``call_timeout``) the promise still
-holds. Every reservation also refreshes this process in a heartbeat set per hash tag, so each
-process knows how many processes share each scope (as of its last reservation). While Redis is
-down, a process limits itself in-process to *its share*: ``N // count`` starts per window, the
-margin doubled (the shares add up to at most N however they line up; fewer than one each: no
-share). Redis never reserves a slot more than ``_HORIZON`` (1 s) ahead (a caller further back
-in the queue comes back when its slot is within reach: a second round trip, deep queues only),
-so the first share start is 1 s and one share interval after the loss: by then every slot
-given out before has passed. Without a known share a process waits for Redis (bounded by
-``max_wait``). One warning per outage; Redis is probed with back-off (50 ms up to 1 s). Once
-back, for one window of each limit (plus a probe interval) requests go through Redis *and* stay
-within the share, so processes that have not noticed the recovery yet cannot add up past the
-limit. (A process cut off from a Redis that the others still reach adds its share on top of
-theirs: only the margin absorbs that.)
+**When Redis fails** (an error, or a call over ``call_timeout``) the promise still holds. Each
+reservation refreshes this process in a heartbeat set per hash tag, so it knows how many
+processes share each scope. While Redis is down it limits itself in-process to *its share*,
+``N // count`` starts per window with the margin doubled (the shares add up to at most N however
+they line up; fewer than one each: no share, wait for Redis up to ``max_wait``). Redis never
+reserves a slot more than ``_HORIZON`` (1 s) ahead (a caller further back comes back later), so
+the share starts 1 s and one share interval after the loss, when every slot given out before
+has passed. One warning per outage; probes back off from 50 ms to 1 s. Once back, for a window
+of each limit plus a probe interval, requests go through Redis *and* stay within the share, so
+processes that have not noticed yet cannot add up past the limit. (A process cut off from a
+Redis the others still reach adds its share to theirs: only the margin absorbs that.)
 """
 
 from __future__ import annotations
@@ -58,11 +55,11 @@ from .limiter_redis_parts import (
     REDATE,
     RESERVE,
     ROLLBACK,
+    LocalQueue,
     Plan,
     RedisPermit,
     RedisWaitGroup,
-    share_of,
-    tag,
+    shares_of,
     timeout_error,
     wake,
 )
@@ -143,8 +140,9 @@ class RedisLimiter:
         self._fallback: MemoryLimiter | None = None
         self._seeded: set[str] = set()
         self._dual_until: dict[str, float] = {}
-        self._up_waiters: set[asyncio.Future[None]] = set()
+        self._up_waiters: list[asyncio.Future[None]] = []
         self._sleepers: dict[asyncio.Future[None], Plan] = {}
+        self._queues: dict[str, LocalQueue] = {}  # account budget key -> local reservations
         self._background: set[asyncio.Task[Any]] = set()
         self._probe: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -188,14 +186,14 @@ class RedisLimiter:
         while True:
             if group.closed:
                 raise ClientClosedError("the client was closed")
-            if self._down:
-                shares = self._shares(plan)
+            shares = self._shares(plan) if self._down else None
+            try:
                 if shares is not None:
                     return await self._acquire_share(loop, plan, shares, deadline, group)
-                await self._wait_for_redis(loop, plan, deadline, group)
-                continue
-            try:
-                return await self._acquire_redis(loop, plan, deadline, group)
+                if self._down:
+                    await self._wait_for_redis(loop, plan, deadline, group)
+                else:
+                    return await self._acquire_redis(loop, plan, deadline, group)
             except (_RedisDown, _Repause):
                 continue
 
@@ -217,7 +215,7 @@ class RedisLimiter:
         args += [round(self.heartbeat * _US), len(plan.keys), round(_HORIZON * _US), *plan.tail]
         reply = await self._call(RESERVE, [*plan.keys, *plan.hb_keys], args)
         t = loop.time()
-        wait_us, now_us, later_us = int(reply[0]), int(reply[1]), int(reply[2])
+        wait_us, later_us = int(reply[0]), int(reply[2])
         for j, tag_ in enumerate(plan.tags):  # just back (``shares``): Redis may have restarted
             seen = int(reply[3 + j])
             self._counts[tag_] = max(seen, self._counts.get(tag_, 0)) if shares else seen
@@ -226,35 +224,59 @@ class RedisLimiter:
         if later_us:  # the queue is longer than the horizon: come back when it is not
             await self._sleep(loop, t + later_us / _US, group, plan)
             raise _Repause
-        permit = RedisPermit(self, plan, reply, t + wait_us / _US, now_us + wait_us)
+        queues = [self._queue(plan, i) for i in plan.chained]
+        permit = RedisPermit(self, plan, reply, t + wait_us / _US, queues)
         if shares:
             assert self._fallback is not None
             self._fallback.push(shares, permit.due)  # a start at ``due`` within the share
-        if permit.due > t:
-            try:
-                await self._sleep(loop, permit.due, group, plan)
-            except BaseException:
-                permit.release()
-                raise
-        if group.closed:
+        try:
+            while not group.closed:
+                due = permit.blocker()
+                if isinstance(due, RedisPermit):  # an earlier request has not left yet (rare)
+                    await self._sleep(loop, deadline, group, plan, due.followers)
+                    if deadline is not None and loop.time() >= deadline:
+                        raise timeout_error(plan, deadline, loop.time())
+                elif due > loop.time():
+                    await self._sleep(loop, due, group, plan)
+                else:
+                    break
+            if group.closed:
+                raise ClientClosedError("the client was closed")
+        except BaseException:
             permit.release()
-            raise ClientClosedError("the client was closed")
+            raise
         permit.status = 1
         return permit
 
     async def _sleep(
-        self, loop: asyncio.AbstractEventLoop, until: float, group: RedisWaitGroup, plan: Plan
+        self,
+        loop: asyncio.AbstractEventLoop,
+        until: float | None,
+        group: RedisWaitGroup,
+        plan: Plan,
+        on: list[asyncio.Future[None]] | None = None,
     ) -> None:
         future: asyncio.Future[None] = loop.create_future()
-        handle = loop.call_at(until, wake, future)
+        handle = None if until is None else loop.call_at(until, wake, future)
+        if on is not None:
+            on.append(future)
         group.futures.add(future)
         self._sleepers[future] = plan
         try:
             await future
         finally:
-            handle.cancel()
+            if handle is not None:
+                handle.cancel()
             group.futures.discard(future)
             del self._sleepers[future]
+
+    def _queue(self, plan: Plan, i: int) -> LocalQueue:
+        queue = self._queues.get(plan.keys[i])
+        if queue is None:
+            if len(self._queues) >= _PLANS_MAX:  # keep only the busy ones
+                self._queues = {k: q for k, q in self._queues.items() if q.pending}
+            queue = self._queues[plan.keys[i]] = LocalQueue(plan.budgets[i])
+        return queue
 
     async def _call(self, script: str, keys: list[str], args: Sequence[str | int]) -> Any:
         try:
@@ -300,11 +322,8 @@ class RedisLimiter:
         self._down_since = self.loop_time()
         self._fallback = self._fallback or MemoryLimiter()
         self._seeded.clear()
-        log.warning(
-            "Redis rate limiter unreachable (%s); limiting this process to its share of each "
-            "shared limit until it answers again",
-            type(error).__name__,
-        )
+        reason = type(error).__name__
+        log.warning("Redis rate limiter unreachable (%s); using this process's share", reason)
         if self._loop is not None and (self._probe is None or self._probe.done()):
             self._probe = self._loop.create_task(self._probe_until_up())
 
@@ -328,25 +347,15 @@ class RedisLimiter:
         self._down = False
         log.warning("Redis rate limiter answers again; limits are shared through it")
         for future in self._up_waiters:
-            if not future.done():
-                future.set_result(None)
-        self._up_waiters.clear()
+            wake(future)
+        self._up_waiters = []
 
     def _shares(self, plan: Plan) -> list[Budget] | None:
         """This process's share of each budget (see `share_of`), or None if one has none."""
-        shares = []
-        for budget in plan.budgets:
-            count = self._counts.get(tag(self.key_prefix, budget, self.egress_group))
-            share = None if count is None else share_of(budget, count)
-            if share is None:
-                return None
-            shares.append(share)
-        return shares
+        return shares_of(plan.budgets, plan.tags_of, self._counts)
 
     def _dual_shares(self, plan: Plan, now: float) -> list[Budget]:
-        if self._fallback is None or not self._dual_until:
-            return []
-        if all(self._dual_until.get(key, 0.0) <= now for key in plan.keys):
+        if self._fallback is None or all(self._dual_until.get(k, 0.0) <= now for k in plan.keys):
             return []
         return self._shares(plan) or []
 
@@ -374,20 +383,10 @@ class RedisLimiter:
         group: RedisWaitGroup,
     ) -> None:
         """No known share for this scope: wait until Redis answers (up to ``deadline``)."""
-        now = loop.time()
-        if deadline is not None and now >= deadline:
-            raise timeout_error(plan, deadline, now)
-        future: asyncio.Future[None] = loop.create_future()
-        handle = None if deadline is None else loop.call_at(deadline, wake, future)
-        self._up_waiters.add(future)
-        group.futures.add(future)
-        try:
-            await future
-        finally:
-            self._up_waiters.discard(future)
-            group.futures.discard(future)
-            if handle is not None:
-                handle.cancel()
+        if deadline is not None and loop.time() >= deadline:
+            raise timeout_error(plan, deadline, loop.time())
+        self._up_waiters = [f for f in self._up_waiters if not f.done()]
+        await self._sleep(loop, deadline, group, plan, self._up_waiters)
 
     async def aclose(self) -> None:
         """Stop the background probe and close the Redis client (if this limiter made it)."""

@@ -12,6 +12,7 @@ moment each stops counting (us): its size is the number of processes sharing tha
 from __future__ import annotations
 
 import asyncio
+import bisect
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -27,12 +28,14 @@ __all__ = [
     "REDATE",
     "RESERVE",
     "ROLLBACK",
+    "LocalQueue",
     "Plan",
     "RedisPermit",
     "RedisWaitGroup",
     "budget_key",
     "heartbeat_key",
     "share_of",
+    "shares_of",
     "tag",
     "timeout_error",
     "wake",
@@ -172,6 +175,20 @@ def share_of(budget: Budget, count: int) -> Budget | None:
     return Budget(budget.server, share, budget.owner, margin)
 
 
+def shares_of(
+    budgets: Sequence[Budget], tags: Sequence[str], counts: dict[str, int]
+) -> list[Budget] | None:
+    """This process's share of each budget, ``counts`` processes sharing each hash tag."""
+    shares = []
+    for budget, tag_ in zip(budgets, tags, strict=True):
+        count = counts.get(tag_)
+        share = None if count is None else share_of(budget, count)
+        if share is None:
+            return None
+        shares.append(share)
+    return shares
+
+
 def heartbeat_key(tag_: str) -> str:
     """The sorted set of the processes sharing the scope of ``tag_``."""
     return f"{tag_}:procs"
@@ -206,12 +223,13 @@ class RedisWaitGroup:
 class Plan:
     """What one set of budgets means on Redis (cached per budgets tuple)."""
 
-    __slots__ = ("budgets", "chained", "hb_keys", "keep_ms", "keys", "tags", "tail")
+    __slots__ = ("budgets", "chained", "hb_keys", "keep_ms", "keys", "tags", "tags_of", "tail")
 
     def __init__(self, budgets: tuple[Budget, ...], prefix: str, egress: str) -> None:
         self.budgets = budgets
         self.keys = [budget_key(prefix, b, egress) for b in budgets]
-        self.tags = sorted({tag(prefix, b, egress) for b in budgets})
+        self.tags_of = [tag(prefix, b, egress) for b in budgets]  # each budget's hash tag
+        self.tags = sorted(set(self.tags_of))
         self.hb_keys = [heartbeat_key(t) for t in self.tags]
         self.keep_ms = [int(b.limit.period * (1 + b.margin) * 1000) + 1000 for b in budgets]
         self.tail: list[int] = []
@@ -221,13 +239,36 @@ class Plan:
         self.chained = [i for i, b in enumerate(budgets) if b.scope is not Scope.IP]
 
 
+class LocalQueue:
+    """This process's reservations on one account budget, in slot order.
+
+    A reservation due while an earlier one of this process has not left yet waits for it, and
+    starts no earlier than ``interval - catch_up`` after the last one really left: a request
+    stuck waiting for a pooled connection does not leave together with the ones behind it.
+    """
+
+    __slots__ = ("catch_up", "floor", "interval", "pending")
+
+    def __init__(self, budget: Budget) -> None:
+        self.interval = budget.interval
+        self.catch_up = min(CATCH_UP, budget.limit.period * budget.margin / 4)
+        self.floor = float("-inf")  # the earliest next start (loop time), after the last send
+        self.pending: list[RedisPermit] = []  # reserved, not yet sent or released
+
+
 class RedisPermit:
     """The right to start one request, reserved on Redis."""
 
-    __slots__ = ("_afters", "_befores", "_limiter", "_plan", "due", "start_us", "status")
+    __slots__ = ("_afters", "_befores", "_limiter", "_plan", "due", "followers", "queues",
+                 "start_us", "status")  # fmt: skip
 
     def __init__(
-        self, limiter: _Owner, plan: Plan, reply: list[Any], due: float, start_us: int
+        self,
+        limiter: _Owner,
+        plan: Plan,
+        reply: list[Any],
+        due: float,
+        queues: list[LocalQueue],
     ) -> None:
         n, m = len(plan.keys), len(plan.hb_keys)
         self._limiter = limiter
@@ -235,17 +276,42 @@ class RedisPermit:
         self._befores = reply[3 + m : 3 + m + 2 * n : 2]
         self._afters = reply[4 + m : 3 + m + 2 * n : 2]
         self.due = due
-        self.start_us = start_us
+        self.start_us = int(reply[1]) + int(reply[0])
         self.status = 0  # 0 waiting, 1 granted, 2 sent, 3 released
+        self.followers: list[asyncio.Future[None]] = []
+        self.queues = queues
+        for queue in queues:
+            bisect.insort(queue.pending, self, key=_slot)
+
+    def blocker(self) -> float | RedisPermit:
+        """When this may start (loop time), or the earlier local reservation to wait for."""
+        start = self.due
+        for queue in self.queues:
+            first = queue.pending[0]
+            if first is not self and first.start_us <= self.start_us:
+                return first
+            start = max(start, queue.floor)
+        return start
+
+    def _done(self) -> None:
+        for queue in self.queues:
+            queue.pending.remove(self)
+        for future in self.followers:
+            wake(future)
+        self.followers = []
 
     def sent(self) -> None:
-        """The request's bytes are leaving now: re-date a late start on Redis (no wait)."""
+        """The request's bytes are leaving now: later starts count from now (no wait)."""
         if self.status != 1:
             return
         self.status = 2
-        late = self._limiter.loop_time() - self.due
+        now = self._limiter.loop_time()
+        for queue in self.queues:
+            queue.floor = max(queue.floor, now + queue.interval - queue.catch_up)
+        self._done()
+        late = now - self.due
         plan = self._plan
-        if late > CATCH_UP and plan.chained:
+        if late > CATCH_UP and plan.chained:  # tell every process's later reservations
             args: list[int] = [self.start_us + round(late * _US)]
             for i in plan.chained:
                 args += [plan.tail[3 * i], plan.keep_ms[i]]
@@ -256,8 +322,13 @@ class RedisPermit:
         if self.status in (2, 3):
             return
         self.status = 3
+        self._done()
         args = [v for pair in zip(self._afters, self._befores, strict=True) for v in pair]
         self._limiter.fire(ROLLBACK, self._plan.keys, args)
+
+
+def _slot(permit: RedisPermit) -> int:
+    return permit.start_us
 
 
 def wake(future: asyncio.Future[None]) -> None:
