@@ -130,6 +130,21 @@ async def test_a_pause_written_by_one_process_holds_the_other(
     assert second.start_us - first.start_us >= 300_000
 
 
+async def test_a_pause_holds_this_process_queued_waiters_too(
+    pair: tuple[RedisLimiter, RedisLimiter],
+) -> None:
+    one, _ = pair
+    loop = asyncio.get_running_loop()
+    slow = budget(RateLimit("/slow", 1, 0.2, Scope.ENDPOINT))  # 210 ms apart
+    await reserve(one, [slow], 1)
+    waiter = asyncio.ensure_future(reserve(one, [slow], 1))  # due in ~208 ms
+    await asyncio.sleep(0.05)
+    paused_at = loop.time()
+    await one.penalize([slow], 0.4)
+    await waiter
+    assert loop.time() - paused_at >= 0.4 - 0.01
+
+
 async def test_a_late_send_moves_the_next_reservation(
     pair: tuple[RedisLimiter, RedisLimiter],
 ) -> None:
