@@ -263,16 +263,33 @@ async def test_redis_down_falls_back_to_this_process_share_and_comes_back(
 
 
 async def test_limiter_for_picks_the_backend(redis_server: RedisServer) -> None:
-    assert isinstance(limiter_for(None), MemoryLimiter)
-    shared = limiter_for(redis_server.url)
-    assert isinstance(shared, RedisLimiter)
+    memory, shared = limiter_for(None), limiter_for(redis_server.url)
     assert limiter_for(redis_server.url) is shared
     own = MemoryLimiter()
     assert limiter_for(own) is own
     for bad in ("http://x", 42):
         with pytest.raises(ea.ValidationError):
             limiter_for(bad)  # type: ignore[arg-type]
+    # Both resolved limiters work on the running loop (and were made without one).
+    for limiter in (memory, shared):
+        group = limiter.wait_group()
+        permit = await limiter.acquire([budget(owner="key:lf")], max_wait=1.0, group=group)
+        permit.sent()
+        permit.release()
     await release_limiter(shared)
     await release_limiter(shared)  # the last user closes it
     assert limiter_for(redis_server.url) is not shared
     await release_limiter(limiter_for(redis_server.url))
+    await release_limiter(memory)  # nothing to close
+
+
+def test_limiter_for_needs_no_running_loop() -> None:
+    limiter = limiter_for(None)
+    group = limiter.wait_group()
+
+    async def use() -> None:
+        permit = await limiter.acquire([budget(owner="key:nl")], max_wait=None, group=group)
+        permit.release()
+
+    asyncio.run(use())
+    asyncio.run(use())  # another loop, same limiter object
