@@ -14,6 +14,7 @@ import sys
 
 import pytest
 from aiolimiter import AsyncLimiter
+from virtual_time import run_virtual
 
 import exchange_async as ea
 from exchange_async._core.limiter import Budget, Limiter, budgets_for
@@ -23,7 +24,6 @@ from exchange_async._core.limiter_memory import (
     memory_limiter_for_running_loop,
 )
 from exchange_async._core.ratelimit import RateLimit, Scope
-from tests.virtual_time import run_virtual
 
 OWN = RateLimit("/own", 5, 0.5, Scope.ENDPOINT)  # interval 0.105 s with a 5 % margin
 IP = RateLimit("ip", 8, 0.5, Scope.IP)

@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from virtual_time import run_virtual
 
 import exchange_async as ea
 from exchange_async._core.limiter import Budget
 from exchange_async._core.limiter_memory import MemoryLimiter
 from exchange_async._core.ratelimit import RateLimit, Scope
-from tests.virtual_time import run_virtual
 
 EPS = 1e-9
 

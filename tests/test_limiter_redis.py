@@ -13,13 +13,13 @@ from collections.abc import AsyncIterator
 
 import pytest
 import redis.asyncio as aioredis
+from redis_server import RedisServer, redis_server
 
 import exchange_async as ea
 from exchange_async._core.limiter import Budget, Limiter, limiter_for, release_limiter
 from exchange_async._core.limiter_memory import MemoryLimiter
 from exchange_async._core.limiter_redis import RedisLimiter, RedisPermit
 from exchange_async._core.ratelimit import RateLimit, Scope
-from tests.redis_server import RedisServer, redis_server
 
 __all__ = ["redis_server"]
 

@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from tests.redis_server import RedisServer, redis_server
+from redis_server import RedisServer, redis_server
 
 __all__ = ["redis_server"]
 
 ROOT = Path(__file__).resolve().parent.parent
+LOAD = ROOT / "tests" / "limiter_load.py"  # run as a script in each worker process
 LIMITS = {"bitget": 5, "coinw": 10}
 PROCESSES = 4
 
@@ -38,9 +38,7 @@ def arrivals_server() -> Iterator[str]:
     """The recording server, in its own process; yields its base URL."""
     with tempfile.TemporaryDirectory() as directory:
         port_file = Path(directory) / "port"
-        process = subprocess.Popen(
-            [sys.executable, "-m", "tests.limiter_load", "serve", str(port_file)], cwd=ROOT
-        )
+        process = subprocess.Popen([sys.executable, str(LOAD), "serve", str(port_file)], cwd=ROOT)
         try:
             deadline = time.monotonic() + 20
             while not port_file.exists() or not port_file.read_text():
@@ -59,7 +57,7 @@ def start_workers(redis_url: str, base_url: str, seconds: float, skews: list[flo
     processes = [
         subprocess.Popen(
             [
-                *(sys.executable, "-m", "tests.limiter_load", "work", redis_url, base_url),
+                *(sys.executable, str(LOAD), "work", redis_url, base_url),
                 *(str(start_at), str(seconds), str(skew), str(out)),
             ],
             cwd=ROOT,
