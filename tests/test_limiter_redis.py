@@ -78,6 +78,22 @@ async def test_the_schedule_is_exact_on_redis_clock(
     assert gaps([*permits[0], *permits[1]]) == [0, 9250, 19750, 30250, 40750, 51250]
 
 
+async def test_a_queue_deeper_than_the_horizon_keeps_its_order_and_slots(
+    pair: tuple[RedisLimiter, RedisLimiter],
+) -> None:
+    # 5 per 0.5 s: 105 ms apart. Slots more than 1 s ahead are handed out at once (the caller
+    # keeps its place) and confirmed when within 1 s: same schedule, same order.
+    one, two = pair
+    await warm_up(pair)
+    paced = budget(RateLimit("/paced", 5, 0.5, Scope.ENDPOINT))
+    first = asyncio.ensure_future(reserve(one, [paced], 7))
+    await asyncio.sleep(0.02)  # all of one's reservations reach Redis first
+    second = await reserve(two, [paced], 6)
+    permits = [*await first, *second]
+    assert gaps(permits) == [0, *(103_000 + 105_000 * k for k in range(12))]
+    assert max(p.start_us for p in permits[:7]) < min(p.start_us for p in second)
+
+
 async def test_account_and_egress_budgets_are_reserved_together(
     pair: tuple[RedisLimiter, RedisLimiter],
 ) -> None:

@@ -1,39 +1,35 @@
 """Rate limits shared by every process and host through Redis: the same promise as in-process.
 
-**One round trip per acquisition.** A Lua script (`RESERVE`, loaded once, EVALSHA) reserves the
-next start slot of every budget of the request at once with the GCRA rule of `MemoryLimiter`,
-on Redis's own clock (``TIME``), and returns how long to wait (relative, in us). Reservations
-are made in the order they reach Redis, so callers of every process are served first come,
-first served, and no host's clock is ever compared with another's: a host whose clock is off
-by seconds waits exactly as long as any other.
+**One round trip per acquisition.** A Lua script (`RESERVE`, loaded once, EVALSHA) hands out the
+next start slot of every budget of the request at once (the GCRA rule of `MemoryLimiter`) on
+Redis's own clock (``TIME``) and returns how long to wait, relative: callers of every process
+are served in the order they reach Redis, and no host's clock is compared with another's.
 
-**Keys.** ``<prefix>:{<server>|<owner>}:<limit>:<scope>``: the hash tag is the account (or, for
-a per-IP budget, ``ip@<egress group>``: the processes that leave through one address, by default
-one host, share it). On a single Redis server a request's budgets (its account's and its egress
-group's) are reserved in ONE atomic script call, exact under any contention. (Redis Cluster,
-one call per hash tag, is not supported: a per-IP slot later than the account's could not
-re-date the account's atomically.) Keys expire (``PEXPIRE``) once idle.
+**Keys.** ``<prefix>:{<server>|<owner>}:<limit>:<scope>``, hash-tagged by account, or for a
+per-IP budget by ``ip@<egress group>`` (the processes that leave through one address; default:
+this host). A request's budgets are reserved in ONE atomic call on a single Redis server.
+(Redis Cluster, one call per hash tag, is not supported: a per-IP slot later than the account's
+could not re-date the account's atomically.) Keys expire (``PEXPIRE``) once idle.
 
-**Late sends.** When `Permit.sent` comes later than the reserved start (the request waited for a
-connection), this process's next reservations of the account wait for it and start
-``interval - catch_up`` after the real send (`LocalQueue`), and a fire-and-forget call
-(`REDATE`) moves the account's next slot on Redis the same way for every process. Starts
-other processes reserved before that keep their slots: the margin absorbs those.
+**Late sends.** A request that leaves late holds this process's next requests of the account
+until ``interval - catch_up`` after it left (`LocalQueue`), and a fire-and-forget `REDATE` moves
+the account's next slot on Redis the same way for every process (slots other processes had
+already reserved keep their place: the margin absorbs those).
 
-**Penalties.** `penalize` writes a pause into each budget; every process's script honours it for
-new reservations; this process's queued waiters re-reserve behind it.
+**Penalties.** `penalize` writes a pause into each budget; every process's script honours it;
+this process's queued waiters re-reserve behind it.
 
 **When Redis fails** (an error, or a call over ``call_timeout``) the promise still holds. Each
 reservation refreshes this process in a heartbeat set per hash tag, so it knows how many
 processes share each scope. While Redis is down it limits itself in-process to *its share*,
 ``N // count`` starts per window with the margin doubled (the shares add up to at most N however
-they line up; fewer than one each: no share, wait for Redis up to ``max_wait``). Redis never
-reserves a slot more than ``_HORIZON`` (1 s) ahead (a caller further back comes back later), so
-the share starts 1 s and one share interval after the loss, when every slot given out before
-has passed. One warning per outage; probes back off from 50 ms to 1 s. Once back, for a window
-of each limit plus a probe interval, requests go through Redis *and* stay within the share, so
-processes that have not noticed yet cannot add up past the limit. (A process cut off from a
-Redis the others still reach adds its share to theirs: only the margin absorbs that.)
+they line up; fewer than one each: no share, wait for Redis up to ``max_wait``). A slot more
+than ``_HORIZON`` (1 s) ahead is handed out (its holder keeps its place) but usable only once
+confirmed by a second call within the horizon, so the share starts 1 s (and one share interval)
+after the loss, when every usable slot has passed. One warning per outage; probes back off from
+50 ms to 1 s. Once back, for a window of each limit plus a probe interval, requests go through
+Redis *and* stay within the share, so processes that have not noticed yet cannot add up past
+the limit. (A process cut off from a Redis the others still reach adds its share to theirs.)
 """
 
 from __future__ import annotations
@@ -59,6 +55,7 @@ from .limiter_redis_parts import (
     Plan,
     RedisPermit,
     RedisWaitGroup,
+    rollback_args,
     shares_of,
     timeout_error,
     wake,
@@ -156,6 +153,10 @@ class RedisLimiter:
         """The clock every local time of this limiter is on (the event loop's)."""
         return (self._loop or asyncio.get_running_loop()).time()
 
+    def _loop_now(self) -> asyncio.AbstractEventLoop:
+        assert self._loop is not None
+        return self._loop
+
     def wait_group(self) -> RedisWaitGroup:
         """A new group for one client's waits."""
         return RedisWaitGroup()
@@ -189,21 +190,18 @@ class RedisLimiter:
             shares = self._shares(plan) if self._down else None
             try:
                 if shares is not None:
-                    return await self._acquire_share(loop, plan, shares, deadline, group)
+                    return await self._acquire_share(plan, shares, deadline, group)
                 if self._down:
-                    await self._wait_for_redis(loop, plan, deadline, group)
+                    await self._wait_for_redis(plan, deadline, group)
                 else:
-                    return await self._acquire_redis(loop, plan, deadline, group)
+                    return await self._acquire_redis(plan, deadline, group)
             except (_RedisDown, _Repause):
                 continue
 
     async def _acquire_redis(
-        self,
-        loop: asyncio.AbstractEventLoop,
-        plan: Plan,
-        deadline: float | None,
-        group: RedisWaitGroup,
+        self, plan: Plan, deadline: float | None, group: RedisWaitGroup
     ) -> Permit:
+        loop = self._loop_now()
         now = loop.time()
         shares = self._dual_shares(plan, now)
         not_before = 0.0
@@ -211,21 +209,33 @@ class RedisLimiter:
             assert self._fallback is not None
             not_before = max(0.0, self._fallback.next_start(shares) - now)
         max_wait = -1 if deadline is None else max(0, round((deadline - now) * _US))
-        args: list[str | int] = [self._pid, round(not_before * _US), max_wait]
-        args += [round(self.heartbeat * _US), len(plan.keys), round(_HORIZON * _US), *plan.tail]
-        reply = await self._call(RESERVE, [*plan.keys, *plan.hb_keys], args)
-        t = loop.time()
-        wait_us, later_us = int(reply[0]), int(reply[2])
-        for j, tag_ in enumerate(plan.tags):  # just back (``shares``): Redis may have restarted
-            seen = int(reply[3 + j])
-            self._counts[tag_] = max(seen, self._counts.get(tag_, 0)) if shares else seen
-        if wait_us < 0:
-            raise timeout_error(plan, deadline, now)
-        if later_us:  # the queue is longer than the horizon: come back when it is not
-            await self._sleep(loop, t + later_us / _US, group, plan)
-            raise _Repause
+        head: list[str | int] = [self._pid, round(not_before * _US), max_wait]
+        head += [round(self.heartbeat * _US), len(plan.keys), round(_HORIZON * _US)]
+        slot: list[Any] = []
+        promised = 0
+        while True:  # hand out a slot; one further than the horizon is confirmed later
+            args = [*head, promised, *plan.tail]
+            reply = await self._call(RESERVE, [*plan.keys, *plan.hb_keys], args)
+            t = loop.time()
+            wait_us, later_us = int(reply[0]), int(reply[2])
+            for j, tag_ in enumerate(plan.tags):  # after an outage Redis may have restarted
+                seen = int(reply[3 + j])
+                self._counts[tag_] = max(seen, self._counts.get(tag_, 0)) if shares else seen
+            if wait_us < 0:
+                raise timeout_error(plan, deadline, now)
+            start_us = int(reply[1]) + wait_us
+            if start_us != promised:
+                slot = reply  # a new slot (the promise was void, or there was none)
+            if not later_us:
+                break
+            promised = start_us
+            try:
+                await self._sleep(t + later_us / _US, group, plan)
+            except BaseException:
+                self.fire(ROLLBACK, plan.keys, rollback_args(plan, slot))
+                raise
         queues = [self._queue(plan, i) for i in plan.chained]
-        permit = RedisPermit(self, plan, reply, t + wait_us / _US, queues)
+        permit = RedisPermit(self, plan, slot, t + wait_us / _US, start_us, queues)
         if shares:
             assert self._fallback is not None
             self._fallback.push(shares, permit.due)  # a start at ``due`` within the share
@@ -233,11 +243,11 @@ class RedisLimiter:
             while not group.closed:
                 due = permit.blocker()
                 if isinstance(due, RedisPermit):  # an earlier request has not left yet (rare)
-                    await self._sleep(loop, deadline, group, plan, due.followers)
+                    await self._sleep(deadline, group, plan, due.followers)
                     if deadline is not None and loop.time() >= deadline:
                         raise timeout_error(plan, deadline, loop.time())
                 elif due > loop.time():
-                    await self._sleep(loop, due, group, plan)
+                    await self._sleep(due, group, plan)
                 else:
                     break
             if group.closed:
@@ -249,13 +259,10 @@ class RedisLimiter:
         return permit
 
     async def _sleep(
-        self,
-        loop: asyncio.AbstractEventLoop,
-        until: float | None,
-        group: RedisWaitGroup,
-        plan: Plan,
-        on: list[asyncio.Future[None]] | None = None,
+        self, until: float | None, group: RedisWaitGroup, plan: Plan, on: list[Any] | None = None
     ) -> None:
+        """Sleep until ``until`` (loop time), or ``on`` wakes it; raises if the group closes."""
+        loop = self._loop_now()
         future: asyncio.Future[None] = loop.create_future()
         handle = None if until is None else loop.call_at(until, wake, future)
         if on is not None:
@@ -360,14 +367,10 @@ class RedisLimiter:
         return self._shares(plan) or []
 
     async def _acquire_share(
-        self,
-        loop: asyncio.AbstractEventLoop,
-        plan: Plan,
-        shares: list[Budget],
-        deadline: float | None,
-        group: RedisWaitGroup,
+        self, plan: Plan, shares: list[Budget], deadline: float | None, group: RedisWaitGroup
     ) -> Permit:
         assert self._fallback is not None
+        loop = self._loop_now()
         for key, share in zip(plan.keys, shares, strict=True):
             if key not in self._seeded:  # every slot Redis gave out has passed by then
                 self._seeded.add(key)
@@ -376,17 +379,14 @@ class RedisLimiter:
         return await self._fallback.acquire(shares, max_wait=max_wait, group=group.memory)
 
     async def _wait_for_redis(
-        self,
-        loop: asyncio.AbstractEventLoop,
-        plan: Plan,
-        deadline: float | None,
-        group: RedisWaitGroup,
+        self, plan: Plan, deadline: float | None, group: RedisWaitGroup
     ) -> None:
         """No known share for this scope: wait until Redis answers (up to ``deadline``)."""
+        loop = self._loop_now()
         if deadline is not None and loop.time() >= deadline:
             raise timeout_error(plan, deadline, loop.time())
         self._up_waiters = [f for f in self._up_waiters if not f.done()]
-        await self._sleep(loop, deadline, group, plan, self._up_waiters)
+        await self._sleep(deadline, group, plan, self._up_waiters)
 
     async def aclose(self) -> None:
         """Stop the background probe and close the Redis client (if this limiter made it)."""

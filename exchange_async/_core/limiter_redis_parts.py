@@ -34,6 +34,7 @@ __all__ = [
     "RedisWaitGroup",
     "budget_key",
     "heartbeat_key",
+    "rollback_args",
     "share_of",
     "shares_of",
     "tag",
@@ -44,21 +45,27 @@ __all__ = [
 RESERVE = """
 -- KEYS: n budget keys, then m heartbeat keys
 -- ARGV: pid, not_before_rel_us, max_wait_us (-1: none), heartbeat_us, n, horizon_us,
+--       promised_us (a slot handed out earlier, to confirm; 0: none),
 --       then per budget: interval_us, catch_up_us, keep_ms
-local function arg(i, k) return tonumber(ARGV[6 + 3 * (i - 1) + k]) end
+local function arg(i, k) return tonumber(ARGV[7 + 3 * (i - 1) + k]) end
 local function str(x) return string.format('%.0f', x) end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local n = tonumber(ARGV[5])
 local m = #KEYS - n
+local promised = tonumber(ARGV[7])
 local start = now + tonumber(ARGV[2])
+local fresh = promised < now  -- a promise not kept in time is void: take a new slot
 local befores = {}
 for i = 1, n do
   local v = redis.call('HMGET', KEYS[i], 't', 'p')
   local tat = tonumber(v[1]) or 0
+  local pause = tonumber(v[2]) or 0
   befores[i] = tat
-  start = math.max(start, tat - arg(i, 2), tonumber(v[2]) or 0)
+  start = math.max(start, tat - arg(i, 2), pause)
+  if promised < pause then fresh = true end  -- a pause came after the promise
 end
+if not fresh then start = promised end
 local max_wait = tonumber(ARGV[3])
 local horizon = tonumber(ARGV[6])
 local out = {str(start - now), str(now), '0'}
@@ -67,7 +74,7 @@ if max_wait >= 0 and start - now > max_wait then
   out[1] = '-1'
   reserved = false
 elseif start - now > horizon then
-  out[3] = str(start - now - horizon)  -- too far ahead: come back then, nothing reserved
+  out[3] = str(start - now - horizon)  -- handed out, not confirmed: come back then
   reserved = false
 end
 local hb = tonumber(ARGV[4])
@@ -81,7 +88,7 @@ for j = 1, m do
 end
 for i = 1, n do
   local after = befores[i]
-  if reserved then
+  if fresh and out[1] ~= '-1' then
     after = math.max(after, start) + arg(i, 1)
     redis.call('HSET', KEYS[i], 't', str(after))
     redis.call('PEXPIRE', KEYS[i], str((after - now) / 1000 + arg(i, 3)))
@@ -91,10 +98,13 @@ for i = 1, n do
 end
 return out
 """
-"""Reserve the next start slot of every budget at once. Returns ``[wait_us (-1: longer than
-max_wait), now_us, come_back_in_us (0: reserved), heartbeat counts..., (tat_before, tat_after)
-per budget...]``. A slot further ahead than the horizon is not reserved: the caller comes back
-when it is within it, so no reservation ever lies more than the horizon ahead of its making."""
+"""Hand out (or, with ``promised_us``, confirm) the next start slot of every budget at once.
+
+Returns ``[wait_us (-1: longer than max_wait), now_us, come_back_in_us, heartbeat counts...,
+(tat_before, tat_after) per budget...]``. A slot further ahead than the horizon is handed out
+(the caller keeps its place in the queue) but not confirmed: the caller may use it only after
+confirming it within the horizon (``come_back_in_us`` > 0). So no slot that can still be used
+lies more than the horizon ahead of the last call that reached Redis."""
 
 REDATE = """
 -- A request left late: its budgets' next starts count from the real send.
@@ -259,24 +269,23 @@ class LocalQueue:
 class RedisPermit:
     """The right to start one request, reserved on Redis."""
 
-    __slots__ = ("_afters", "_befores", "_limiter", "_plan", "due", "followers", "queues",
-                 "start_us", "status")  # fmt: skip
+    __slots__ = ("_limiter", "_plan", "_slot", "due", "followers", "queues", "start_us",
+                 "status")  # fmt: skip
 
     def __init__(
         self,
         limiter: _Owner,
         plan: Plan,
-        reply: list[Any],
+        slot: list[Any],
         due: float,
+        start_us: int,
         queues: list[LocalQueue],
     ) -> None:
-        n, m = len(plan.keys), len(plan.hb_keys)
         self._limiter = limiter
         self._plan = plan
-        self._befores = reply[3 + m : 3 + m + 2 * n : 2]
-        self._afters = reply[4 + m : 3 + m + 2 * n : 2]
+        self._slot = slot  # the reply that handed the slot out (to give it back)
         self.due = due
-        self.start_us = int(reply[1]) + int(reply[0])
+        self.start_us = start_us
         self.status = 0  # 0 waiting, 1 granted, 2 sent, 3 released
         self.followers: list[asyncio.Future[None]] = []
         self.queues = queues
@@ -323,8 +332,14 @@ class RedisPermit:
             return
         self.status = 3
         self._done()
-        args = [v for pair in zip(self._afters, self._befores, strict=True) for v in pair]
-        self._limiter.fire(ROLLBACK, self._plan.keys, args)
+        self._limiter.fire(ROLLBACK, self._plan.keys, rollback_args(self._plan, self._slot))
+
+
+def rollback_args(plan: Plan, slot: list[Any]) -> list[Any]:
+    """`ROLLBACK`'s arguments for the slot handed out by the `RESERVE` reply ``slot``."""
+    n, m = len(plan.keys), len(plan.hb_keys)
+    befores, afters = slot[3 + m : 3 + m + 2 * n : 2], slot[4 + m : 3 + m + 2 * n : 2]
+    return [v for pair in zip(afters, befores, strict=True) for v in pair]
 
 
 def _slot(permit: RedisPermit) -> int:
