@@ -288,13 +288,19 @@ class _FakeSession:
     closed = False
 
 
-async def test_rate_limits_other_than_in_process_need_the_redis_extra() -> None:
+async def test_rate_limits_takes_a_redis_url_and_refuses_anything_else() -> None:
     creds = ea.CoinWCredentials("cw-key-0001", "cw-secret-0001")
-    with pytest.raises(ea.ValidationError, match="redis") as info:
-        ea.CoinWClient(creds, rate_limits="redis://user:hunter2@localhost/0")
-    assert "hunter2" not in str(info.value)
-    with pytest.raises(ea.ValidationError):
-        ea.Poller(rate_limits="redis://localhost/0")
+    for bad in ("memcached://user:hunter2@localhost/0", "hunter2", 42):
+        with pytest.raises(ea.ValidationError, match="rate_limits") as info:
+            ea.CoinWClient(creds, rate_limits=bad)  # type: ignore[arg-type]
+        assert "hunter2" not in str(info.value)
+        with pytest.raises(ea.ValidationError):
+            ea.Poller(rate_limits=bad)  # type: ignore[arg-type]
+    # A URL is taken as is (nothing connects before the first request) and given back on close.
+    client = ea.CoinWClient(creds, rate_limits="redis://127.0.0.1:1/0")
+    await client.close()
+    async with ea.Poller(rate_limits="redis://127.0.0.1:1/0"):
+        pass
 
 
 async def test_a_password_in_base_url_is_not_shown() -> None:

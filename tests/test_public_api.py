@@ -53,6 +53,7 @@ PUBLIC = {
     "Poller",
     "PosSide",
     "RateLimitWaitTimeout",
+    "RedisLimiter",
     "ReplyTooLargeError",
     "RequestTimeoutError",
     "RetryPolicy",

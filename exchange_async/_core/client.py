@@ -12,8 +12,7 @@ from .credentials import ApiKeyCredentials
 from .decode import convert
 from .endpoint import Endpoint
 from .exchange import ExchangeSpec
-from .limiter import Limiter
-from .limiter_compat import limiter_for
+from .limiter import Limiter, limiter_for, release_limiter
 from .paging import PageRule, Paginator
 from .pipeline import Pipeline, PipelineOptions, PipelineStats, Signer, redact_url
 from .ratelimit import DEFAULT_MARGIN
@@ -155,9 +154,14 @@ class BaseClient:
     async def close(self) -> None:
         """Fail queued callers with `ClientClosedError` and close the HTTP session the client
         created. Safe to call more than once."""
+        if self._pipeline.closed:
+            return
         self._pipeline.close()
-        if self._owns_transport:
-            await self._transport.aclose()
+        try:
+            if self._owns_transport:
+                await self._transport.aclose()
+        finally:
+            await release_limiter(self._pipeline.limiter)
 
     @property
     def closed(self) -> bool:

@@ -13,13 +13,24 @@ margin.
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
+from .._errors import ValidationError
 from .ratelimit import RateLimit, Scope
 
-__all__ = ["Budget", "Limiter", "Permit", "WaitGroup", "budgets_for"]
+__all__ = [
+    "Budget",
+    "Limiter",
+    "Permit",
+    "WaitGroup",
+    "budgets_for",
+    "limiter_for",
+    "release_limiter",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,3 +118,109 @@ class Limiter(Protocol):
     async def penalize(self, budgets: Sequence[Budget], seconds: float) -> None:
         """Let nothing start through ``budgets`` for ``seconds`` from now (a refusal was seen)."""
         ...
+
+
+_SHARED_URLS = ("redis://", "rediss://", "unix://")
+_LIMITER_METHODS = ("wait_group", "acquire", "penalize")
+
+
+class _PerLoop:
+    """A limiter usable from any event loop: each call goes to the running loop's instance.
+
+    Created without a running loop (clients are often built outside one); wait groups are
+    plain objects, valid on every loop.
+    """
+
+    def __init__(self, url: str | None) -> None:
+        self.url = url
+        self.users = 0
+        self._by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def _here(self) -> Any:
+        if self.url is None:
+            from .limiter_memory import memory_limiter_for_running_loop
+
+            return memory_limiter_for_running_loop()
+        loop = asyncio.get_running_loop()
+        limiter = self._by_loop.get(loop)
+        if limiter is None:
+            from .limiter_redis import RedisLimiter
+
+            limiter = self._by_loop[loop] = RedisLimiter(self.url)
+        return limiter
+
+    def wait_group(self) -> WaitGroup:
+        """A new group for one client's waits (valid on every loop)."""
+        if self.url is None:
+            from .limiter_memory import MemoryWaitGroup
+
+            return MemoryWaitGroup()
+        from .limiter_redis import RedisWaitGroup
+
+        return RedisWaitGroup()
+
+    async def acquire(
+        self, budgets: Sequence[Budget], *, max_wait: float | None, group: WaitGroup
+    ) -> Permit:
+        """See `Limiter.acquire`."""
+        permit: Permit = await self._here().acquire(budgets, max_wait=max_wait, group=group)
+        return permit
+
+    async def penalize(self, budgets: Sequence[Budget], seconds: float) -> None:
+        """See `Limiter.penalize`."""
+        await self._here().penalize(budgets, seconds)
+
+    async def aclose(self) -> None:
+        """Close the running loop's Redis connection (others go with their loops)."""
+        limiter = self._by_loop.pop(asyncio.get_running_loop(), None)
+        if limiter is not None:
+            await limiter.aclose()
+
+
+_IN_PROCESS = _PerLoop(None)
+_shared: dict[str, _PerLoop] = {}
+
+
+def limiter_for(rate_limits: str | Limiter | None = None) -> Limiter:
+    """The limiter for a client's ``rate_limits=`` setting (no running loop needed).
+
+    ``None``: the in-process limiter, shared by every client on the same event loop.
+    A ``redis://``, ``rediss://`` or ``unix://`` URL: one shared `RedisLimiter` per URL (and
+    per event loop), counted per call: give it back with `release_limiter` when the client
+    closes (the last one out closes the connection). A limiter object: itself (its owner
+    closes it). Anything else raises `ValidationError` (never echoing the value: a URL may
+    hold a password).
+    """
+    if rate_limits is None:
+        return _IN_PROCESS
+    if isinstance(rate_limits, str):
+        if not rate_limits.startswith(_SHARED_URLS):
+            raise ValidationError("rate_limits must be a redis:// or rediss:// URL")
+        try:
+            import redis  # noqa: F401
+        except ImportError:
+            raise ValidationError(
+                'rate_limits=<URL> needs the redis extra: pip install "exchange-async[redis]"'
+            ) from None
+        shared = _shared.get(rate_limits)
+        if shared is None:
+            shared = _shared[rate_limits] = _PerLoop(rate_limits)
+        shared.users += 1
+        return shared
+    if all(callable(getattr(rate_limits, name, None)) for name in _LIMITER_METHODS):
+        return rate_limits
+    raise ValidationError("rate_limits must be None, a redis:// URL or a limiter object")
+
+
+async def release_limiter(limiter: Limiter) -> None:
+    """A client is done with a limiter from `limiter_for`: the last user of a URL closes it.
+
+    Does nothing for the in-process limiter or a limiter object the caller passed in.
+    """
+    if isinstance(limiter, _PerLoop) and limiter.url is not None:
+        limiter.users -= 1
+        if limiter.users <= 0:
+            _shared.pop(limiter.url, None)
+            await limiter.aclose()

@@ -130,6 +130,11 @@ class Pipeline:
         self._state = _State.CLOSED
         self._group.close()
 
+    @property
+    def limiter(self) -> Limiter:
+        """The rate limiter this pipeline's requests wait for."""
+        return self._limiter
+
     def _check_open(self) -> None:
         if self._state is _State.CLOSED:
             raise ClientClosedError("the client is closed", exchange=self.exchange.name)

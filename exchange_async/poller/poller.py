@@ -12,8 +12,7 @@ from types import TracebackType
 from typing import Self
 
 from .._core.aiohttp_transport import AiohttpTransport
-from .._core.limiter import Limiter
-from .._core.limiter_compat import limiter_for
+from .._core.limiter import Limiter, limiter_for, release_limiter
 from .._core.retry import RetryPolicy
 from .._core.secrets import require_text
 from .._core.transport import Transport
@@ -104,8 +103,9 @@ class Poller(ExchangeShortcuts):
         self._max_doublings = 1 + max(0, math.ceil(math.log2(max_backoff / backoff)))
         self._retry = retry or RetryPolicy()
         self._timeout = timeout
-        self._rate_limits = rate_limits
-        limiter_for(rate_limits)  # checked now, not when the first account is added
+        # One limiter for all the poller's clients (a URL's connection is shared, and given
+        # back when the poller closes); checked now, not when the first account is added.
+        self._limiter = limiter_for(rate_limits)
         self._owns_transport = transport is None
         self._transport: Transport = transport or AiohttpTransport(max_connections=max_connections)
         self._accounts: dict[str, Account] = {}
@@ -153,9 +153,12 @@ class Poller(ExchangeShortcuts):
         await asyncio.gather(*tasks, return_exceptions=True)
         for account in self._accounts.values():
             await account.source.client.close()
-        if self._owns_transport:
-            await self._transport.aclose()
-        self._queue.put_nowait(_CLOSED)
+        try:
+            if self._owns_transport:
+                await self._transport.aclose()
+        finally:
+            await release_limiter(self._limiter)
+            self._queue.put_nowait(_CLOSED)
 
     # -- accounts ------------------------------------------------------------------------------
 
@@ -164,7 +167,7 @@ class Poller(ExchangeShortcuts):
             "timeout": self._timeout,
             "retry": self._retry,
             "transport": self._transport,
-            "rate_limits": self._rate_limits,
+            "rate_limits": self._limiter,
         }
 
     def _check_name(self, name: str) -> None:

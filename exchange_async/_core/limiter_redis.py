@@ -1,0 +1,399 @@
+"""Rate limits shared by every process and host through Redis: the same promise as in-process.
+
+**One round trip per acquisition.** A Lua script (`RESERVE`, loaded once, EVALSHA) hands out the
+next start slot of every budget of the request at once (the GCRA rule of `MemoryLimiter`) on
+Redis's own clock (``TIME``) and returns how long to wait, relative: callers of every process
+are served in the order they reach Redis, and no host's clock is compared with another's.
+
+**Keys.** ``<prefix>:{<server>|<owner>}:<limit>:<scope>``, hash-tagged by account, or for a
+per-IP budget by ``ip@<egress group>`` (the processes that leave through one address; default:
+this host). A request's budgets are reserved in ONE atomic call on a single Redis server.
+(Redis Cluster, one call per hash tag, is not supported: a per-IP slot later than the account's
+could not re-date the account's atomically.) Keys expire (``PEXPIRE``) once idle.
+
+**Late sends.** A request that leaves late holds this process's next requests of the account
+until ``interval - catch_up`` after it left (`LocalQueue`), and a fire-and-forget `REDATE` moves
+the account's next slot on Redis the same way for every process (slots other processes had
+already reserved keep their place: the margin absorbs those).
+
+**Penalties.** `penalize` writes a pause into each budget; every process's script honours it;
+this process's queued waiters re-reserve behind it.
+
+**When Redis fails** (an error, or a call over ``call_timeout``) the promise still holds. Each
+reservation refreshes this process in a heartbeat set per hash tag, so it knows how many
+processes share each scope. While Redis is down it limits itself in-process to *its share*,
+``N // count`` starts per window with the margin doubled (the shares add up to at most N however
+they line up; fewer than one each: no share, wait for Redis up to ``max_wait``). A slot more
+than ``_HORIZON`` (1 s) ahead is handed out (its holder keeps its place) but usable only once
+confirmed by a second call within the horizon, so the share starts 1 s (and one share interval)
+after the loss, when every usable slot has passed. One warning per outage; probes back off from
+50 ms to 1 s. Once back, for a window of each limit plus a probe interval, requests go through
+Redis *and* stay within the share, so processes that have not noticed yet cannot add up past
+the limit. (A process cut off from a Redis the others still reach adds its share to theirs.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from .._errors import ClientClosedError, ValidationError
+from .limiter import Budget, Permit, WaitGroup
+from .limiter_memory import MemoryLimiter
+from .limiter_redis_parts import (
+    PENALIZE,
+    REDATE,
+    RESERVE,
+    ROLLBACK,
+    LocalQueue,
+    Plan,
+    RedisPermit,
+    RedisWaitGroup,
+    rollback_args,
+    shares_of,
+    timeout_error,
+    wake,
+)
+
+__all__ = ["RedisLimiter", "RedisPermit", "RedisWaitGroup"]
+
+log = logging.getLogger("exchange_async.limiter")
+
+_US = 1_000_000
+_PLANS_MAX = 10_000
+"""Budget sets whose keys are remembered (a cache, cleared when full)."""
+_POOL = 64
+"""Connections to Redis per limiter, at most."""
+_PROBE_MAX = 1.0
+"""Seconds between two probes of an unreachable Redis, at most."""
+_HORIZON = 1.0
+"""Seconds ahead Redis reserves a slot, at most (further waiters come back later): so a process
+that loses Redis knows no slot given out before lies more than this after the loss."""
+
+
+class _RedisDown(Exception):
+    """Redis did not answer in time (internal: the caller switches to the fallback)."""
+
+
+class _Repause(Exception):
+    """A pause was written for a queued waiter's budgets (internal: it re-reserves)."""
+
+
+class RedisLimiter:
+    """Rate limits shared through Redis by every process and host that points at it.
+
+    ``url``: ``redis://host:port/db`` or ``rediss://...`` (or pass a ready ``client``, a
+    ``redis.asyncio.Redis``; it is then not closed here). ``egress_group``: the name of the
+    processes that reach the exchanges through one IP address and so share the per-IP limits
+    (default: this host's name). ``call_timeout``: seconds one Redis call may take before this
+    process falls back to its in-process share (default 0.25). ``heartbeat``: seconds a process
+    keeps counting as a sharer after its last reserved start (default 10). ``key_prefix``: the
+    first part of every key (default ``"ea"``). Close with `aclose`.
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        client: Any = None,
+        egress_group: str | None = None,
+        call_timeout: float = 0.25,
+        heartbeat: float = 10.0,
+        key_prefix: str = "ea",
+    ) -> None:
+        try:
+            import redis.asyncio as aioredis
+        except ImportError:  # pragma: no cover - depends on the install
+            raise ValidationError(
+                'shared rate limits need the redis extra: pip install "exchange-async[redis]"'
+            ) from None
+        if client is None and url is None:
+            raise ValidationError("RedisLimiter needs a redis:// URL or a client")
+        if not call_timeout > 0 or not heartbeat > 0:
+            raise ValidationError("call_timeout and heartbeat must be positive seconds")
+        self._owns_client = client is None
+        if client is None:  # a bounded pool: a burst of callers queues for a connection
+            pool = aioredis.BlockingConnectionPool.from_url(str(url), max_connections=_POOL)
+            client = aioredis.Redis(connection_pool=pool)
+        self._client = client
+        self._scripts = {
+            s: self._client.register_script(s) for s in (RESERVE, REDATE, ROLLBACK, PENALIZE)
+        }
+        self.egress_group = egress_group or socket.gethostname()
+        self.call_timeout = call_timeout
+        self.heartbeat = heartbeat
+        self.key_prefix = key_prefix
+        self._pid = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._plans: dict[tuple[Budget, ...], Plan] = {}
+        self._counts: dict[str, int] = {}  # hash tag -> processes sharing it, as last seen
+        self._down_since = 0.0
+        self._down = False
+        self._fallback: MemoryLimiter | None = None
+        self._seeded: set[str] = set()
+        self._dual_until: dict[str, float] = {}
+        self._up_waiters: list[asyncio.Future[None]] = []
+        self._sleepers: dict[asyncio.Future[None], Plan] = {}
+        self._queues: dict[str, LocalQueue] = {}  # account budget key -> local reservations
+        self._background: set[asyncio.Task[Any]] = set()
+        self._probe: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def on_redis(self) -> bool:
+        """False while Redis is unreachable and this process limits itself to its share."""
+        return not self._down
+
+    def loop_time(self) -> float:
+        """The clock every local time of this limiter is on (the event loop's)."""
+        return (self._loop or asyncio.get_running_loop()).time()
+
+    def _loop_now(self) -> asyncio.AbstractEventLoop:
+        assert self._loop is not None
+        return self._loop
+
+    def wait_group(self) -> RedisWaitGroup:
+        """A new group for one client's waits."""
+        return RedisWaitGroup()
+
+    def _plan_for(self, budgets: Sequence[Budget]) -> Plan:
+        key = tuple(budgets)
+        plan = self._plans.get(key)
+        if plan is None:
+            if len(self._plans) >= _PLANS_MAX:  # accounts come and go: keep this bounded
+                self._plans.clear()
+                self._counts.clear()  # a scope then has no known share: it waits for Redis
+            plan = self._plans[key] = Plan(key, self.key_prefix, self.egress_group)
+        return plan
+
+    async def acquire(
+        self, budgets: Sequence[Budget], *, max_wait: float | None, group: WaitGroup
+    ) -> Permit:
+        """Wait until a request may start under every budget and reserve that start.
+
+        Raises `RateLimitWaitTimeout` (at once when Redis says the wait is longer than
+        ``max_wait`` seconds) and `ClientClosedError` when ``group`` is or gets closed.
+        """
+        if not isinstance(group, RedisWaitGroup):
+            raise TypeError("group must come from this limiter's wait_group()")
+        loop = self._loop = asyncio.get_running_loop()
+        deadline = None if max_wait is None else loop.time() + max_wait
+        plan = self._plan_for(budgets)
+        while True:
+            if group.closed:
+                raise ClientClosedError("the client was closed")
+            shares = self._shares(plan) if self._down else None
+            try:
+                if shares is not None:
+                    return await self._acquire_share(plan, shares, deadline, group)
+                if self._down:
+                    await self._wait_for_redis(plan, deadline, group)
+                else:
+                    return await self._acquire_redis(plan, deadline, group)
+            except (_RedisDown, _Repause):
+                continue
+
+    async def _acquire_redis(
+        self, plan: Plan, deadline: float | None, group: RedisWaitGroup
+    ) -> Permit:
+        loop = self._loop_now()
+        now = loop.time()
+        shares = self._dual_shares(plan, now)
+        not_before = 0.0
+        if shares:  # just back from an outage: also stay within this process's share
+            assert self._fallback is not None
+            not_before = max(0.0, self._fallback.next_start(shares) - now)
+        max_wait = -1 if deadline is None else max(0, round((deadline - now) * _US))
+        head: list[str | int] = [self._pid, round(not_before * _US), max_wait]
+        head += [round(self.heartbeat * _US), len(plan.keys), round(_HORIZON * _US)]
+        slot: list[Any] = []
+        promised = 0
+        while True:  # hand out a slot; one further than the horizon is confirmed later
+            args = [*head, promised, *plan.tail]
+            reply = await self._call(RESERVE, [*plan.keys, *plan.hb_keys], args)
+            t = loop.time()
+            wait_us, later_us = int(reply[0]), int(reply[2])
+            for j, tag_ in enumerate(plan.tags):  # after an outage Redis may have restarted
+                seen = int(reply[3 + j])
+                self._counts[tag_] = max(seen, self._counts.get(tag_, 0)) if shares else seen
+            if wait_us < 0:
+                raise timeout_error(plan, deadline, now)
+            start_us = int(reply[1]) + wait_us
+            if start_us != promised:
+                slot = reply  # a new slot (the promise was void, or there was none)
+            if not later_us:
+                break
+            promised = start_us
+            try:
+                await self._sleep(t + later_us / _US, group, plan)
+            except BaseException:
+                self.fire(ROLLBACK, plan.keys, rollback_args(plan, slot))
+                raise
+        queues = [self._queue(plan, i) for i in plan.chained]
+        permit = RedisPermit(self, plan, slot, t + wait_us / _US, start_us, queues)
+        if shares:
+            assert self._fallback is not None
+            self._fallback.push(shares, permit.due)  # a start at ``due`` within the share
+        try:
+            while not group.closed:
+                due = permit.blocker()
+                if isinstance(due, RedisPermit):  # an earlier request has not left yet (rare)
+                    await self._sleep(deadline, group, plan, due.followers)
+                    if deadline is not None and loop.time() >= deadline:
+                        raise timeout_error(plan, deadline, loop.time())
+                elif due > loop.time():
+                    await self._sleep(due, group, plan)
+                else:
+                    break
+            if group.closed:
+                raise ClientClosedError("the client was closed")
+        except BaseException:
+            permit.release()
+            raise
+        permit.status = 1
+        return permit
+
+    async def _sleep(
+        self, until: float | None, group: RedisWaitGroup, plan: Plan, on: list[Any] | None = None
+    ) -> None:
+        """Sleep until ``until`` (loop time), or ``on`` wakes it; raises if the group closes."""
+        loop = self._loop_now()
+        future: asyncio.Future[None] = loop.create_future()
+        handle = None if until is None else loop.call_at(until, wake, future)
+        if on is not None:
+            on.append(future)
+        group.futures.add(future)
+        self._sleepers[future] = plan
+        try:
+            await future
+        finally:
+            if handle is not None:
+                handle.cancel()
+            group.futures.discard(future)
+            del self._sleepers[future]
+
+    def _queue(self, plan: Plan, i: int) -> LocalQueue:
+        queue = self._queues.get(plan.keys[i])
+        if queue is None:
+            if len(self._queues) >= _PLANS_MAX:  # keep only the busy ones
+                self._queues = {k: q for k, q in self._queues.items() if q.pending}
+            queue = self._queues[plan.keys[i]] = LocalQueue(plan.budgets[i])
+        return queue
+
+    async def _call(self, script: str, keys: list[str], args: Sequence[str | int]) -> Any:
+        try:
+            async with asyncio.timeout(self.call_timeout):
+                return await self._scripts[script](keys=keys, args=args)
+        except Exception as error:  # any failure of Redis or its client: fall back
+            self._went_down(error)
+            raise _RedisDown from None
+
+    def fire(self, script: str, keys: list[str], args: Sequence[str | int]) -> None:
+        """Run ``script`` in the background (a re-date, a give-back): nobody waits for it."""
+        if self._down or self._loop is None or self._loop.is_closed():
+            return
+        task = self._loop.create_task(self._fire(script, keys, args))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _fire(self, script: str, keys: list[str], args: Sequence[str | int]) -> None:
+        with contextlib.suppress(_RedisDown):
+            await self._call(script, keys, args)
+
+    async def penalize(self, budgets: Sequence[Budget], seconds: float) -> None:
+        """Let nothing start through ``budgets`` for ``seconds`` from now, in every process."""
+        plan = self._plan_for(budgets)
+        if not self._down:
+            args = [round(seconds * _US), max(plan.keep_ms)]
+            with contextlib.suppress(_RedisDown):
+                await self._call(PENALIZE, plan.keys, args)
+        shares = self._shares(plan)
+        if self._fallback is not None and shares:
+            await self._fallback.penalize(shares, seconds)
+        keys = set(plan.keys)
+        for future, waiting in list(self._sleepers.items()):
+            if not keys.isdisjoint(waiting.keys) and not future.done():
+                future.set_exception(_Repause())
+
+    # -- when Redis fails ---------------------------------------------------------------
+
+    def _went_down(self, error: BaseException) -> None:
+        if self._down:
+            return
+        self._down = True
+        self._down_since = self.loop_time()
+        self._fallback = self._fallback or MemoryLimiter()
+        self._seeded.clear()
+        reason = type(error).__name__
+        log.warning("Redis rate limiter unreachable (%s); using this process's share", reason)
+        if self._loop is not None and (self._probe is None or self._probe.done()):
+            self._probe = self._loop.create_task(self._probe_until_up())
+
+    async def _probe_until_up(self) -> None:
+        delay = 0.05
+        while True:
+            await asyncio.sleep(delay)
+            try:
+                async with asyncio.timeout(self.call_timeout):
+                    await self._client.connection_pool.disconnect()  # drop dead sockets
+                    await self._client.ping()
+            except Exception:
+                delay = min(delay * 2, _PROBE_MAX)
+                continue
+            break
+        now = self.loop_time()
+        for plan in self._plans.values():
+            for key, budget in zip(plan.keys, plan.budgets, strict=True):
+                window = budget.limit.period * (1 + 2 * budget.margin)
+                self._dual_until[key] = now + _PROBE_MAX + window
+        self._down = False
+        log.warning("Redis rate limiter answers again; limits are shared through it")
+        for future in self._up_waiters:
+            wake(future)
+        self._up_waiters = []
+
+    def _shares(self, plan: Plan) -> list[Budget] | None:
+        """This process's share of each budget (see `share_of`), or None if one has none."""
+        return shares_of(plan.budgets, plan.tags_of, self._counts)
+
+    def _dual_shares(self, plan: Plan, now: float) -> list[Budget]:
+        if self._fallback is None or all(self._dual_until.get(k, 0.0) <= now for k in plan.keys):
+            return []
+        return self._shares(plan) or []
+
+    async def _acquire_share(
+        self, plan: Plan, shares: list[Budget], deadline: float | None, group: RedisWaitGroup
+    ) -> Permit:
+        assert self._fallback is not None
+        loop = self._loop_now()
+        for key, share in zip(plan.keys, shares, strict=True):
+            if key not in self._seeded:  # every slot Redis gave out has passed by then
+                self._seeded.add(key)
+                self._fallback.hold(share, self._down_since + _HORIZON + share.interval)
+        max_wait = None if deadline is None else max(0.0, deadline - loop.time())
+        return await self._fallback.acquire(shares, max_wait=max_wait, group=group.memory)
+
+    async def _wait_for_redis(
+        self, plan: Plan, deadline: float | None, group: RedisWaitGroup
+    ) -> None:
+        """No known share for this scope: wait until Redis answers (up to ``deadline``)."""
+        loop = self._loop_now()
+        if deadline is not None and loop.time() >= deadline:
+            raise timeout_error(plan, deadline, loop.time())
+        self._up_waiters = [f for f in self._up_waiters if not f.done()]
+        await self._sleep(deadline, group, plan, self._up_waiters)
+
+    async def aclose(self) -> None:
+        """Stop the background probe and close the Redis client (if this limiter made it)."""
+        if self._probe is not None:
+            self._probe.cancel()
+        for task in [*self._background, *([self._probe] if self._probe else [])]:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self._owns_client:
+            await self._client.aclose(close_connection_pool=True)

@@ -1,0 +1,311 @@
+"""The shared limiter against a real redis-server: exact schedules on Redis's clock, shared
+pauses, re-dated late sends, give-backs, and the fallback when Redis goes away.
+
+Two `RedisLimiter` instances stand for two processes (each has its own process id and state).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from collections.abc import AsyncIterator
+
+import pytest
+import redis.asyncio as aioredis
+from redis_server import RedisServer, redis_server
+
+import exchange_async as ea
+from exchange_async._core.limiter import Budget, Limiter, limiter_for, release_limiter
+from exchange_async._core.limiter_memory import MemoryLimiter
+from exchange_async._core.limiter_redis import RedisLimiter, RedisPermit
+from exchange_async._core.ratelimit import RateLimit, Scope
+
+__all__ = ["redis_server"]
+
+FAST = RateLimit("/fast", 10, 0.1, Scope.ENDPOINT)  # interval 10.5 ms, catch-up 2 ms
+IP = RateLimit("ip", 6000, 60.0, Scope.IP)  # interval 10.5 ms, catch-up 2 ms
+
+
+def budget(limit: RateLimit = FAST, owner: str = "key:a") -> Budget:
+    return Budget("http://s", limit, owner, 0.05)
+
+
+@pytest.fixture
+async def pair(redis_server: RedisServer) -> AsyncIterator[tuple[RedisLimiter, RedisLimiter]]:
+    one, two = RedisLimiter(redis_server.url), RedisLimiter(redis_server.url)
+    yield one, two
+    await one.aclose()
+    await two.aclose()
+
+
+async def reserve(limiter: RedisLimiter, budgets: list[Budget], n: int) -> list[RedisPermit]:
+    group = limiter.wait_group()
+
+    async def one() -> RedisPermit:
+        permit = await limiter.acquire(budgets, max_wait=None, group=group)
+        permit.sent()
+        assert isinstance(permit, RedisPermit)
+        return permit
+
+    return list(await asyncio.gather(*(one() for _ in range(n))))
+
+
+async def warm_up(pair: tuple[RedisLimiter, RedisLimiter]) -> None:
+    """Open each limiter's connections first, so every call reaches Redis within a slot."""
+    for i, limiter in enumerate(pair):
+        await reserve(limiter, [budget(owner=f"warm-{i}-{j}") for j in range(1)], 3)
+
+
+def gaps(permits: list[RedisPermit]) -> list[int]:
+    starts = sorted(p.start_us for p in permits)
+    return [b - starts[0] for b in starts]
+
+
+async def test_redis_limiter_is_a_limiter(pair: tuple[RedisLimiter, RedisLimiter]) -> None:
+    limiter: Limiter = pair[0]
+    assert limiter.wait_group() is not None
+
+
+async def test_the_schedule_is_exact_on_redis_clock(
+    pair: tuple[RedisLimiter, RedisLimiter],
+) -> None:
+    one, two = pair
+    await warm_up(pair)
+    permits = await asyncio.gather(reserve(one, [budget()], 3), reserve(two, [budget()], 3))
+    # Six starts from two "processes", one schedule: 10.5 ms apart, each allowed 1.25 ms
+    # early (the catch-up allowance: at most a quarter of the 5 ms margin).
+    assert gaps([*permits[0], *permits[1]]) == [0, 9250, 19750, 30250, 40750, 51250]
+
+
+async def test_a_queue_deeper_than_the_horizon_keeps_its_order_and_slots(
+    pair: tuple[RedisLimiter, RedisLimiter],
+) -> None:
+    # 5 per 0.5 s: 105 ms apart. Slots more than 1 s ahead are handed out at once (the caller
+    # keeps its place) and confirmed when within 1 s: same schedule, same order.
+    one, two = pair
+    await warm_up(pair)
+    paced = budget(RateLimit("/paced", 5, 0.5, Scope.ENDPOINT))
+    first = asyncio.ensure_future(reserve(one, [paced], 7))
+    await asyncio.sleep(0.02)  # all of one's reservations reach Redis first
+    second = await reserve(two, [paced], 6)
+    permits = [*await first, *second]
+    assert gaps(permits) == [0, *(103_000 + 105_000 * k for k in range(12))]
+    assert max(p.start_us for p in permits[:7]) < min(p.start_us for p in second)
+
+
+async def test_account_and_egress_budgets_are_reserved_together(
+    pair: tuple[RedisLimiter, RedisLimiter],
+) -> None:
+    one, two = pair
+    await warm_up(pair)
+    a = await reserve(one, [budget(owner="key:a"), budget(IP, "ip")], 2)
+    b = await reserve(two, [budget(owner="key:b"), budget(IP, "ip")], 2)
+    # a's own budget, then the shared IP budget (2 ms catch-up), then both: exact.
+    assert gaps([*a, *b]) == [0, 9250, 19000, 29500]
+
+
+async def test_another_egress_group_has_its_own_ip_budget(redis_server: RedisServer) -> None:
+    here = RedisLimiter(redis_server.url, egress_group="host-a")
+    also_here = RedisLimiter(redis_server.url, egress_group="host-a")
+    there = RedisLimiter(redis_server.url, egress_group="host-b")
+    ip = budget(RateLimit("ip", 1, 10.0, Scope.IP), "ip")  # one per 10.5 s
+    try:
+        await reserve(here, [ip], 1)
+        await reserve(there, [ip], 1)  # its own budget: at once
+        with pytest.raises(ea.RateLimitWaitTimeout):  # the same group's: ~10 s away
+            await also_here.acquire([ip], max_wait=1.0, group=also_here.wait_group())
+    finally:
+        for limiter in (here, also_here, there):
+            await limiter.aclose()
+
+
+async def test_max_wait_refuses_at_once_and_spends_nothing(
+    pair: tuple[RedisLimiter, RedisLimiter],
+) -> None:
+    one, two = pair
+    slow = budget(RateLimit("/slow", 1, 1.0, Scope.ENDPOINT))
+    first = await reserve(one, [slow], 1)
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    with pytest.raises(ea.RateLimitWaitTimeout):
+        await two.acquire([slow], max_wait=0.2, group=two.wait_group())
+    assert loop.time() - began < 0.15
+    permit = await two.acquire([slow], max_wait=2.0, group=two.wait_group())
+    assert isinstance(permit, RedisPermit)
+    assert permit.start_us - first[0].start_us == 1_048_000  # the slot after the first
+
+
+async def test_a_pause_written_by_one_process_holds_the_other(
+    pair: tuple[RedisLimiter, RedisLimiter],
+) -> None:
+    one, two = pair
+    (first,) = await reserve(one, [budget()], 1)
+    await one.penalize([budget()], 0.3)
+    (second,) = await reserve(two, [budget()], 1)
+    assert second.start_us - first.start_us >= 300_000
+
+
+async def test_a_pause_holds_this_process_queued_waiters_too(
+    pair: tuple[RedisLimiter, RedisLimiter],
+) -> None:
+    one, _ = pair
+    loop = asyncio.get_running_loop()
+    slow = budget(RateLimit("/slow", 1, 0.2, Scope.ENDPOINT))  # 210 ms apart
+    await reserve(one, [slow], 1)
+    waiter = asyncio.ensure_future(reserve(one, [slow], 1))  # due in ~208 ms
+    await asyncio.sleep(0.05)
+    paused_at = loop.time()
+    await one.penalize([slow], 0.4)
+    await waiter
+    assert loop.time() - paused_at >= 0.4 - 0.01
+
+
+async def test_a_late_send_moves_the_next_reservation(
+    pair: tuple[RedisLimiter, RedisLimiter],
+) -> None:
+    one, two = pair
+    permit = await one.acquire([budget()], max_wait=None, group=one.wait_group())
+    assert isinstance(permit, RedisPermit)
+    await asyncio.sleep(0.2)
+    permit.sent()  # 200 ms late: fire-and-forget re-date
+    await asyncio.sleep(0.05)  # let the background call land
+    (second,) = await reserve(two, [budget()], 1)
+    assert second.start_us - permit.start_us >= 200_000 + 10_500 - 2_000
+
+
+async def test_a_late_send_holds_this_process_next_requests(
+    pair: tuple[RedisLimiter, RedisLimiter],
+) -> None:
+    # The first request waits 0.3 s for a connection after its slot: the next one of this
+    # process, reserved for 10.5 ms later, waits for it and starts an interval after it left.
+    one, _ = pair
+    loop = asyncio.get_running_loop()
+    first = await one.acquire([budget()], max_wait=None, group=one.wait_group())
+    second = asyncio.ensure_future(reserve(one, [budget()], 1))
+    await asyncio.sleep(0.3)
+    assert not second.done()
+    first.sent()
+    sent_at = loop.time()
+    await second
+    assert loop.time() - sent_at >= 0.0105 - 0.00125 - 1e-4
+
+
+async def test_an_unsent_release_gives_the_slot_back(
+    pair: tuple[RedisLimiter, RedisLimiter],
+) -> None:
+    one, two = pair
+    slow = budget(RateLimit("/slow", 1, 0.2, Scope.ENDPOINT))  # 210 ms apart, 2 ms catch-up
+    (first,) = await reserve(one, [slow], 1)
+    waiter = asyncio.ensure_future(one.acquire([slow], max_wait=None, group=one.wait_group()))
+    await asyncio.sleep(0.05)
+    waiter.cancel()  # the last reservation: its slot comes back
+    await asyncio.sleep(0.05)
+    (again,) = await reserve(two, [slow], 1)
+    assert again.start_us - first.start_us == 208_000
+
+
+async def test_closing_a_group_fails_its_waiters_at_once(
+    pair: tuple[RedisLimiter, RedisLimiter],
+) -> None:
+    one, _ = pair
+    slow = budget(RateLimit("/slow", 1, 1.0, Scope.ENDPOINT))
+    await reserve(one, [slow], 1)
+    group = one.wait_group()
+    waiter = asyncio.ensure_future(one.acquire([slow], max_wait=None, group=group))
+    await asyncio.sleep(0.05)
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    group.close()
+    with pytest.raises(ea.ClientClosedError):
+        await waiter
+    assert loop.time() - began < 0.1
+    with pytest.raises(ea.ClientClosedError):
+        await one.acquire([slow], max_wait=None, group=group)
+
+
+async def test_keys_are_hash_tagged_per_account_and_expire(
+    pair: tuple[RedisLimiter, RedisLimiter], redis_server: RedisServer
+) -> None:
+    await reserve(pair[0], [budget(owner="key:a"), budget(IP, "ip")], 1)
+    client = aioredis.Redis.from_url(redis_server.url)
+    try:
+        found = await client.keys("*")
+        keys = sorted(k.decode() if isinstance(k, bytes) else k for k in found)
+        assert keys == [
+            "ea:{http://s|ip@" + pair[0].egress_group + "}:ip:IP",
+            "ea:{http://s|ip@" + pair[0].egress_group + "}:procs",
+            "ea:{http://s|key:a}:/fast:ENDPOINT",
+            "ea:{http://s|key:a}:procs",
+        ]
+        ttls = [await client.pttl(k) for k in keys]
+        assert all(0 < ttl < 70_000 for ttl in ttls), ttls
+    finally:
+        await client.aclose()
+
+
+async def test_redis_down_falls_back_to_this_process_share_and_comes_back(
+    pair: tuple[RedisLimiter, RedisLimiter],
+    redis_server: RedisServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    one, two = pair
+    await reserve(one, [budget()], 1)
+    await reserve(two, [budget()], 1)  # two processes share the budget: each gets half
+    await reserve(one, [budget()], 1)  # (as each saw at its last reservation)
+    redis_server.stop()
+    loop = asyncio.get_running_loop()
+    with caplog.at_level(logging.WARNING, "exchange_async.limiter"):
+        group = one.wait_group()
+        times = []
+        for _ in range(4):
+            permit = await one.acquire([budget()], max_wait=5.0, group=group)
+            times.append(loop.time())
+            permit.sent()
+    assert not one.on_redis
+    assert sum("unreachable" in r.message for r in caplog.records) == 1  # once per outage
+    # Half of 10 per 0.1 s with the margin doubled: 22 ms apart, less the 2 ms catch-up.
+    assert min(b - a for a, b in itertools.pairwise(times)) >= 0.022 - 0.002 - 1e-6
+    # A process that never saw the scope on Redis has no share: it waits, bounded.
+    with pytest.raises(ea.RateLimitWaitTimeout):
+        await one.acquire([budget(owner="key:new")], max_wait=0.3, group=group)
+    redis_server.start()
+    for _ in range(100):
+        if one.on_redis:
+            break
+        await asyncio.sleep(0.05)
+    assert one.on_redis
+    await one.acquire([budget(owner="key:new")], max_wait=1.0, group=group)
+
+
+async def test_limiter_for_picks_the_backend(redis_server: RedisServer) -> None:
+    memory, shared = limiter_for(None), limiter_for(redis_server.url)
+    assert limiter_for(redis_server.url) is shared
+    own = MemoryLimiter()
+    assert limiter_for(own) is own
+    for bad in ("http://x", 42):
+        with pytest.raises(ea.ValidationError):
+            limiter_for(bad)  # type: ignore[arg-type]
+    # Both resolved limiters work on the running loop (and were made without one).
+    for limiter in (memory, shared):
+        group = limiter.wait_group()
+        permit = await limiter.acquire([budget(owner="key:lf")], max_wait=1.0, group=group)
+        permit.sent()
+        permit.release()
+    await release_limiter(shared)
+    await release_limiter(shared)  # the last user closes it
+    assert limiter_for(redis_server.url) is not shared
+    await release_limiter(limiter_for(redis_server.url))
+    await release_limiter(memory)  # nothing to close
+
+
+def test_limiter_for_needs_no_running_loop() -> None:
+    limiter = limiter_for(None)
+    group = limiter.wait_group()
+
+    async def use() -> None:
+        permit = await limiter.acquire([budget(owner="key:nl")], max_wait=None, group=group)
+        permit.release()
+
+    asyncio.run(use())
+    asyncio.run(use())  # another loop, same limiter object

@@ -1,0 +1,136 @@
+"""Four OS processes share one Bitget-like and one CoinW-like account through Redis, against an
+HTTP server in its own process that counts what arrives: never more than the limit in any
+one-second window, at >= 90 % of the allowance; also with Redis killed and restarted mid-run,
+and with one process's clocks 300 ms ahead."""
+
+from __future__ import annotations
+
+import bisect
+import json
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from redis_server import RedisServer, redis_server
+
+__all__ = ["redis_server"]
+
+ROOT = Path(__file__).resolve().parent.parent
+LOAD = ROOT / "tests" / "limiter_load.py"  # run as a script in each worker process
+LIMITS = {"bitget": 5, "coinw": 10}
+PROCESSES = 4
+
+
+def max_in_window(times: list[float], window: float = 1.0) -> int:
+    """Most arrivals inside any half-open window [t, t + window)."""
+    times = sorted(times)
+    return max((bisect.bisect_left(times, t + window) - i for i, t in enumerate(times)), default=0)
+
+
+@pytest.fixture
+def arrivals_server() -> Iterator[str]:
+    """The recording server, in its own process; yields its base URL."""
+    with tempfile.TemporaryDirectory() as directory:
+        port_file = Path(directory) / "port"
+        process = subprocess.Popen([sys.executable, str(LOAD), "serve", str(port_file)], cwd=ROOT)
+        try:
+            deadline = time.monotonic() + 20
+            while not port_file.exists() or not port_file.read_text():
+                assert time.monotonic() < deadline, "the arrivals server did not start"
+                time.sleep(0.05)
+            yield f"http://127.0.0.1:{port_file.read_text()}"
+        finally:
+            process.kill()
+            process.wait(10)
+
+
+def start_workers(redis_url: str, base_url: str, seconds: float, skews: list[float]) -> Any:
+    directory = tempfile.mkdtemp()
+    start_at = time.time() + 3.0  # every worker imported and connected by then
+    outs = [Path(directory) / f"worker-{i}.json" for i in range(len(skews))]
+    processes = [
+        subprocess.Popen(
+            [
+                *(sys.executable, str(LOAD), "work", redis_url, base_url),
+                *(str(start_at), str(seconds), str(skew), str(out)),
+            ],
+            cwd=ROOT,
+        )
+        for skew, out in zip(skews, outs, strict=True)
+    ]
+    return processes, outs, start_at
+
+
+def finish(processes: list[subprocess.Popen[bytes]], outs: list[Path]) -> list[dict[str, Any]]:
+    for process in processes:
+        assert process.wait(60) == 0
+    return [json.loads(out.read_text()) for out in outs]
+
+
+def server_arrivals(base_url: str) -> dict[str, list[float]]:
+    with urllib.request.urlopen(f"{base_url}/arrivals", timeout=10) as reply:
+        data: dict[str, list[float]] = json.loads(reply.read())
+    return data
+
+
+def check_limits(arrivals: dict[str, list[float]], min_utilization: float) -> dict[str, Any]:
+    report = {}
+    for name, limit in LIMITS.items():
+        times = sorted(arrivals[name])
+        busiest = max_in_window(times)
+        utilization = (len(times) - 1) / ((times[-1] - times[0]) * limit)
+        report[name] = (busiest, round(utilization, 3))
+        print(f"{name}: at most {busiest} in any 1 s window, utilization {utilization:.1%}")
+        assert busiest <= limit, (name, busiest)
+        assert utilization >= min_utilization, (name, utilization)
+    return report
+
+
+def run(redis_url: str, base_url: str, seconds: float, skews: list[float]) -> Any:
+    processes, outs, _ = start_workers(redis_url, base_url, seconds, skews)
+    results = finish(processes, outs)
+    return results, server_arrivals(base_url)
+
+
+@pytest.mark.slow
+def test_four_processes_keep_every_limit_together(
+    redis_server: RedisServer, arrivals_server: str
+) -> None:
+    results, arrivals = run(redis_server.url, arrivals_server, 4.0, [0.0] * PROCESSES)
+    assert all(not r["errors"] and not r["fell_back"] for r in results), results
+    check_limits(arrivals, 0.90)
+    # Every process got its turn (first come, first served across processes).
+    assert all(r["sent"]["bitget"] >= 2 and r["sent"]["coinw"] >= 4 for r in results), results
+
+
+@pytest.mark.slow
+def test_a_process_with_its_clock_300ms_ahead_changes_nothing(
+    redis_server: RedisServer, arrivals_server: str
+) -> None:
+    results, arrivals = run(redis_server.url, arrivals_server, 4.0, [0.0, 0.0, 0.0, 0.3])
+    assert all(not r["errors"] for r in results), results
+    check_limits(arrivals, 0.90)
+
+
+@pytest.mark.slow
+def test_redis_killed_and_restarted_mid_run_keeps_every_limit(
+    redis_server: RedisServer, arrivals_server: str
+) -> None:
+    processes, outs, start_at = start_workers(
+        redis_server.url, arrivals_server, 8.0, [0.0] * PROCESSES
+    )
+    time.sleep(max(0.0, start_at + 2.0 - time.time()))
+    redis_server.stop()
+    time.sleep(2.5)
+    redis_server.start()
+    results = finish(processes, outs)
+    assert all(not r["errors"] for r in results), results
+    assert all(r["fell_back"] and r["on_redis"] for r in results), results
+    arrivals = server_arrivals(arrivals_server)
+    check_limits(arrivals, 0.5)  # throughput drops during the outage; never over the limit
