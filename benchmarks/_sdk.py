@@ -1,4 +1,5 @@
-"""The ONE place the benchmarks touch SDK internals: decoding a reply body without a request.
+"""The ONE place the benchmarks touch SDK internals: decoding a reply body without a request,
+and the default transport (to wrap it with a recorder of send times).
 
 The SDK's public API has no "decode this body" call, so the decode benchmark reaches for the
 endpoint's decoder and its model conversion. Those internals are being reworked; when they move,
@@ -11,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["sdk_decoders"]
+__all__ = ["default_transport", "sdk_decoders"]
 
 
 def sdk_decoders() -> tuple[Callable[[bytes], Any], Callable[[bytes], Any]]:
@@ -39,3 +40,10 @@ def sdk_decoders() -> tuple[Callable[[bytes], Any], Callable[[bytes], Any]]:
         return envelope.data or []
 
     return bitget, coinw
+
+
+def default_transport() -> Any:
+    """A new instance of the transport a client builds when given none (aiohttp's)."""
+    from exchange_async._core.aiohttp_transport import AiohttpTransport
+
+    return AiohttpTransport()

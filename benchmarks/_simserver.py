@@ -4,7 +4,8 @@
 secret ``scale-secret-<i>``, 10 open orders each), serves on 127.0.0.1, prints the port, then
 answers each ``stats`` line on stdin with one JSON line (violations as the simulator counts
 them, arrivals, its own CPU seconds, its longest event-loop stall since the last ``reset``)
-until stdin closes.
+until stdin closes. ``arrivals`` answers instead with every CoinW arrival time since the last
+``reset`` (``time.monotonic()``, shared with the client process), by api key.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ def scale_credentials(index: int) -> tuple[str, str]:
 
 async def serve(accounts: int) -> None:
     """Serve until stdin closes, answering ``stats`` requests."""
-    sim = Simulator(SimulatorConfig(arrival_log_limit=20_000))
+    sim = Simulator(SimulatorConfig(arrival_log_limit=400_000))
     for i in range(accounts):
         key, secret = scale_credentials(i)
         sim.add_coinw_account(api_key=key, secret_key=secret, orders=10)
@@ -45,6 +46,13 @@ async def serve(accounts: int) -> None:
             line = await loop.run_in_executor(None, sys.stdin.readline)
             if not line:
                 break
+            if line.strip() == "arrivals":
+                times: dict[str, list[float]] = {}
+                for arrival in sim.arrivals:
+                    if arrival.path == COINW_PATH and arrival.api_key is not None:
+                        times.setdefault(arrival.api_key, []).append(arrival.time)
+                print(json.dumps(times), flush=True)
+                continue
             if line.strip() == "reset":
                 sim.reset_arrivals()
                 stalls[0] = 0.0

@@ -93,7 +93,8 @@ class _Ticket:
         if self.status != _GRANTED:
             return
         self.status = _SENT
-        now = self.sent_at = self.loop.time()
+        tick = getattr(self.loop, "_clock_resolution", 0.001)  # uvloop's time() counts whole ms
+        now = self.sent_at = self.loop.time() + (tick if tick >= 1e-6 else 0.0)  # the tick's end
         if now > self.start:
             for i, state in enumerate(self.states):
                 if state.chained:
