@@ -99,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"(CPU per request while profiled: {result['cpu_us_per_request']:.0f} "
                 "µs, inflated by the profiler)\n"
             )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(parts), encoding="utf-8")
     print(f"wrote {args.out}")
     return 0

@@ -74,6 +74,7 @@ class AiohttpTransport:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._guard: AsyncIterator[None] | None = None
         self._closed = False
+        self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
         if http_session is not None:
             _disable_silent_retry(http_session)
 
@@ -122,12 +123,18 @@ class AiohttpTransport:
             # would be a request the limiter never saw (and carry the auth headers elsewhere).
             allow_redirects=False,
             raise_for_status=False,
-            timeout=aiohttp.ClientTimeout(total=request.timeout),
-            trace_request_ctx=SimpleNamespace(on_sent=on_sent),
+            timeout=self._timeout(request.timeout),
+            trace_request_ctx=on_sent,  # the hook's context: no per-request wrapper object
         ) as response:
             on_sent()  # already done by the trace hook, unless the caller's session lacks it
             body = await self._read(response)
             return TransportResponse(response.status, dict(response.headers), body)
+
+    def _timeout(self, seconds: float) -> aiohttp.ClientTimeout:
+        timeout = self._timeouts.get(seconds)
+        if timeout is None:  # one per distinct value (clients keep theirs), not per request
+            timeout = self._timeouts[seconds] = aiohttp.ClientTimeout(total=seconds)
+        return timeout
 
     async def _read(self, response: aiohttp.ClientResponse) -> bytes:
         limit = self.max_reply_bytes
@@ -218,9 +225,8 @@ async def _on_headers_sent(
     context: SimpleNamespace,
     params: aiohttp.TraceRequestHeadersSentParams,
 ) -> None:
-    request_ctx = getattr(context, "trace_request_ctx", None)
-    on_sent = getattr(request_ctx, "on_sent", None)
-    if on_sent is not None:
+    on_sent = getattr(context, "trace_request_ctx", None)
+    if callable(on_sent):  # the transport's on_sent; None for requests made by others
         on_sent()
 
 

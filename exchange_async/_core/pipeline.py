@@ -220,10 +220,13 @@ class Pipeline:
             self._budgets_for(endpoint), max_wait=self.options.max_rate_wait, group=self._group
         )
 
-        def on_sent() -> None:
-            permit.sent()
-            if sent_at is not None and not sent_at:
-                sent_at.append(time.time() * 1000)
+        on_sent: Callable[[], None] = permit.sent  # the common case: no closure per request
+        if sent_at is not None:
+
+            def on_sent() -> None:
+                permit.sent()
+                if not sent_at:
+                    sent_at.append(time.time() * 1000)
 
         try:
             self._check_open()
@@ -235,10 +238,12 @@ class Pipeline:
     def _prepare(
         self, endpoint: Endpoint[Any], path_qs: str, clock: ServerClock | None
     ) -> TransportRequest:
-        headers = dict(self._headers)
+        headers = self._headers
         if endpoint.signed:
             now_ms = clock.now_ms() if clock is not None else int(time.time() * 1000)
-            headers.update(self._signer(now_ms, endpoint.method, path_qs, ""))
+            headers = {**headers, **self._signer(now_ms, endpoint.method, path_qs, "")}
+        else:
+            headers = dict(headers)
         return TransportRequest(
             endpoint.method, self.base_url + path_qs, headers, None, self.options.timeout
         )
