@@ -97,8 +97,11 @@ def make_view(options: DemoOptions, out: TextIO, err: TextIO) -> tuple[View, str
     return LiveView(Console(file=stream)), None
 
 
-def _poller(fleet: list[FleetAccount], base_url: str, *, bad_key: bool) -> Poller:
-    poller = Poller(timeout=5.0)
+def _poller(
+    fleet: list[FleetAccount], base_url: str, *, bad_key: bool, rate_limits: str | None = None
+) -> Poller:
+    """A poller over ``fleet`` (limits in-process, or shared through ``rate_limits``)."""
+    poller = Poller(timeout=5.0, rate_limits=rate_limits)
     for account in fleet:
         if account.exchange == "bitget":
             assert account.passphrase is not None
