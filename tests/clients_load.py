@@ -47,14 +47,15 @@ async def serve(port_file: Path, arrivals_file: Path) -> None:
 
 
 class Warnings(logging.Handler):
-    """Keeps the limiter's warnings (one per outage, one per recovery)."""
+    """Keeps the limiter's warnings (one per outage, one per recovery), each with the wall-clock
+    time it was logged."""
 
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
-        self.messages: list[str] = []
+        self.messages: list[tuple[float, str]] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
+        self.messages.append((record.created, record.getMessage()))
 
 
 async def work(redis_url: str, base_url: str, start_at: float, seconds: float) -> dict[str, Any]:
