@@ -352,10 +352,12 @@ class Session:
         self, endpoint: Endpoint[T], status: int, body: bytes, retry_after: str | None
     ) -> T | None:
         spec = self.exchange
+        why = ""
         try:
             envelope = endpoint.decoder.decode(body)
-        except msgspec.DecodeError:
+        except msgspec.DecodeError as exc:
             envelope = None
+            why = f"{exc}; "  # names the field and row: "open_fee must be finite - at `$...`"
         if envelope is not None:
             code = None if envelope.code is None else str(envelope.code)
             if status == 200 and code == spec.success_code:
@@ -377,7 +379,7 @@ class Session:
         if status >= 500 or status == 429 or status in (401, 403, 404):
             raise spec.error(status, None, f"HTTP {status}", _seconds(retry_after))
         raise DecodeError(
-            f"unexpected reply body for {endpoint.path}: {_snippet(body)}",
+            f"unexpected reply body for {endpoint.path}: {why}{_snippet(body)}",
             http_status=status,
             exchange=spec.name,
         )
