@@ -62,8 +62,9 @@ async def test_tracking_orders_json_lines(server: SimulatorServer, sim: Simulato
     rows = [json.loads(line) for line in out.splitlines()]
     account = sim.bitget.accounts[BITGET_KEY]
     assert len(rows) == sum(1 for o in account.orders.values() if o.product_type == "USDT-FUTURES")
-    assert isinstance(rows[0]["open_time"], int)
-    assert isinstance(rows[0]["open_price_avg"], str)  # Decimal, exact
+    # The exchange's own field names, as for CoinW (the models decode straight from them).
+    assert isinstance(rows[0]["openTime"], int)
+    assert isinstance(rows[0]["openPriceAvg"], str)  # Decimal, exact
 
 
 async def test_coinw_orders_table_with_many_ids(server: SimulatorServer, sim: Simulator) -> None:

@@ -11,8 +11,9 @@ import aiohttp
 from .._errors import ValidationError
 from .credentials import ApiKeyCredentials
 from .exchange import ExchangeSpec
+from .params import check_base_url, check_flag, check_options, check_uid
 from .retry import RetryPolicy
-from .secrets import account_fingerprint, require_text
+from .secrets import account_fingerprint
 from .session import Session, SessionOptions, SessionStats, Signer
 
 __all__ = ["BaseClient"]
@@ -41,6 +42,7 @@ class BaseClient:
         max_rate_wait: float | None,
         session: aiohttp.ClientSession | None,
         server_time: Callable[[], Awaitable[int]] | None = None,
+        allow_insecure_http: bool = False,
     ) -> None:
         """Check the arguments every client shares and build its `Session`.
 
@@ -49,11 +51,15 @@ class BaseClient:
         """
         if not isinstance(credentials, credentials_type):
             raise ValidationError(f"credentials must be {credentials_type.__name__}")
+        base_url = check_base_url(
+            base_url, allow_insecure=check_flag("allow_insecure_http", allow_insecure_http)
+        )
+        check_options(timeout, retry, rate_limit_margin, max_rate_wait, session)
         # The key always names the account; a UID too when given, so that a client told the
         # UID and one that was not still share one budget.
         account_ids: tuple[str, ...] = (account_fingerprint(credentials.api_key),)
         if uid is not None:
-            account_ids += ("uid:" + require_text("uid", str(uid)),)
+            account_ids += ("uid:" + check_uid(uid),)
         self._session = Session(
             exchange=exchange,
             base_url=base_url,

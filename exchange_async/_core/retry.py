@@ -11,8 +11,8 @@ from .._errors import (
     RateLimitError,
     RateLimitWaitTimeout,
     TransportError,
-    ValidationError,
 )
+from .params import check_int_range, check_seconds
 
 __all__ = ["RetryPolicy"]
 
@@ -40,11 +40,9 @@ class RetryPolicy:
     """The longest ``Retry-After`` slept through inside one call; a longer one raises at once."""
 
     def __post_init__(self) -> None:
-        if self.max_attempts < 1:
-            raise ValidationError("max_attempts must be at least 1")
-        delays = (self.base_delay, self.max_delay, self.rate_limit_delay, self.max_retry_after)
-        if any(d < 0 for d in delays):
-            raise ValidationError("retry delays must not be negative")
+        check_int_range("max_attempts", self.max_attempts, 1, 100)
+        for name in ("base_delay", "max_delay", "rate_limit_delay", "max_retry_after"):
+            check_seconds(name, getattr(self, name), maximum=86_400.0)
 
     def is_retryable(self, error: ExchangeError) -> bool:
         """Whether ``error`` may be retried at all."""

@@ -9,7 +9,7 @@ from datetime import datetime
 import aiohttp
 
 from .._core.client import BaseClient
-from .._core.params import check_choice, check_int_range, check_token, to_ms
+from .._core.params import check_choice, check_flag, check_int_range, check_token, to_ms
 from .._core.retry import RetryPolicy
 from .._errors import DecodeError, ValidationError
 from .auth import BitgetCredentials, auth_headers
@@ -41,7 +41,8 @@ class BitgetClient(BaseClient):
     Keyword options: ``timeout`` (seconds per attempt), ``retry`` (a `RetryPolicy`),
     ``rate_limit_margin`` (fraction under each limit, default 0.05), ``max_rate_wait``
     (raise instead of queueing longer), ``session`` (share an ``aiohttp.ClientSession``; not
-    closed by the client), ``demo_trading`` (send Bitget's ``paptrading: 1`` header).
+    closed by the client), ``demo_trading`` (send Bitget's ``paptrading: 1`` header),
+    ``allow_insecure_http`` (allow a plain ``http://`` ``base_url`` to a non-loopback host).
     """
 
     def __init__(
@@ -56,9 +57,10 @@ class BitgetClient(BaseClient):
         max_rate_wait: float | None = None,
         session: aiohttp.ClientSession | None = None,
         demo_trading: bool = False,
+        allow_insecure_http: bool = False,
     ) -> None:
         self._credentials = credentials
-        self._demo_trading = demo_trading
+        self._demo_trading = check_flag("demo_trading", demo_trading)
         self._init_session(
             exchange=BITGET,
             credentials=credentials,
@@ -71,6 +73,7 @@ class BitgetClient(BaseClient):
             rate_limit_margin=rate_limit_margin,
             max_rate_wait=max_rate_wait,
             session=session,
+            allow_insecure_http=allow_insecure_http,
             server_time=self.get_server_time,
         )
 

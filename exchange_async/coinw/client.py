@@ -9,9 +9,8 @@ from typing import Any, TypeVar
 import aiohttp
 
 from .._core.client import BaseClient
-from .._core.params import check_choice, check_token
+from .._core.params import check_choice, check_ids, check_token
 from .._core.retry import RetryPolicy
-from .._errors import ValidationError
 from .auth import CoinWCredentials, auth_headers
 from .endpoints import ORDER_INFO
 from .errors import COINW
@@ -49,6 +48,7 @@ class CoinWClient(BaseClient):
         rate_limit_margin: float = 0.05,
         max_rate_wait: float | None = None,
         session: aiohttp.ClientSession | None = None,
+        allow_insecure_http: bool = False,
     ) -> None:
         self._credentials = credentials
         self._init_session(
@@ -63,6 +63,7 @@ class CoinWClient(BaseClient):
             rate_limit_margin=rate_limit_margin,
             max_rate_wait=max_rate_wait,
             session=session,
+            allow_insecure_http=allow_insecure_http,
         )
 
     def _sign(self, timestamp_ms: int, method: str, path_qs: str, body: str) -> dict[str, str]:
@@ -96,7 +97,7 @@ class CoinWClient(BaseClient):
             params["instrument"] = check_token("instrument", instrument, max_length=30).upper()
         if source_ids is None:
             return await self._order_info(params)
-        ids = _order_ids(source_ids)
+        ids = check_ids("source_ids", source_ids, max_id=_MAX_ORDER_ID)
         if not ids:
             return []
         chunks = [ids[i : i + MAX_IDS_PER_REQUEST] for i in range(0, len(ids), MAX_IDS_PER_REQUEST)]
@@ -117,25 +118,6 @@ async def _gather_or_cancel(requests: list[Coroutine[Any, Any, T]]) -> list[T]:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         raise
-
-
-def _order_ids(source_ids: Iterable[int | str]) -> list[int]:
-    if isinstance(source_ids, str | bytes):
-        raise ValidationError("source_ids must be an iterable of ids, not a single string")
-    ids: dict[int, None] = {}
-    for raw in source_ids:
-        if isinstance(raw, bool):
-            raise ValidationError(f"order id must be an int or a string of digits; got {raw!r}")
-        if isinstance(raw, int):
-            value = raw
-        elif isinstance(raw, str) and raw.strip().isdigit() and raw.strip().isascii():
-            value = int(raw.strip())
-        else:
-            raise ValidationError(f"order id must be an int or a string of digits; got {raw!r}")
-        if not 0 < value <= _MAX_ORDER_ID:
-            raise ValidationError(f"order id out of range: {value}")
-        ids[value] = None
-    return list(ids)
 
 
 def _join(ids: list[int]) -> str:

@@ -16,7 +16,13 @@ from typing import Self
 import aiohttp
 
 from .._core.client import BaseClient
-from .._core.params import check_choices, check_token
+from .._core.params import (
+    check_choices,
+    check_instance,
+    check_int_range,
+    check_seconds,
+    check_token,
+)
 from .._core.retry import RetryPolicy
 from .._core.secrets import require_text
 from .._core.session import new_http_session
@@ -145,12 +151,17 @@ class Poller:
         timeout: float = 10.0,
         max_connections: int = 100,
     ) -> None:
-        if interval is not None and not interval >= 0:
-            raise ValidationError("interval must be >= 0 or None")
-        if max_pending < 1:
-            raise ValidationError("max_pending must be at least 1")
-        if not 0 < backoff <= max_backoff:
-            raise ValidationError("backoff must be positive and at most max_backoff")
+        if interval is not None:
+            check_seconds("interval", interval)
+        check_int_range("max_pending", max_pending, 1, 10**9)
+        check_seconds("backoff", backoff, inclusive=False)
+        check_seconds("max_backoff", max_backoff, inclusive=False)
+        if not backoff <= max_backoff:
+            raise ValidationError("backoff must be at most max_backoff")
+        if retry is not None:
+            check_instance("retry", retry, RetryPolicy)
+        check_seconds("timeout", timeout, inclusive=False)
+        check_int_range("max_connections", max_connections, 0, 100_000)
         self._interval = interval
         self._max_pending = max_pending
         self._backoff = backoff
@@ -266,8 +277,8 @@ class Poller:
             raise ClientClosedError("the poller is closed")
         if name in self._accounts:
             raise ValidationError(f"an account named {name!r} is already watched")
-        if interval is not None and not interval >= 0:
-            raise ValidationError("interval must be >= 0 or None")
+        if interval is not None:
+            check_seconds("interval", interval)
         status = AccountStatus(name=name, exchange=source.exchange, client=source.client)
         account = _Account(status, source, interval if interval is not None else self._interval)
         self._accounts[name] = account
