@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
 import itertools
 import json
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -21,7 +22,7 @@ import pytest
 from _hostile import BITGET_ROW, COINW_ROW, ORDER, TRACK, base_url, hostile_server
 from aiohttp import web
 from aiohttp.test_utils import TestServer
-from hypothesis import HealthCheck, assume, event, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import exchange_async as ea
@@ -46,8 +47,9 @@ JSON = st.recursive(
     | st.integers(min_value=-(10**30), max_value=10**30)
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
     max_leaves=20,
 )
 NON_FINITE_TEXT = st.builds(
@@ -97,10 +99,9 @@ def _check_bitget(body: bytes) -> None:
             for name in ("open_leverage", "open_price_avg", "open_size", "open_fee"):
                 assert getattr(order, name).is_finite()
             assert type(order.open_time) is int and 0 <= order.open_time < 2**63
-    try:
+    # The pipeline maps this one type (and only it) to DecodeError.
+    with contextlib.suppress(msgspec.DecodeError):
         CURRENT_TRACK.decoder.decode(body)
-    except msgspec.DecodeError:  # the pipeline maps this one type (and only it) to DecodeError
-        pass
 
 
 def _check_coinw(body: bytes) -> None:
@@ -112,10 +113,8 @@ def _check_coinw(body: bytes) -> None:
         for order in orders:
             assert type(order) is ea.OrderInfo and type(order.id) is int
             assert order.margin.is_finite() and order.fee.is_finite()
-    try:
+    with contextlib.suppress(msgspec.DecodeError):
         ORDER_INFO.decoder.decode(body)
-    except msgspec.DecodeError:
-        pass
 
 
 @DECODE
@@ -171,17 +170,16 @@ def test_non_finite_money_is_always_refused(bitget: str, coinw: str, text: str) 
 @DECODE
 @given(st.integers(min_value=1, max_value=5000), st.sampled_from("[{"), st.integers(0, 3))
 def test_deep_nesting_anywhere(depth: int, bracket: str, where: int) -> None:
-    close = "]" if bracket == "[" else "}"
-    inner = bracket + ('"k":' if bracket == "{" else "")
-    nested = inner * depth + ("1" if bracket == "[" else "1") + close * depth
-    if bracket == "{":
+    if bracket == "[":
+        nested = "[" * depth + "1" + "]" * depth
+    else:
         nested = '{"k":' * depth + "1" + "}" * depth
     row = BITGET_ROW.decode()
     spots = [
         '{"deep":' + nested + ',"code":"00000","data":{"trackingList":[' + row + "]}}",
         '{"code":"00000","data":{"deep":' + nested + ',"trackingList":[' + row + "]}}",
         '{"code":"00000","data":{"trackingList":[' + row[:-1] + ',"deep":' + nested + "}]}}",
-        '{"code":"00000","data":{"trackingList":[' + row + "]},\"msg\":" + nested + "}",
+        '{"code":"00000","data":{"trackingList":[' + row + ']},"msg":' + nested + "}",
     ]
     _check_bitget(spots[where].encode())
 
@@ -216,7 +214,7 @@ ANY = st.one_of(
     st.binary(max_size=6),
     st.lists(st.integers(min_value=-5, max_value=5) | st.text(max_size=3), max_size=3),
     st.datetimes(),
-    st.datetimes(timezones=st.just(timezone.utc)),
+    st.datetimes(timezones=st.just(UTC)),
     st.datetimes(timezones=st.sampled_from([timezone(timedelta(hours=h)) for h in (-12, 5, 14)])),
     st.just(object()),
 )
@@ -338,7 +336,7 @@ async def test_bitget_arguments_give_a_validation_error_or_a_signed_request(
         if value is None:
             assert name not in sent
         elif isinstance(value, datetime):
-            assert int(sent[name]) == (value - datetime(1970, 1, 1, tzinfo=timezone.utc)) // (
+            assert int(sent[name]) == (value - datetime(1970, 1, 1, tzinfo=UTC)) // (
                 timedelta(milliseconds=1)
             )
         else:
@@ -415,9 +413,10 @@ def test_client_options_give_a_validation_error_or_a_client(
             demo_trading=demo,
         )
     except ea.ValidationError as error:
-        assert "bg-secret-options" not in str(error)
-        return
-    assert "bg-secret-options" not in repr(client)
+        message = str(error)
+    else:
+        message = repr(client)
+    assert "bg-secret-options" not in message
 
 
 @settings(max_examples=200, deadline=2000)
@@ -445,12 +444,13 @@ def test_credentials_never_show_their_secrets(key: Any, secret: str, passphrase:
     try:
         credentials = ea.BitgetCredentials(key, secret, passphrase)
     except ea.ValidationError as error:
-        assert secret not in str(error) and passphrase not in str(error)
-        return
-    for text in (repr(credentials), str(credentials)):
+        texts = [str(error), repr(error)]
+    else:
+        texts = [repr(credentials), str(credentials)]
+    for text in texts:
         assert secret not in text and passphrase not in text
-    assume(len(key) > 8)
-    assert key not in repr(credentials)
+    if texts[0].startswith("BitgetCredentials") and len(key) > 8:
+        assert key not in texts[0]
 
 
 def test_decimal_values_are_exact() -> None:
