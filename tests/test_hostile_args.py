@@ -254,7 +254,7 @@ def test_a_password_in_base_url_is_refused_without_echoing_it(url: str) -> None:
 )
 def test_retry_policy_fields(name: str, value: object) -> None:
     with pytest.raises(ea.ValidationError, match=name):
-        ea.RetryPolicy(**{name: value})
+        ea.RetryPolicy(**{name: value})  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(

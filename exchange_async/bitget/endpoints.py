@@ -26,7 +26,7 @@ def copy_trader_endpoint(
     """
     limits = (RateLimit(path, per_uid, 1.0, Scope.ENDPOINT), IP_LIMIT)
     suffix = "Price" if blank_as_null else None
-    return Endpoint("GET", path, limits, data_type, True, blank_as_null, suffix)
+    return Endpoint("GET", path, limits, data_type, blank_as_null=blank_as_null, fast_suffix=suffix)
 
 
 CURRENT_TRACK = copy_trader_endpoint(
