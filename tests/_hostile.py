@@ -3,9 +3,11 @@ and replies built from the exchanges' documented examples."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
 from aiohttp import web
 from aiohttp.test_utils import TestServer
@@ -114,3 +116,30 @@ def replying(body: bytes, status: int = 200, **headers: str) -> Handler:
         )
 
     return handler
+
+
+@contextmanager
+def threaded_server(routes: dict[str, Handler]) -> Iterator[str]:
+    """`hostile_server` on its own event loop in a thread, for tests that run several loops;
+    yields its base URL."""
+    ready = threading.Event()
+    stop: list[asyncio.Future[None]] = []
+    url: list[str] = []
+
+    async def serve() -> None:
+        async with hostile_server(routes) as server:
+            url.append(base_url(server))
+            stop.append(asyncio.get_running_loop().create_future())
+            ready.set()
+            await stop[0]
+
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_until_complete, args=(serve(),), daemon=True)
+    thread.start()
+    ready.wait(10)
+    try:
+        yield url[0]
+    finally:
+        loop.call_soon_threadsafe(stop[0].set_result, None)
+        thread.join(10)
+        loop.close()
