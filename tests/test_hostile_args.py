@@ -310,7 +310,9 @@ def test_poller_account_arguments(name: str, kwargs: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize("field", [0, 1, 2])
-@pytest.mark.parametrize("value", [None, 5, b"bytes", "", "  ", "line\n", "tab\there", "é"])
+@pytest.mark.parametrize(
+    "value", [None, 5, b"bytes", "", "  ", "line\n", "tab\there", "é", "k" * 513, ["key"]]
+)
 def test_credentials_values(field: int, value: object) -> None:
     args: list[object] = ["api-key-1", "secret-1", "pass-1"]
     args[field] = value
