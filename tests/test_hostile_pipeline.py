@@ -21,7 +21,6 @@ import pytest
 from _hostile import (
     BITGET_ROW,
     ORDER,
-    TIME,
     TRACK,
     base_url,
     bitget_page,
@@ -358,7 +357,3 @@ async def test_no_secret_in_frame_locals_exceptions_logs_or_reprs(
     secrets = [SECRET, PASSPHRASE, *signatures]
     leaks = [s for s in secrets if any(s in text for text in shown)]
     assert leaks == []
-
-
-def test_time_endpoint_constant_is_the_one_served() -> None:
-    assert TIME == "/api/v2/public/time"
