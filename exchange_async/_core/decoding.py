@@ -5,7 +5,7 @@ Two things msgspec cannot do natively, done here at C speed:
 * Some exchanges send ``""`` for "not set" in a numeric field (Bitget's unset preset prices);
   msgspec cannot decode ``""`` into ``Decimal | None``. The listed fields are turned into
   ``null`` in the raw bytes before decoding: one pass over the exact spelling the exchange
-  uses (~10 us for a 16 KB page, against ~40 us for copying every row in Python), and, only
+  uses (~10 us for a 16 KB, 50-row page, against ~25 us for copying every row), and, only
   when decoding then fails, a slower pass that also accepts blanks with whitespace
   (``"x": "  "``).
 * Non-finite numbers (``NaN``, ``sNaN``, ``Infinity``) decode into ``Decimal`` without
