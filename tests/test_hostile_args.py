@@ -176,7 +176,7 @@ OPTIONS_BAD: list[tuple[str, dict[str, Any]]] = [
     ("base_url", {"base_url": "https://api.bitget.com/\x00"}),
     ("base_url", {"base_url": "https://api.bitget.com?x=1"}),
     ("base_url", {"base_url": "http://api.bitget.com"}),
-    ("base_url", {"base_url": "http://10.0.0.8:8080"}),
+    ("base_url", {"base_url": "http://exchange.invalid:8080"}),
     ("allow_insecure_http", {"allow_insecure_http": "yes"}),
 ]
 
@@ -216,8 +216,8 @@ def test_https_anywhere_and_plain_http_to_loopback(url: str) -> None:
 
 
 def test_plain_http_elsewhere_only_when_explicitly_allowed() -> None:
-    client = _coinw(base_url="http://10.0.0.8:8080", allow_insecure_http=True)
-    assert client.base_url == "http://10.0.0.8:8080"
+    client = _coinw(base_url="http://exchange.invalid:8080", allow_insecure_http=True)
+    assert client.base_url == "http://exchange.invalid:8080"
 
 
 @pytest.mark.parametrize(
