@@ -53,7 +53,12 @@ async def tracking_orders(args: argparse.Namespace) -> int:
     """Page through every current tracking order and print them."""
     key, secret, passphrase = _env("BITGET_API_KEY", "BITGET_SECRET_KEY", "BITGET_PASSPHRASE")
     credentials = BitgetCredentials(key, secret, passphrase)
-    async with BitgetClient(credentials, base_url=args.base_url, uid=args.uid) as client:
+    async with BitgetClient(
+        credentials,
+        base_url=args.base_url,
+        uid=args.uid,
+        allow_insecure_http=args.allow_insecure_http,
+    ) as client:
         orders = client.iter_current_tracking_orders(
             args.product_type, symbol=args.symbol, page_size=args.page_size
         )
@@ -70,7 +75,11 @@ async def coinw_orders(args: argparse.Namespace) -> int:
     """Fetch unfilled CoinW futures orders and print them."""
     key, secret = _env("COINW_API_KEY", "COINW_SECRET_KEY")
     ids = [i for chunk in args.ids for i in chunk] if args.ids else None
-    async with CoinWClient(CoinWCredentials(key, secret), base_url=args.base_url) as client:
+    async with CoinWClient(
+        CoinWCredentials(key, secret),
+        base_url=args.base_url,
+        allow_insecure_http=args.allow_insecure_http,
+    ) as client:
         orders = await client.get_order_info(
             args.position_type, instrument=args.instrument, source_ids=ids
         )

@@ -54,6 +54,12 @@ def _output_options(command: argparse.ArgumentParser) -> None:
         action="store_true",
         help="table of the wire values (untrimmed decimals, ms times) with every column",
     )
+    command.add_argument(
+        "--allow-insecure-http",
+        action="store_true",
+        help="allow a plain http:// --base-url to a host that is not loopback "
+        "(a TLS-terminating proxy on a trusted network); http:// to 127.0.0.1 needs no flag",
+    )
 
 
 def _tracking_orders(sub: argparse._SubParsersAction[OneLineParser]) -> None:

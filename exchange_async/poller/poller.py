@@ -13,6 +13,7 @@ from typing import Self
 
 from .._core.aiohttp_transport import AiohttpTransport
 from .._core.limiter import Limiter, limiter_for, release_limiter
+from .._core.params import check_instance, check_seconds
 from .._core.retry import RetryPolicy
 from .._core.secrets import require_text
 from .._core.transport import Transport
@@ -94,6 +95,9 @@ class Poller(ExchangeShortcuts):
         rate_limits: str | Limiter | None = None,
     ) -> None:
         check_poller_options(interval, max_pending, backoff, max_backoff)
+        if retry is not None:
+            check_instance("retry", retry, RetryPolicy)
+        check_seconds("timeout", timeout, inclusive=False)
         self._interval = interval
         self._max_pending = max_pending
         self._backoff = RetryPolicy(
