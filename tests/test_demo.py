@@ -366,3 +366,18 @@ async def test_processes_ctrl_c_prints_the_summary_so_far() -> None:
     assert "processes         2, rate limits shared through Redis" in out
     interrupted = re.search(r"\[interrupted after (\d+\.\d) s", out)
     assert interrupted and float(interrupted.group(1)) < 10  # the workers stopped at once
+
+
+@pytest.mark.parametrize(("accounts", "parts"), [(600, 2), (600, 4), (7, 3), (3, 3)])
+def test_processes_each_get_a_fair_share_of_both_exchanges(accounts: int, parts: int) -> None:
+    from exchange_async.cli.demo.procs import split
+    from exchange_async_sim import Simulator
+
+    _, fleet = Simulator.with_demo_fleet(accounts)
+    dealt = split(fleet, parts)
+    assert sorted(a.name for part in dealt for a in part) == sorted(a.name for a in fleet)
+    for exchange in ("bitget", "coinw"):
+        counts = [sum(1 for a in part if a.exchange == exchange) for part in dealt]
+        assert max(counts) - min(counts) <= 1, (exchange, counts)
+    sizes = [len(part) for part in dealt]
+    assert max(sizes) - min(sizes) <= 1 and min(sizes) >= 1, sizes

@@ -46,8 +46,15 @@ LINE_LIMIT = 1 << 26
 
 
 def split(fleet: list[FleetAccount], parts: int) -> list[list[FleetAccount]]:
-    """``fleet`` dealt round-robin into ``parts`` (each gets both exchanges)."""
-    return [fleet[i::parts] for i in range(parts)]
+    """``fleet`` dealt into ``parts``: each exchange's accounts round-robin, so every part
+    gets its share of both (the fleet alternates exchanges: dealing it as one list would give
+    all Bitget accounts to the even parts)."""
+    bitget = [a for a in fleet if a.exchange == "bitget"]
+    coinw = [a for a in fleet if a.exchange != "bitget"]
+    dealt: list[list[FleetAccount]] = [[] for _ in range(parts)]
+    for i, account in enumerate(bitget + coinw):
+        dealt[i % parts].append(account)
+    return dealt
 
 
 class Workers:
@@ -86,7 +93,10 @@ class Workers:
         final = False
         try:
             async for line in process.stdout:
-                message: dict[str, Any] = json.loads(line)
+                try:
+                    message: dict[str, Any] = json.loads(line)
+                except ValueError:  # not ours (something printed to stdout): skip it
+                    continue
                 self.state.latest[index] = message
                 self._started[index].set()
                 final = final or bool(message.get("final"))
