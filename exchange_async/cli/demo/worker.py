@@ -13,10 +13,12 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
+import os
 import sys
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, cast
 
+from ... import RedisLimiter
 from .frame import sort_rows
 from .run import _peak_rss_mib, _poller
 from .tracker import Tracker, _row
@@ -30,6 +32,16 @@ STATUS_EVERY = 0.25
 """Seconds between status lines."""
 ROWS = 30
 """Account rows per status line (problems first): enough for the live view's table."""
+REDIS_CALL_TIMEOUT = 1.0
+"""Seconds one Redis call may take before a worker falls back to its share. Longer than the
+limiter's default (0.25 s): a worker polling hundreds of accounts on a busy machine can lag
+that long, and each fallback costs a second of throughput."""
+CLOSE_GRACE = 10.0
+"""Seconds the poller may take to close before the worker reports and exits anyway."""
+NOT_CLOSED = (
+    "exchange-async demo: a worker's poller did not close within "
+    f"{CLOSE_GRACE:g} s; its report was sent and it exits anyway"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,31 +135,42 @@ async def _report_status(tracker: Tracker) -> None:
         await asyncio.sleep(STATUS_EVERY)
 
 
-async def run_worker(spec: WorkerSpec) -> None:
-    """Poll the spec's accounts until the parent says stop, then send the final report."""
+async def run_worker(spec: WorkerSpec) -> bool:
+    """Poll the spec's accounts until the parent says stop, then send the final report.
+    False when the poller did not close within :data:`CLOSE_GRACE` (the report went anyway)."""
     module = __import__("exchange_async_sim")
     fleet = [module.FleetAccount(**fields) for fields in spec.accounts]
-    poller = _poller(fleet, spec.base_url, bad_key=spec.bad_key, rate_limits=spec.redis_url)
+    limiter = RedisLimiter(spec.redis_url, call_timeout=REDIS_CALL_TIMEOUT)
+    poller = _poller(fleet, spec.base_url, bad_key=spec.bad_key, rate_limits=limiter)
     # The tracker's simulator-side parts (frame, check) run in the parent, not here.
     tracker = Tracker(cast("Simulator", None), poller, fleet, duration=0.0, settle_limit=0.0)
     gc.freeze()
-    async with poller:
-        consumer = asyncio.create_task(tracker.consume())
-        reporter = asyncio.create_task(_report_status(tracker))
-        tracker.start()
-        try:
-            await _commands(tracker)
-        finally:
-            reporter.cancel()
-            await asyncio.gather(reporter, return_exceptions=True)
-    await consumer
-    _send(final(tracker))
+    await poller.start()
+    consumer = asyncio.create_task(tracker.consume())
+    reporter = asyncio.create_task(_report_status(tracker))
+    tracker.start()
+    try:
+        await _commands(tracker)
+    finally:
+        reporter.cancel()
+        await asyncio.gather(reporter, return_exceptions=True)
+        closing = asyncio.create_task(poller.aclose())
+        done, _ = await asyncio.wait([closing, consumer], timeout=CLOSE_GRACE)
+        _send(final(tracker))
+    if len(done) < 2:
+        print(NOT_CLOSED, file=sys.stderr, flush=True)
+        return False
+    await limiter.aclose()
+    return True
 
 
 def main() -> None:
     """Entry point: read the spec from the first line of stdin and run."""
     fields = json.loads(sys.stdin.readline())
-    asyncio.run(run_worker(WorkerSpec(**fields)))
+    loop = asyncio.new_event_loop()
+    if not loop.run_until_complete(run_worker(WorkerSpec(**fields))):
+        os._exit(0)  # tasks that will not finish: do not wait for them at shutdown
+    loop.close()
 
 
 if __name__ == "__main__":
