@@ -36,6 +36,8 @@ REDIS_CALL_TIMEOUT = 1.0
 """Seconds one Redis call may take before a worker falls back to its share. Longer than the
 limiter's default (0.25 s): a worker polling hundreds of accounts on a busy machine can lag
 that long, and each fallback costs a second of throughput."""
+REDIS_CONNECTIONS = 4096
+"""Most connections a worker opens to Redis."""
 CLOSE_GRACE = 10.0
 """Seconds the poller may take to close before the worker reports and exits anyway."""
 NOT_CLOSED = (
@@ -135,12 +137,23 @@ async def _report_status(tracker: Tracker) -> None:
         await asyncio.sleep(STATUS_EVERY)
 
 
+def _limiter(redis_url: str) -> tuple[RedisLimiter, Any]:
+    """The worker's shared limiter: its own Redis client with a pool as large as the
+    concurrent acquisitions of hundreds of accounts (the limiter's own pool of 64, waited
+    for inside the call timeout, made calls time out and fall back under load)."""
+    import redis.asyncio as aioredis
+
+    pool = aioredis.ConnectionPool.from_url(redis_url, max_connections=REDIS_CONNECTIONS)
+    client = aioredis.Redis(connection_pool=pool)
+    return RedisLimiter(client=client, call_timeout=REDIS_CALL_TIMEOUT), client
+
+
 async def run_worker(spec: WorkerSpec) -> bool:
     """Poll the spec's accounts until the parent says stop, then send the final report.
     False when the poller did not close within :data:`CLOSE_GRACE` (the report went anyway)."""
     module = __import__("exchange_async_sim")
     fleet = [module.FleetAccount(**fields) for fields in spec.accounts]
-    limiter = RedisLimiter(spec.redis_url, call_timeout=REDIS_CALL_TIMEOUT)
+    limiter, client = _limiter(spec.redis_url)
     poller = _poller(fleet, spec.base_url, bad_key=spec.bad_key, rate_limits=limiter)
     # The tracker's simulator-side parts (frame, check) run in the parent, not here.
     tracker = Tracker(cast("Simulator", None), poller, fleet, duration=0.0, settle_limit=0.0)
@@ -161,6 +174,7 @@ async def run_worker(spec: WorkerSpec) -> bool:
         print(NOT_CLOSED, file=sys.stderr, flush=True)
         return False
     await limiter.aclose()
+    await client.aclose(close_connection_pool=True)
     return True
 
 
