@@ -28,6 +28,7 @@ __all__ = [
     "Permit",
     "WaitGroup",
     "budgets_for",
+    "check_redis_url",
     "limiter_for",
     "release_limiter",
 ]
@@ -204,6 +205,7 @@ def limiter_for(rate_limits: str | Limiter | None = None) -> Limiter:
             raise ValidationError(
                 'rate_limits=<URL> needs the redis extra: pip install "exchange-async[redis]"'
             ) from None
+        check_redis_url(rate_limits)
         shared = _shared.get(rate_limits)
         if shared is None:
             shared = _shared[rate_limits] = _PerLoop(rate_limits)
@@ -212,6 +214,23 @@ def limiter_for(rate_limits: str | Limiter | None = None) -> Limiter:
     if all(callable(getattr(rate_limits, name, None)) for name in _LIMITER_METHODS):
         return rate_limits
     raise ValidationError("rate_limits must be None, a redis:// URL or a limiter object")
+
+
+def check_redis_url(url: str) -> None:
+    """Raise `ValidationError` unless redis-py can parse ``url`` (port, db, options).
+
+    Checked when a client is built, not at its first request: redis-py's own ``ValueError``
+    would otherwise escape a call, with the URL (and its password) in its traceback's frames.
+    The message never echoes the URL.
+    """
+    from redis.asyncio.connection import parse_url
+
+    try:
+        parse_url(url)
+    except Exception:
+        raise ValidationError(
+            "rate_limits is not a usable Redis URL (redis://[:password@]host[:port][/db])"
+        ) from None
 
 
 async def release_limiter(limiter: Limiter) -> None:

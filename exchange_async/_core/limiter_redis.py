@@ -44,7 +44,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .._errors import ClientClosedError, ValidationError
-from .limiter import Budget, Permit, WaitGroup
+from .limiter import Budget, Permit, WaitGroup, check_redis_url
 from .limiter_memory import MemoryLimiter
 from .limiter_redis_parts import (
     PENALIZE,
@@ -119,6 +119,9 @@ class RedisLimiter:
             raise ValidationError("call_timeout and heartbeat must be positive seconds")
         self._owns_client = client is None
         if client is None:  # a bounded pool: a burst of callers queues for a connection
+            if not isinstance(url, str):
+                raise ValidationError("RedisLimiter's url must be a string")
+            check_redis_url(url)
             pool = aioredis.BlockingConnectionPool.from_url(str(url), max_connections=_POOL)
             client = aioredis.Redis(connection_pool=pool)
         self._client = client
