@@ -17,7 +17,7 @@ import asyncio
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from .._errors import ValidationError
 from .ratelimit import RateLimit, Scope
@@ -216,8 +216,8 @@ def limiter_for(rate_limits: str | Limiter | None = None) -> Limiter:
     raise ValidationError("rate_limits must be None, a redis:// URL or a limiter object")
 
 
-def check_redis_url(url: str) -> None:
-    """Raise `ValidationError` unless redis-py can parse ``url`` (port, db, options).
+def check_redis_url(url: object, name: str = "rate_limits") -> str:
+    """``url`` if redis-py can parse it (port, db, options), else `ValidationError`.
 
     Checked when a client is built, not at its first request: redis-py's own ``ValueError``
     would otherwise escape a call, with the URL (and its password) in its traceback's frames.
@@ -226,11 +226,12 @@ def check_redis_url(url: str) -> None:
     from redis.asyncio.connection import parse_url
 
     try:
-        parse_url(url)
+        parse_url(url)  # type: ignore[arg-type]  # anything but a good URL string raises
     except Exception:
         raise ValidationError(
-            "rate_limits is not a usable Redis URL (redis://[:password@]host[:port][/db])"
+            f"{name} is not a usable Redis URL (redis://[:password@]host[:port][/db])"
         ) from None
+    return cast("str", url)
 
 
 async def release_limiter(limiter: Limiter) -> None:

@@ -30,10 +30,13 @@ __all__ = [
     "ROLLBACK",
     "LocalQueue",
     "Plan",
+    "RedisDown",
     "RedisPermit",
     "RedisWaitGroup",
+    "Repause",
     "budget_key",
     "heartbeat_key",
+    "no_share_error",
     "rollback_args",
     "share_of",
     "shares_of",
@@ -350,6 +353,22 @@ def wake(future: asyncio.Future[None]) -> None:
     """Timer callback: end a wait (unless it ended already)."""
     if not future.done():
         future.set_result(None)
+
+
+def no_share_error(plan: Plan) -> RateLimitWaitTimeout:
+    """The error for a caller with no ``max_rate_wait`` once `NO_SHARE_WAIT` has passed."""
+    names = ", ".join(sorted({b.limit.name for b in plan.budgets}))
+    return RateLimitWaitTimeout(
+        f"Redis is unreachable and this process has no known share of ({names}) to use"
+    )
+
+
+class RedisDown(Exception):
+    """Redis did not answer in time (internal: the caller switches to the fallback)."""
+
+
+class Repause(Exception):
+    """A pause was written for a queued waiter's budgets (internal: it re-reserves)."""
 
 
 def timeout_error(plan: Plan, deadline: float | None, now: float) -> RateLimitWaitTimeout:
