@@ -10,8 +10,11 @@ import pytest
 
 import exchange_async as ea
 import exchange_async._core.limiter_redis as limiter_redis
+from exchange_async._core.memory_transport import MemoryTransport
+from exchange_async._core.transport import TransportResponse
 
 DOWN = "redis://127.0.0.1:1/0"
+ORDERS = b'{"code":0,"data":[],"msg":""}'
 
 
 @pytest.fixture
@@ -55,3 +58,28 @@ async def test_a_poller_reports_accounts_it_cannot_start_while_redis_is_down(
 
 
 DOWN_HTTP = "http://127.0.0.1:1"
+
+
+async def test_the_wait_timeout_says_what_happened() -> None:
+    # Found: "the shared rate limiter would wait beyond 0s" (the time left, not the limit),
+    # and in-process "waited more than 0.01s" for a call refused at once, having waited nothing.
+    transport = MemoryTransport(lambda request: TransportResponse(200, {}, ORDERS))
+    for rate_limits in (DOWN, None):
+        async with ea.CoinWClient(
+            ea.CoinWCredentials("cw-key-message", "cw-secret-down"),
+            base_url=DOWN_HTTP,
+            rate_limits=rate_limits,
+            max_rate_wait=0.01,
+            transport=transport,
+        ) as client:
+            with pytest.raises(ea.RateLimitWaitTimeout) as caught:
+                await _calls(client, 3)  # 10/s: the second call would wait about 0.1 s
+        message = str(caught.value)
+        assert "cannot start this request within max_rate_wait" in message
+        assert "waited" not in message
+        assert "beyond 0s" not in message
+
+
+async def _calls(client: ea.CoinWClient, count: int) -> None:
+    for _ in range(count):
+        await client.get_order_info("plan")

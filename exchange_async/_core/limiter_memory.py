@@ -383,7 +383,7 @@ def _wake(future: asyncio.Future[None]) -> None:
 
 def _timeout(budgets: Sequence[Budget], max_wait: float | None) -> RateLimitWaitTimeout:
     names = ", ".join(sorted({b.limit.name for b in budgets}))
-    return RateLimitWaitTimeout(f"waited more than {max_wait:g}s for the rate limiter ({names})")
+    return RateLimitWaitTimeout(f"cannot start this request within max_rate_wait ({names})")
 
 
 _limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, MemoryLimiter] = (

@@ -374,5 +374,6 @@ class Repause(Exception):
 def timeout_error(plan: Plan, deadline: float | None, now: float) -> RateLimitWaitTimeout:
     """The error for a caller whose wait would pass its ``max_wait``."""
     names = ", ".join(sorted({b.limit.name for b in plan.budgets}))
-    waited = "" if deadline is None else f" beyond {max(0.0, deadline - now):g}s"
-    return RateLimitWaitTimeout(f"the shared rate limiter would wait{waited} ({names})")
+    return RateLimitWaitTimeout(
+        f"the shared rate limiter cannot start this request within max_rate_wait ({names})"
+    )

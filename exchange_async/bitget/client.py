@@ -57,9 +57,9 @@ class BitgetClient(BaseClient):
     ``base_url`` to a non-loopback host).
 
     Lifecycle: ``async with`` or ``await close()`` (idempotent; queued callers and calls
-    waiting for a reply fail at once with `ClientClosedError`). A client that outlives its event loop (used under a second
-    ``asyncio.run()``) works on the new loop with a fresh connection pool; its old pool was
-    closed when the first loop shut down.
+    waiting for a reply fail at once with `ClientClosedError`). A client that outlives its
+    event loop (used under a second ``asyncio.run()``) works on the new loop with a fresh
+    connection pool; its old pool was closed when the first loop shut down.
     """
 
     def __init__(
