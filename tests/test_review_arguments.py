@@ -55,3 +55,19 @@ async def test_the_most_source_ids_are_sent() -> None:
         assert await client.get_order_info("plan", source_ids=few) == []
     assert sorted(sent) == list(few)
     assert MAX_SOURCE_IDS >= 1000
+
+
+async def test_endless_position_types_is_a_validation_error() -> None:
+    async with ea.Poller() as poller:
+        with pytest.raises(ea.ValidationError, match="at most"):
+            poller.add_coinw(
+                "desk",
+                ea.CoinWCredentials("cw-key-kinds", "cw-secret-ids"),
+                position_types=itertools.repeat("plan"),
+            )
+        with pytest.raises(ea.ValidationError, match="at most"):
+            poller.add_bitget(
+                "desk",
+                ea.BitgetCredentials("bg-key-kinds", "bg-secret", "bg-pass"),
+                product_types=itertools.cycle(["USDT-FUTURES"]),
+            )

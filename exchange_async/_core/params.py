@@ -22,6 +22,7 @@ from yarl import URL
 from .._errors import ValidationError
 
 __all__ = [
+    "MAX_CHOICES",
     "MAX_MS",
     "check_base_url",
     "check_choice",
@@ -43,6 +44,9 @@ C = TypeVar("C")
 _TOKEN = re.compile(r"[A-Za-z0-9_\-.]+\Z")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
+
+MAX_CHOICES = 100
+"""The most values a list of choices (product or position types) may hold, repeats included."""
 
 MAX_MS = 253_402_300_799_999
 """The last millisecond of year 9999: no exchange time is later."""
@@ -69,10 +73,12 @@ def check_choice(name: str, value: object, enum: type[E], *, case_insensitive: b
 
 
 def check_choices(name: str, values: object, enum: type[E]) -> list[E]:
-    """A non-empty list of distinct members of ``enum`` (any case), in the order given."""
+    """A non-empty list of distinct members of ``enum`` (any case), in the order given; at most
+    `MAX_CHOICES` values (an endless iterable is refused, not read forever)."""
     if isinstance(values, str | enum):
         values = [values]
-    members = [check_choice(name, v, enum, case_insensitive=True) for v in _iterate(name, values)]
+    listed = _iterate(name, values, MAX_CHOICES)
+    members = [check_choice(name, v, enum, case_insensitive=True) for v in listed]
     if not members:
         raise ValidationError(f"{name} must not be empty")
     return list(dict.fromkeys(members))
