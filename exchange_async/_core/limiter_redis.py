@@ -71,8 +71,8 @@ log = logging.getLogger("exchange_async.limiter")
 _US = 1_000_000
 _PLANS_MAX = 10_000
 """Budget sets whose keys are remembered (a cache, cleared when full)."""
-_POOL = 64
-"""Connections to Redis per limiter, at most."""
+_POOL = 512
+"""Connections to Redis per limiter, at most (hundreds of accounts wait on it at once)."""
 _PROBE_MAX = 1.0
 """Seconds between two probes of an unreachable Redis, at most."""
 _HORIZON = 1.0
