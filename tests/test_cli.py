@@ -298,3 +298,15 @@ async def test_python_m_exchange_async_and_a_light_import() -> None:
     )
     out_bytes, _ = await proc.communicate()
     assert out_bytes.decode().strip() == "[]"
+
+
+async def test_plain_http_to_a_remote_host_needs_the_flag() -> None:
+    # Signed requests over plain http:// only to loopback, unless explicitly allowed.
+    code, _out, err = await run_cli(
+        "tracking-orders", "--product-type", "usdt-futures",
+        "--base-url", "http://exchange.invalid:9", env=BITGET_ENV,
+    )  # fmt: skip
+    assert code == 2
+    assert len(err.splitlines()) == 1
+    assert "--allow-insecure-http" in err
+    assert "allow_insecure_http" not in err

@@ -96,7 +96,8 @@ class AiohttpTransport:
         try:
             return await self._exchange(http, request, on_sent)
         except ExchangeError as error:
-            failure = error
+            # Its traceback holds `_exchange`'s frame, whose locals hold the signed headers.
+            failure = error.with_traceback(None)
         except TimeoutError:
             failure = RequestTimeoutError(f"no reply within {request.timeout:g}s")
         except (aiohttp.ClientError, OSError) as exc:
@@ -108,7 +109,9 @@ class AiohttpTransport:
                 failure = ClientClosedError("the client was closed")
         except ValueError as exc:  # an invalid URL or header, found by the HTTP library
             failure = TransportError(f"{type(exc).__name__}: {_clean(exc)}")
-        # Raised outside the except blocks: the aiohttp exception must not ride along.
+        # Raised outside the except blocks: the aiohttp exception must not ride along; and
+        # this frame stays on the traceback, so it lets go of the signed headers first.
+        del request
         raise failure
 
     async def _exchange(
@@ -267,6 +270,9 @@ def resolve_http_session(
     http_session: aiohttp.ClientSession | None, session: aiohttp.ClientSession | None
 ) -> aiohttp.ClientSession | None:
     """``http_session=``, or the deprecated ``session=`` alias (with a DeprecationWarning)."""
+    for name, value in (("http_session", http_session), ("session", session)):
+        if value is not None and not hasattr(value, "closed"):  # duck-typed: test doubles
+            raise ValidationError(f"{name} must be an aiohttp.ClientSession")
     if session is None:
         return http_session
     warnings.warn(

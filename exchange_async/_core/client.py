@@ -14,10 +14,11 @@ from .endpoint import Endpoint
 from .exchange import ExchangeSpec
 from .limiter import Limiter, limiter_for, release_limiter
 from .paging import PageRule, Paginator
+from .params import check_base_url, check_flag, check_options, check_uid
 from .pipeline import Pipeline, PipelineOptions, PipelineStats, Signer, redact_url
 from .ratelimit import DEFAULT_MARGIN
 from .retry import RetryPolicy
-from .secrets import account_fingerprint, require_text
+from .secrets import account_fingerprint
 from .transport import Transport
 
 if TYPE_CHECKING:
@@ -34,6 +35,7 @@ class ClientOptions:
     """The keyword options both clients take (one place to check them)."""
 
     __slots__ = (
+        "allow_insecure_http",
         "http_session",
         "max_connections",
         "max_rate_wait",
@@ -58,7 +60,10 @@ class ClientOptions:
         rate_limits: str | Limiter | None = None,
         max_connections: int = 100,
         max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES,
+        allow_insecure_http: bool = False,
     ) -> None:
+        check_options(timeout, retry, rate_limit_margin, max_rate_wait)
+        self.allow_insecure_http = check_flag("allow_insecure_http", allow_insecure_http)
         self.timeout = timeout
         self.retry = retry
         self.rate_limit_margin = rate_limit_margin
@@ -106,11 +111,10 @@ class BaseClient:
         """
         if not isinstance(credentials, credentials_type):
             raise ValidationError(f"credentials must be {credentials_type.__name__}")
+        base_url = check_base_url(base_url, allow_insecure=options.allow_insecure_http)
         account_ids: tuple[str, ...] = (account_fingerprint(credentials.api_key),)
         if uid is not None:
-            if isinstance(uid, bool) or not isinstance(uid, str | int):
-                raise ValidationError("uid must be a str or an int")
-            account_ids += ("uid:" + require_text("uid", str(uid)),)
+            account_ids += ("uid:" + check_uid(uid),)
         pipeline_options = PipelineOptions(
             timeout=options.timeout,
             retry=options.retry or RetryPolicy(),
@@ -175,8 +179,8 @@ class BaseClient:
 
     @property
     def base_url(self) -> str:
-        """The server this client talks to."""
-        return self._pipeline.base_url
+        """The server this client talks to (a password in it shown as ``***``)."""
+        return redact_url(self._pipeline.base_url)
 
     def _paginate(
         self,
@@ -195,8 +199,5 @@ class BaseClient:
 
         return Paginator(fetch, rule, exchange=pipeline.exchange.name)
 
-    def _repr_base_url(self) -> str:
-        return redact_url(self._pipeline.base_url)
-
     def _describe(self, credentials: Any) -> str:
-        return f"{type(self).__name__}({credentials!r}, base_url={self._repr_base_url()!r})"
+        return f"{type(self).__name__}({credentials!r}, base_url={self.base_url!r})"

@@ -6,8 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-import msgspec
-
+from .decoding import ReplyDecoder
 from .envelope import Envelope
 from .ratelimit import RateLimit
 
@@ -24,6 +23,8 @@ class Endpoint(Generic[T]):
     one reusable decoder for its whole reply. ``strict=False`` lets numeric strings decode into
     ``int`` and ``Decimal`` fields, which both exchanges need. ``absent`` says what a successful
     reply without ``data`` means (``list`` for "no orders"); without it, that is a `DecodeError`.
+    ``blank_as_null`` names keys whose ``""`` means unset, ``fast_suffix`` a suffix they share
+    (see `ReplyDecoder`).
     """
 
     method: str
@@ -32,8 +33,14 @@ class Endpoint(Generic[T]):
     data_type: type[T]
     signed: bool = True
     absent: Callable[[], T] | None = None
-    decoder: msgspec.json.Decoder[Envelope[T]] = field(init=False, repr=False)
+    blank_as_null: tuple[str, ...] = ()
+    fast_suffix: str | None = None
+    decoder: ReplyDecoder[Envelope[T]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        decoder = msgspec.json.Decoder(Envelope[self.data_type], strict=False)  # type: ignore[name-defined]
+        decoder = ReplyDecoder(
+            Envelope[self.data_type],  # type: ignore[name-defined]
+            blank_as_null=self.blank_as_null,
+            fast_suffix=self.fast_suffix,
+        )
         object.__setattr__(self, "decoder", decoder)

@@ -7,7 +7,6 @@ The pipeline carries the decision out; the poller uses `RetryPolicy.backoff` bet
 
 from __future__ import annotations
 
-import math
 import random
 from dataclasses import dataclass
 
@@ -18,9 +17,9 @@ from .._errors import (
     RateLimitWaitTimeout,
     TimestampError,
     TransportError,
-    ValidationError,
 )
 from .decode import MAX_SERVER_WAIT, clamp_wait
+from .params import check_int_range, check_seconds
 
 __all__ = ["IDEMPOTENT_METHODS", "Decision", "RetryPolicy"]
 
@@ -72,13 +71,9 @@ class RetryPolicy:
     """Retry a POST after a failure that may have reached the server (idempotency keys only)."""
 
     def __post_init__(self) -> None:
-        if isinstance(self.max_attempts, bool) or not isinstance(self.max_attempts, int):
-            raise ValidationError("max_attempts must be an int")
-        if self.max_attempts < 1:
-            raise ValidationError("max_attempts must be at least 1")
-        delays = (self.base_delay, self.max_delay, self.rate_limit_delay, self.max_retry_after)
-        if not all(isinstance(d, int | float) and math.isfinite(d) and d >= 0 for d in delays):
-            raise ValidationError("retry delays must be finite numbers, not negative")
+        check_int_range("max_attempts", self.max_attempts, 1, 100)
+        for name in ("base_delay", "max_delay", "rate_limit_delay", "max_retry_after"):
+            check_seconds(name, getattr(self, name), maximum=86_400.0)
 
     def is_retryable(self, error: ExchangeError, method: str = "GET") -> bool:
         """Whether ``error`` may be retried at all."""
@@ -130,11 +125,12 @@ class RetryPolicy:
         return Decision(retry=retry, error=reported, pause_account=pause)
 
     def rate_limit_pause(self, attempt: int, server_wait: float | None = None) -> float:
-        """Seconds an account holds off after its ``attempt``-th refusal in a row (jittered)."""
+        """Seconds an account holds off after its ``attempt``-th refusal in a row (jittered up
+        to 25 %; never shorter than ``server_wait``, never longer than `MAX_SERVER_WAIT`)."""
         floor = min(MAX_SERVER_WAIT, self.rate_limit_delay * 2.0 ** min(attempt - 1, 30))
         if server_wait is not None:
             floor = max(floor, server_wait)
-        return floor * random.uniform(1.0, 1.25)
+        return min(MAX_SERVER_WAIT, floor * random.uniform(1.0, 1.25))
 
     def backoff(self, attempt: int) -> float:
         """Seconds before the attempt after failed attempt ``attempt``: capped exponential

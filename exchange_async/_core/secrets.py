@@ -6,7 +6,10 @@ import hashlib
 
 from .._errors import ValidationError
 
-__all__ = ["account_fingerprint", "mask_key", "require_text"]
+__all__ = ["MAX_CREDENTIAL_LENGTH", "account_fingerprint", "mask_key", "require_text"]
+
+MAX_CREDENTIAL_LENGTH = 512
+"""Longer than any exchange's key, secret or passphrase; a longer value is a wrong file read."""
 
 
 def require_text(name: str, value: object) -> str:
@@ -17,6 +20,8 @@ def require_text(name: str, value: object) -> str:
     """
     if not isinstance(value, str) or not value.strip():
         raise ValidationError(f"{name} must be a non-empty string")
+    if len(value) > MAX_CREDENTIAL_LENGTH:
+        raise ValidationError(f"{name} must be at most {MAX_CREDENTIAL_LENGTH} characters")
     if not (value.isascii() and value.isprintable()):
         raise ValidationError(
             f"{name} must be printable ASCII (no newline, tab or other control character)"

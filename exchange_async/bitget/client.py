@@ -10,7 +10,7 @@ from .._core.aiohttp_transport import DEFAULT_MAX_REPLY_BYTES, HttpSession
 from .._core.client import BaseClient, ClientOptions
 from .._core.limiter import Limiter
 from .._core.paging import PageRule, Paginator
-from .._core.params import check_choice, check_int_range, check_token, to_ms
+from .._core.params import check_choice, check_flag, check_int_range, check_token, to_ms
 from .._core.ratelimit import DEFAULT_MARGIN
 from .._core.retry import RetryPolicy
 from .._core.transport import Transport
@@ -49,14 +49,17 @@ class BitgetClient(BaseClient):
     (seconds; raise instead of queueing longer), ``http_session`` (share an
     ``aiohttp.ClientSession``, never closed by the client; ``session`` is its deprecated
     alias), ``transport`` (any `Transport`, e.g. `MemoryTransport` in tests),
-    ``rate_limits`` (where limits are kept; None: in-process), ``max_connections`` (pool size
-    of the client's own session), ``max_reply_bytes`` (largest reply read, default 8 MiB),
-    ``demo_trading`` (send Bitget's ``paptrading: 1`` header).
+    ``rate_limits`` (where limits are kept: None in-process, a ``redis://`` URL shared by
+    every process using it, or a `RedisLimiter`), ``max_connections`` (connections in the
+    pool of the client's own session; 0: no limit), ``max_reply_bytes`` (bytes of the largest
+    reply read, after decompression; default 8 MiB), ``demo_trading`` (send Bitget's
+    ``paptrading: 1`` header), ``allow_insecure_http`` (allow a plain ``http://``
+    ``base_url`` to a non-loopback host).
 
-    Lifecycle: ``async with`` or ``await close()`` (idempotent; queued callers fail at once
-    with `ClientClosedError`). A client that outlives its event loop (used under a second
-    ``asyncio.run()``) works on the new loop with a fresh connection pool; its old pool was
-    closed when the first loop shut down.
+    Lifecycle: ``async with`` or ``await close()`` (idempotent; queued callers and calls
+    waiting for a reply fail at once with `ClientClosedError`). A client that outlives its
+    event loop (used under a second ``asyncio.run()``) works on the new loop with a fresh
+    connection pool; its old pool was closed when the first loop shut down.
     """
 
     def __init__(
@@ -75,6 +78,7 @@ class BitgetClient(BaseClient):
         rate_limits: str | Limiter | None = None,
         max_connections: int = 100,
         max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES,
+        allow_insecure_http: bool = False,
         demo_trading: bool = False,
     ) -> None:
         self._credentials = credentials
@@ -89,6 +93,7 @@ class BitgetClient(BaseClient):
             rate_limits=rate_limits,
             max_connections=max_connections,
             max_reply_bytes=max_reply_bytes,
+            allow_insecure_http=allow_insecure_http,
         )
         self._init_pipeline(
             exchange=BITGET,
@@ -98,7 +103,7 @@ class BitgetClient(BaseClient):
             base_url=base_url,
             uid=uid,
             options=options,
-            headers={"paptrading": "1"} if demo_trading else None,
+            headers={"paptrading": "1"} if check_flag("demo_trading", demo_trading) else None,
         )
 
     def __repr__(self) -> str:

@@ -7,7 +7,7 @@ from typing import TypeVar
 
 from .._core.endpoint import Endpoint
 from .._core.ratelimit import RateLimit, Scope
-from .models import ServerTime, TrackingPageWire
+from .models import BLANK_AS_NULL, ServerTime, TrackingPageWire
 
 __all__ = ["CURRENT_TRACK", "IP_LIMIT", "SERVER_TIME", "copy_trader_endpoint"]
 
@@ -18,15 +18,35 @@ IP_LIMIT = RateLimit("bitget.ip", 6000, 60.0, Scope.IP)
 
 
 def copy_trader_endpoint(
-    path: str, data_type: type[T], per_uid: int = 5, absent: Callable[[], T] | None = None
+    path: str,
+    data_type: type[T],
+    per_uid: int = 5,
+    absent: Callable[[], T] | None = None,
+    blank_as_null: tuple[str, ...] = (),
 ) -> Endpoint[T]:
-    """A signed GET of the copy-trading family: ``per_uid`` requests/s per UID, plus the IP cap."""
+    """A signed GET of the copy-trading family: ``per_uid`` requests/s per UID, plus the IP cap.
+
+    ``blank_as_null``: keys of price fields Bitget sends as ``""`` when unset (all ending in
+    ``Price``, like every such field of the family).
+    """
     limits = (RateLimit(path, per_uid, 1.0, Scope.ENDPOINT), IP_LIMIT)
-    return Endpoint("GET", path, limits, data_type, absent=absent)
+    suffix = "Price" if blank_as_null else None
+    return Endpoint(
+        "GET",
+        path,
+        limits,
+        data_type,
+        absent=absent,
+        blank_as_null=blank_as_null,
+        fast_suffix=suffix,
+    )
 
 
 CURRENT_TRACK = copy_trader_endpoint(
-    "/api/v2/copy/mix-trader/order-current-track", TrackingPageWire, absent=TrackingPageWire
+    "/api/v2/copy/mix-trader/order-current-track",
+    TrackingPageWire,
+    absent=TrackingPageWire,
+    blank_as_null=BLANK_AS_NULL,
 )
 """Get Current Tracking Orders: 5 req/s per UID."""
 

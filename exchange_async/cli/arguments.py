@@ -43,6 +43,7 @@ OPTION_NAMES: dict[str, str] = {
     "symbol": "--symbol",
     "instrument": "--instrument",
     "uid": "--uid",
+    "allow_insecure_http=True": "--allow-insecure-http",
 }
 """The SDK's parameter names and the options that set them, for error messages."""
 

@@ -53,7 +53,12 @@ async def tracking_orders(args: argparse.Namespace) -> int:
     """Page through every current tracking order and print them."""
     key, secret, passphrase = _env("BITGET_API_KEY", "BITGET_SECRET_KEY", "BITGET_PASSPHRASE")
     credentials = BitgetCredentials(key, secret, passphrase)
-    async with BitgetClient(credentials, base_url=args.base_url, uid=args.uid) as client:
+    async with BitgetClient(
+        credentials,
+        base_url=args.base_url,
+        uid=args.uid,
+        allow_insecure_http=args.allow_insecure_http,
+    ) as client:
         orders = client.iter_current_tracking_orders(
             args.product_type, symbol=args.symbol, page_size=args.page_size
         )
@@ -70,7 +75,11 @@ async def coinw_orders(args: argparse.Namespace) -> int:
     """Fetch unfilled CoinW futures orders and print them."""
     key, secret = _env("COINW_API_KEY", "COINW_SECRET_KEY")
     ids = [i for chunk in args.ids for i in chunk] if args.ids else None
-    async with CoinWClient(CoinWCredentials(key, secret), base_url=args.base_url) as client:
+    async with CoinWClient(
+        CoinWCredentials(key, secret),
+        base_url=args.base_url,
+        allow_insecure_http=args.allow_insecure_http,
+    ) as client:
         orders = await client.get_order_info(
             args.position_type, instrument=args.instrument, source_ids=ids
         )
@@ -134,4 +143,14 @@ async def demo(args: argparse.Namespace) -> int:
 
     if args.faults and args.accounts < 2:
         raise UsageError("--faults needs --accounts of at least 2 (one of them gets a bad key)")
+    if args.processes > 1:
+        from .demo.local_redis import redis_problem
+
+        problem = redis_problem(args.redis)
+        if problem:
+            raise UsageError(problem)
+        if args.processes > args.accounts:
+            raise UsageError("--processes must not exceed --accounts (each polls some accounts)")
+    elif args.redis:
+        raise UsageError("--redis needs --processes of at least 2")
     return await demo_command(args, _sim.config_from_arguments(args))

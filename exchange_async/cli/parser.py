@@ -54,6 +54,12 @@ def _output_options(command: argparse.ArgumentParser) -> None:
         action="store_true",
         help="table of the wire values (untrimmed decimals, ms times) with every column",
     )
+    command.add_argument(
+        "--allow-insecure-http",
+        action="store_true",
+        help="allow a plain http:// --base-url to a host that is not loopback "
+        "(a TLS-terminating proxy on a trusted network); http:// to 127.0.0.1 needs no flag",
+    )
 
 
 def _tracking_orders(sub: argparse._SubParsersAction[OneLineParser]) -> None:
@@ -184,6 +190,20 @@ def _demo(sub: argparse._SubParsersAction[OneLineParser]) -> None:
         "--json",
         action="store_true",
         help="the summary as one JSON object on stdout (the view goes to stderr)",
+    )
+    command.add_argument(
+        "--processes",
+        type=positive_int,
+        default=1,
+        metavar="N",
+        help="split the accounts over N worker processes that share the rate limits through "
+        "Redis (default 1: one process, no Redis)",
+    )
+    command.add_argument(
+        "--redis",
+        metavar="URL",
+        help="with --processes: the Redis to share limits through, e.g. redis://host:6379/0 "
+        "(default: start a local redis-server for the run)",
     )
     _sim.add_simulator_arguments(command)
     command.set_defaults(sim_mutation_interval=1.0)

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import operator
 from decimal import Decimal
 from enum import StrEnum
+from typing import Annotated
 
 import msgspec
 
-__all__ = ["OrderInfo", "PositionType"]
+from .._core.decoding import ReplyDecoder, non_finite
+from .._core.envelope import Envelope
+from .._errors import DecodeError
+
+__all__ = ["OrderInfo", "PositionType", "decode_order_info"]
+
+_INT64 = msgspec.Meta(ge=0, le=2**63 - 1)
+"""Ids and ms timestamps: exact ``int`` (above 2**53), never negative, at most 64 bits."""
 
 
 class PositionType(StrEnum):
@@ -28,16 +37,17 @@ class OrderInfo(msgspec.Struct, frozen=True, kw_only=True, rename="camel", gc=Fa
 
     Decoded straight from the wire: every numeric field accepts a JSON number or a numeric
     string (CoinW mixes both, even within one object); ids are exact ``int`` (they exceed
-    2**53); money is ``Decimal``; enum-like fields stay ``str`` so a new value CoinW adds does
-    not fail a whole reply. Unknown fields are ignored. Not tracked by the garbage collector
-    (``gc=False``: scalars only, so no cycles), which keeps GC pauses short.
+    2**53); money is ``Decimal`` and must be finite (``NaN``, ``Infinity`` or a non-numeric
+    string fail the decode, naming the field); enum-like fields stay ``str`` so a new value
+    CoinW adds does not fail a whole reply. Unknown fields are ignored. Not tracked by the
+    garbage collector (``gc=False``: scalars only, so no cycles), which keeps GC pauses short.
     """
 
-    id: int
-    user_id: int
-    created_date: int
+    id: Annotated[int, _INT64]
+    user_id: Annotated[int, _INT64]
+    created_date: Annotated[int, _INT64]
     """Unix ms."""
-    updated_date: int
+    updated_date: Annotated[int, _INT64]
     """Unix ms."""
     contract_type: int
     """1: perpetual."""
@@ -82,3 +92,58 @@ class OrderInfo(msgspec.Struct, frozen=True, kw_only=True, rename="camel", gc=Fa
     trigger_price: Decimal | None = None
     third_order_id: str | None = None
     """The client's own order id, if one was given."""
+
+    def __post_init__(self) -> None:
+        # Decimal accepts "NaN", "sNaN" and "Infinity"; money never is. One C-level pass in the
+        # common case, the field-by-field search only to word the error.
+        if not (
+            all(map(_is_finite, _required_money(self)))
+            and all(v is None or v.is_finite() for v in _optional_money(self))
+        ):
+            raise ValueError(non_finite(self, _MONEY))
+
+
+_is_finite = Decimal.is_finite
+_REQUIRED_MONEY = (
+    "base_size",
+    "current_piece",
+    "fee",
+    "frozen_fee",
+    "index_price",
+    "leverage",
+    "maker_fee",
+    "taker_fee",
+    "margin",
+    "order_price",
+    "position_margin",
+    "quantity",
+    "total_piece",
+)
+_OPTIONAL_MONEY = (
+    "stop_loss_price",
+    "stop_loss_rate",
+    "stop_profit_price",
+    "stop_profit_rate",
+    "stop_loss_order_price",
+    "stop_profit_order_price",
+    "trigger_price",
+)
+_MONEY = _REQUIRED_MONEY + _OPTIONAL_MONEY
+_required_money = operator.attrgetter(*_REQUIRED_MONEY)
+_optional_money = operator.attrgetter(*_OPTIONAL_MONEY)
+
+
+_ORDERS_DECODER = ReplyDecoder(Envelope[list[OrderInfo]])
+
+
+def decode_order_info(body: bytes) -> list[OrderInfo]:
+    """The orders in a raw ``GET /v1/perpum/order`` reply body (a recorded reply, a fixture).
+
+    Raises `DecodeError` naming the field when the body is not a well-formed reply (non-finite
+    or non-numeric money included). The envelope's ``code`` is not checked: the client does.
+    """
+    try:
+        envelope = _ORDERS_DECODER.decode(body)
+    except (msgspec.DecodeError, RecursionError) as exc:
+        raise DecodeError(f"not an order-information reply: {exc}", exchange="coinw") from None
+    return envelope.data or []

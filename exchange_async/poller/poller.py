@@ -13,6 +13,7 @@ from typing import Self
 
 from .._core.aiohttp_transport import AiohttpTransport
 from .._core.limiter import Limiter, limiter_for, release_limiter
+from .._core.params import check_instance, check_seconds
 from .._core.retry import RetryPolicy
 from .._core.secrets import require_text
 from .._core.transport import Transport
@@ -77,7 +78,8 @@ class Poller(ExchangeShortcuts):
     build one for you. The clients it builds share one connection pool (``max_connections``)
     or ``transport``, and keep their limits where ``rate_limits`` says (None: in-process).
     Back-off between failed snapshots follows a `RetryPolicy` built from ``backoff`` and
-    ``max_backoff`` (seconds), and never less than a server's ``Retry-After``.
+    ``max_backoff`` (seconds), and never less than a server's ``Retry-After``. ``retry`` and
+    ``timeout`` (seconds per attempt) are the clients' own.
     """
 
     def __init__(
@@ -94,6 +96,9 @@ class Poller(ExchangeShortcuts):
         rate_limits: str | Limiter | None = None,
     ) -> None:
         check_poller_options(interval, max_pending, backoff, max_backoff)
+        if retry is not None:
+            check_instance("retry", retry, RetryPolicy)
+        check_seconds("timeout", timeout, inclusive=False)
         self._interval = interval
         self._max_pending = max_pending
         self._backoff = RetryPolicy(
