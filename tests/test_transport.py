@@ -242,3 +242,13 @@ async def test_query_sent_is_exactly_the_query_signed(
         arrival.query == "limit=7&productType=USDT-FUTURES&startTime=1600000000000&symbol=BTCUSDT"
     )
     assert arrival.code == "00000"
+
+
+async def test_unreachable_server_is_a_transport_error(
+    bitget_credentials: ea.BitgetCredentials,
+) -> None:
+    async with ea.BitgetClient(
+        bitget_credentials, base_url="http://127.0.0.1:9", retry=FAST_RETRY
+    ) as c:
+        with pytest.raises(ea.TransportError):
+            await c.get_current_tracking_orders("USDT-FUTURES")
