@@ -116,12 +116,10 @@ async def test_initial_snapshot_is_marked_then_synced(
         assert_matches_truth(replay(opened), dyn_sim.open_orders(key))
 
 
-@pytest.mark.slow  # waits on the simulator's real-time order driver
-async def test_every_change_is_reported_exactly_once_in_order(
-    dyn_server: SimulatorServer, dyn_sim: Simulator
-) -> None:
-    async with ea.Poller() as poller:
-        add_both(poller, dyn_server.base_url)
+@pytest.mark.virtual_time  # snapshots paced by the real limits, in no real time
+async def test_every_change_is_reported_exactly_once_in_order(dyn_sim: Simulator) -> None:
+    async with ea.Poller(transport=simulator_transport(dyn_sim)) as poller:
+        add_both(poller)
         got = Collector(poller)
         await got.wait_for(
             lambda: len(got.of("bg", ea.AccountSynced) + got.of("cw", ea.AccountSynced)) == 2
@@ -161,7 +159,7 @@ async def test_every_change_is_reported_exactly_once_in_order(
         )
 
 
-@pytest.mark.slow  # waits on the simulator's real-time order driver
+@pytest.mark.virtual_time  # 6 s of the order driver and polling, in no real time
 async def test_with_faults_no_event_is_lost_or_invented() -> None:
     config = SimulatorConfig(
         seed=5,
@@ -169,25 +167,21 @@ async def test_with_faults_no_event_is_lost_or_invented() -> None:
         fault_kinds=("http_500", "http_503", "disconnect", "malformed", "latency"),
         fault_latency=0.3,
     )
-    sim = Simulator(config)
+    sim = Simulator(config, clock=running_loop_time)
     names = {}
     for i in range(3):
         sim.add_bitget_account(api_key=f"bg-{i}", secret_key="s", passphrase="p", orders=20)
         sim.add_coinw_account(api_key=f"cw-{i}", secret_key="s", orders=10)
-    async with (
-        SimulatorServer(sim) as server,
-        ea.Poller(retry=FAST, backoff=0.1, max_backoff=0.5, timeout=2.0) as poller,
-    ):
+    async with ea.Poller(
+        retry=FAST, backoff=0.1, max_backoff=0.5, timeout=2.0, transport=simulator_transport(sim)
+    ) as poller:
         for i in range(3):
             poller.add_bitget(
                 f"bg{i}",
                 ea.BitgetCredentials(f"bg-{i}", "s", "p"),
-                base_url=server.base_url,
                 product_types=ALL_PRODUCTS,
             )
-            poller.add_coinw(
-                f"cw{i}", ea.CoinWCredentials(f"cw-{i}", "s"), base_url=server.base_url
-            )
+            poller.add_coinw(f"cw{i}", ea.CoinWCredentials(f"cw-{i}", "s"))
             names[f"bg{i}"], names[f"cw{i}"] = f"bg-{i}", f"cw-{i}"
         got = Collector(poller)
         # Changes start once every initial snapshot is in: earlier ones are initial state.
