@@ -133,8 +133,8 @@ async def test_coinw_json_uses_the_models_field_names(
 async def test_tables_are_readable_and_raw_keeps_the_wire_values(
     server: SimulatorServer,
 ) -> None:
-    args = ("tracking-orders", "--product-type", "usdt-futures", "--page-size", "50")
-    args += ("--base-url", server.base_url)
+    args = ["tracking-orders", "--product-type", "usdt-futures", "--page-size", "50"]
+    args += ["--base-url", server.base_url]
     code, out, err = await run_cli(*args, env=BITGET_ENV)
     assert code == 0, err
     lines = out.splitlines()

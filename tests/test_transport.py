@@ -1,5 +1,6 @@
 """The pipeline's edges: redirects, callers' own aiohttp sessions, late sends, closing while
-queued, exception hygiene, clock sync failures. Real local servers throughout."""
+queued, exception hygiene, clock sync failures. Real local servers (the ``bitget`` fixture's
+client, in memory, only where the socket is not the point)."""
 
 from __future__ import annotations
 
