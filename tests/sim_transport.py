@@ -22,17 +22,18 @@ def simulator_transport(sim: Simulator, *, remote: str = "127.0.0.1") -> ea.Memo
     async def handle(request: ea.TransportRequest) -> ea.TransportResponse:
         url = urlsplit(request.url)
         target = f"{url.path}?{url.query}" if url.query else url.path
+        failure: ea.TransportError | None = None
         try:
             async with asyncio.timeout(request.timeout):
                 status, headers, body = await sim.handle(
                     request.method, target, request.headers, request.body or b"", remote=remote
                 )
         except TimeoutError:
-            raise ea.RequestTimeoutError(
-                f"{request.method} {url.path} timed out after {request.timeout} s"
-            ) from None
+            failure = ea.RequestTimeoutError(f"no reply within {request.timeout:g}s")
         except SimulatedDisconnect:
-            raise ea.TransportError(f"{request.method} {url.path}: server disconnected") from None
+            failure = ea.TransportError("ServerDisconnectedError: server disconnected")
+        if failure is not None:
+            raise failure  # outside the except: no context, as the socket transport does
         return ea.TransportResponse(status, headers, body)
 
     return ea.MemoryTransport(handle)

@@ -156,11 +156,14 @@ async def test_closing_while_callers_queue_raises_client_closed(
 
 
 async def test_transport_errors_carry_no_aiohttp_context(
-    bitget: ea.BitgetClient, sim: Simulator
+    server: SimulatorServer, sim: Simulator, bitget_credentials: ea.BitgetCredentials
 ) -> None:
     sim.inject(TRACK, "disconnect", count=10)
     with pytest.raises(ea.TransportError) as info:
-        await bitget.get_current_tracking_orders("USDT-FUTURES")
+        async with ea.BitgetClient(
+            bitget_credentials, base_url=server.base_url, retry=FAST_RETRY
+        ) as bitget:
+            await bitget.get_current_tracking_orders("USDT-FUTURES")
     error = info.value
     assert error.__cause__ is None
     assert error.__context__ is None
