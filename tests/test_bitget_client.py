@@ -239,6 +239,23 @@ async def test_keys_of_one_uid_share_the_budget_when_told(sim: Simulator) -> Non
     assert offsets(track_times(sim, "777")) == pytest.approx(five_per_second(12), abs=1e-9)
 
 
+async def test_same_key_with_and_without_uid_shares_one_budget(
+    sim: Simulator, bitget_credentials: ea.BitgetCredentials
+) -> None:
+    async with (
+        ea.BitgetClient(bitget_credentials, transport=simulator_transport(sim)) as plain,
+        ea.BitgetClient(
+            bitget_credentials, transport=simulator_transport(sim), uid="12345"
+        ) as with_uid,
+    ):
+        await asyncio.gather(
+            *(c.get_current_tracking_orders("USDT-FUTURES") for c in (plain, with_uid) * 7)
+        )
+    assert sim.max_in_window(TRACK) <= 5
+    assert sim.count(TRACK, status=429) == 0
+    assert offsets(track_times(sim)) == pytest.approx(five_per_second(14), abs=1e-9)
+
+
 async def test_two_accounts_do_not_slow_each_other(sim: Simulator) -> None:
     sim.add_bitget_account(api_key="k-2", secret_key="s-2", passphrase="p-2")
     one = ea.BitgetCredentials(BITGET_KEY, BITGET_SECRET, BITGET_PASS)

@@ -193,20 +193,6 @@ async def test_server_time_unavailable_falls_back_to_the_local_clock(
         assert c.stats.requests == 2  # one time request, not a retry storm, then the call
 
 
-async def test_same_key_with_and_without_uid_shares_one_budget(
-    server: SimulatorServer, sim: Simulator, bitget_credentials: ea.BitgetCredentials
-) -> None:
-    async with (
-        ea.BitgetClient(bitget_credentials, base_url=server.base_url) as plain,
-        ea.BitgetClient(bitget_credentials, base_url=server.base_url, uid="12345") as with_uid,
-    ):
-        await asyncio.gather(
-            *(c.get_current_tracking_orders("USDT-FUTURES") for c in (plain, with_uid) * 7)
-        )
-    assert sim.max_in_window(TRACK) <= 5
-    assert sim.count(TRACK, status=429) == 0
-
-
 async def test_a_long_server_retry_after_raises_at_once(
     bitget: ea.BitgetClient, sim: Simulator
 ) -> None:
