@@ -10,15 +10,21 @@ import io
 import json
 import os
 import re
+import shutil
 import signal
+import socket
 import sys
+import time
 from pathlib import Path
 
 import pytest
+from redis_server import RedisServer, redis_server
 
 from exchange_async.cli.demo import DemoOptions, run_demo
 from exchange_async.cli.demo.live import render
 from exchange_async.cli.demo.report import DemoReport
+
+__all__ = ["redis_server"]
 
 
 async def run_demo_cli(
@@ -270,3 +276,119 @@ def test_live_view_in_a_real_terminal_of_80x24() -> None:
     assert "limit violations  0" in text
     widths = [len(line) for line in re.split(r"[\r\n]+", text)]
     assert max(widths) <= 80
+
+
+# -- demo --processes N: workers sharing limits through Redis ---------------------------------
+
+
+def redis_answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def redis_keys(port: int, pattern: str) -> list[str]:
+    """``KEYS pattern`` over a raw socket (RESP array of bulk strings)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
+        command = f"*2\r\n$4\r\nKEYS\r\n${len(pattern)}\r\n{pattern}\r\n"
+        sock.sendall(command.encode())
+        time.sleep(0.2)
+        reply = sock.recv(1 << 16).decode()
+    return [line for line in reply.split("\r\n")[1:] if line and line[0] not in "*$"]
+
+
+def needs_redis_server() -> None:
+    if shutil.which("redis-server") is None:
+        message = "redis-server is not installed (apt-get install redis-server)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+async def test_processes_share_limits_through_a_redis_they_start_and_stop() -> None:
+    needs_redis_server()
+    code, out, err = await run_demo_cli(
+        "--processes", "2", "--accounts", "6", "--duration", "4", "--settle", "10", "--json"
+    )  # fmt: skip
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["processes"] == 2
+    assert summary["accounts"] == {"total": 6, "bitget": 3, "coinw": 3, "bad_key": None}
+    assert summary["limit_violations"] == 0
+    assert summary["check"]["accounts"] == 6  # every worker's accounts, checked in the parent
+    assert summary["check"]["lost"] == summary["check"]["invented"] == 0
+    orders, events = summary["orders"], summary["events"]
+    assert events["AccountSynced"] == 6
+    assert orders["initial"] + orders["opened"] == events["OrderOpened"]
+    assert 0 < summary["requests"]["per_second"] <= summary["requests"]["allowed_per_second"]
+    opening = re.search(r"2 processes share the rate limits through Redis at (\S+)/0\.", err)
+    assert opening, err
+    port = int(opening.group(1).rsplit(":", 1)[1])
+    assert not redis_answers(port)  # the demo's own redis-server is gone
+
+
+async def test_processes_with_a_given_redis_and_faults(redis_server: RedisServer) -> None:
+    code, out, err = await run_demo_cli(
+        "--processes", "2", "--redis", redis_server.url, "--accounts", "5", "--duration", "3",
+        "--settle", "10", "--faults", "--fault-rate", "0.1", "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["accounts"] == {"total": 5, "bitget": 2, "coinw": 2, "bad_key": "bad-key"}
+    assert list(summary["stopped"]) == ["bad-key"]
+    assert summary["check"]["accounts"] == 4
+    assert summary["limit_violations"] == 0
+    assert redis_server.url in err
+    assert redis_keys(redis_server.port, "ea:*")  # the limits really went through it
+    assert redis_answers(redis_server.port)  # and the demo left it running
+
+
+async def test_processes_need_redis_or_say_so_in_one_line(tmp_path: Path) -> None:
+    code, out, err = await run_demo_cli("--processes", "2", env={"PATH": str(tmp_path)})
+    assert code == 2
+    assert out == ""
+    assert err.strip().count("\n") == 0
+    assert "--processes needs Redis" in err and "--redis" in err and "redis-server" in err
+    code, _, err = await run_demo_cli("--redis", "redis://127.0.0.1:1/0")
+    assert code == 2 and "--redis needs --processes" in err
+
+
+async def test_processes_ctrl_c_prints_the_summary_so_far() -> None:
+    needs_redis_server()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "exchange_async", "demo", "--processes", "2", "--accounts", "4",
+        "--duration", "60", "--no-live",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    first = await asyncio.wait_for(proc.stdout.readline(), 30)
+    assert b"2 processes share the rate limits" in first
+    status = await asyncio.wait_for(proc.stdout.readline(), 30)  # polling is under way
+    assert status.startswith(b"[running")
+    proc.send_signal(signal.SIGINT)
+    rest, err = await asyncio.wait_for(proc.communicate(), 30)
+    out = rest.decode()
+    assert proc.returncode == 130
+    assert "Traceback" not in err.decode()
+    assert "summary (INTERRUPTED: the numbers so far)" in out
+    assert "processes         2, rate limits shared through Redis" in out
+    interrupted = re.search(r"\[interrupted after (\d+\.\d) s", out)
+    assert interrupted and float(interrupted.group(1)) < 10  # the workers stopped at once
+
+
+@pytest.mark.parametrize(("accounts", "parts"), [(600, 2), (600, 4), (7, 3), (3, 3)])
+def test_processes_each_get_a_fair_share_of_both_exchanges(accounts: int, parts: int) -> None:
+    from exchange_async.cli.demo.procs import split
+    from exchange_async_sim import Simulator
+
+    _, fleet = Simulator.with_demo_fleet(accounts)
+    dealt = split(fleet, parts)
+    assert sorted(a.name for part in dealt for a in part) == sorted(a.name for a in fleet)
+    for exchange in ("bitget", "coinw"):
+        counts = [sum(1 for a in part if a.exchange == exchange) for part in dealt]
+        assert max(counts) - min(counts) <= 1, (exchange, counts)
+    sizes = [len(part) for part in dealt]
+    assert max(sizes) - min(sizes) <= 1 and min(sizes) >= 1, sizes

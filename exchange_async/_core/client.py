@@ -199,8 +199,5 @@ class BaseClient:
 
         return Paginator(fetch, rule, exchange=pipeline.exchange.name)
 
-    def _repr_base_url(self) -> str:
-        return redact_url(self._pipeline.base_url)
-
     def _describe(self, credentials: Any) -> str:
-        return f"{type(self).__name__}({credentials!r}, base_url={self._repr_base_url()!r})"
+        return f"{type(self).__name__}({credentials!r}, base_url={self.base_url!r})"

@@ -17,7 +17,7 @@ import asyncio
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from .._errors import ValidationError
 from .ratelimit import RateLimit, Scope
@@ -28,6 +28,7 @@ __all__ = [
     "Permit",
     "WaitGroup",
     "budgets_for",
+    "check_redis_url",
     "limiter_for",
     "release_limiter",
 ]
@@ -204,6 +205,7 @@ def limiter_for(rate_limits: str | Limiter | None = None) -> Limiter:
             raise ValidationError(
                 'rate_limits=<URL> needs the redis extra: pip install "exchange-async[redis]"'
             ) from None
+        check_redis_url(rate_limits)
         shared = _shared.get(rate_limits)
         if shared is None:
             shared = _shared[rate_limits] = _PerLoop(rate_limits)
@@ -212,6 +214,24 @@ def limiter_for(rate_limits: str | Limiter | None = None) -> Limiter:
     if all(callable(getattr(rate_limits, name, None)) for name in _LIMITER_METHODS):
         return rate_limits
     raise ValidationError("rate_limits must be None, a redis:// URL or a limiter object")
+
+
+def check_redis_url(url: object, name: str = "rate_limits") -> str:
+    """``url`` if redis-py can parse it (port, db, options), else `ValidationError`.
+
+    Checked when a client is built, not at its first request: redis-py's own ``ValueError``
+    would otherwise escape a call, with the URL (and its password) in its traceback's frames.
+    The message never echoes the URL.
+    """
+    from redis.asyncio.connection import parse_url
+
+    try:
+        parse_url(url)  # type: ignore[arg-type]  # anything but a good URL string raises
+    except Exception:
+        raise ValidationError(
+            f"{name} is not a usable Redis URL (redis://[:password@]host[:port][/db])"
+        ) from None
+    return cast("str", url)
 
 
 async def release_limiter(limiter: Limiter) -> None:

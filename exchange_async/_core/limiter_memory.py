@@ -30,8 +30,7 @@ elsewhere the slot stays spent (a little slower, never over the limit).
 **Pauses.** `penalize` pushes the budgets' ``tat`` past the pause and re-reserves, in arrival
 order, every waiter that holds one of them.
 
-Idle budgets (``tat`` in the past, nothing pending) are dropped now and then, so the state per
-account does not outlive its use.
+Idle budgets (``tat`` in the past, nothing pending) are dropped now and then: no stale state.
 """
 
 from __future__ import annotations
@@ -206,6 +205,8 @@ class MemoryLimiter:
             state = self._states.get(key)
             if state is None:
                 state = self._states[key] = _State(key, budget)
+            elif budget.interval > state.interval:  # clients with different margins: widest
+                state.interval = budget.interval
             self._by_budget[budget] = state
         return state
 
@@ -382,7 +383,7 @@ def _wake(future: asyncio.Future[None]) -> None:
 
 def _timeout(budgets: Sequence[Budget], max_wait: float | None) -> RateLimitWaitTimeout:
     names = ", ".join(sorted({b.limit.name for b in budgets}))
-    return RateLimitWaitTimeout(f"waited more than {max_wait:g}s for the rate limiter ({names})")
+    return RateLimitWaitTimeout(f"cannot start this request within max_rate_wait ({names})")
 
 
 _limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, MemoryLimiter] = (

@@ -44,7 +44,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .._errors import ClientClosedError, ValidationError
-from .limiter import Budget, Permit, WaitGroup
+from .limiter import Budget, Permit, WaitGroup, check_redis_url
 from .limiter_memory import MemoryLimiter
 from .limiter_redis_parts import (
     PENALIZE,
@@ -53,8 +53,11 @@ from .limiter_redis_parts import (
     ROLLBACK,
     LocalQueue,
     Plan,
+    RedisDown,
     RedisPermit,
     RedisWaitGroup,
+    Repause,
+    no_share_error,
     rollback_args,
     shares_of,
     timeout_error,
@@ -68,21 +71,15 @@ log = logging.getLogger("exchange_async.limiter")
 _US = 1_000_000
 _PLANS_MAX = 10_000
 """Budget sets whose keys are remembered (a cache, cleared when full)."""
-_POOL = 64
-"""Connections to Redis per limiter, at most."""
+_POOL = 512
+"""Connections to Redis per limiter, at most (hundreds of accounts wait on it at once)."""
 _PROBE_MAX = 1.0
 """Seconds between two probes of an unreachable Redis, at most."""
 _HORIZON = 1.0
 """Seconds ahead Redis reserves a slot, at most (further waiters come back later): so a process
 that loses Redis knows no slot given out before lies more than this after the loss."""
-
-
-class _RedisDown(Exception):
-    """Redis did not answer in time (internal: the caller switches to the fallback)."""
-
-
-class _Repause(Exception):
-    """A pause was written for a queued waiter's budgets (internal: it re-reserves)."""
+NO_SHARE_WAIT = 10.0
+"""Seconds a call with no ``max_rate_wait`` waits for Redis with no share (never a silent hang)."""
 
 
 class RedisLimiter:
@@ -119,7 +116,8 @@ class RedisLimiter:
             raise ValidationError("call_timeout and heartbeat must be positive seconds")
         self._owns_client = client is None
         if client is None:  # a bounded pool: a burst of callers queues for a connection
-            pool = aioredis.BlockingConnectionPool.from_url(str(url), max_connections=_POOL)
+            url = check_redis_url(url, "RedisLimiter's url")
+            pool = aioredis.BlockingConnectionPool.from_url(url, max_connections=_POOL)
             client = aioredis.Redis(connection_pool=pool)
         self._client = client
         self._scripts = {
@@ -195,7 +193,7 @@ class RedisLimiter:
                     await self._wait_for_redis(plan, deadline, group)
                 else:
                     return await self._acquire_redis(plan, deadline, group)
-            except (_RedisDown, _Repause):
+            except (RedisDown, Repause):
                 continue
 
     async def _acquire_redis(
@@ -291,7 +289,7 @@ class RedisLimiter:
                 return await self._scripts[script](keys=keys, args=args)
         except Exception as error:  # any failure of Redis or its client: fall back
             self._went_down(error)
-            raise _RedisDown from None
+            raise RedisDown from None
 
     def fire(self, script: str, keys: list[str], args: Sequence[str | int]) -> None:
         """Run ``script`` in the background (a re-date, a give-back): nobody waits for it."""
@@ -302,7 +300,7 @@ class RedisLimiter:
         task.add_done_callback(self._background.discard)
 
     async def _fire(self, script: str, keys: list[str], args: Sequence[str | int]) -> None:
-        with contextlib.suppress(_RedisDown):
+        with contextlib.suppress(RedisDown):
             await self._call(script, keys, args)
 
     async def penalize(self, budgets: Sequence[Budget], seconds: float) -> None:
@@ -310,7 +308,7 @@ class RedisLimiter:
         plan = self._plan_for(budgets)
         if not self._down:
             args = [round(seconds * _US), max(plan.keep_ms)]
-            with contextlib.suppress(_RedisDown):
+            with contextlib.suppress(RedisDown):
                 await self._call(PENALIZE, plan.keys, args)
         shares = self._shares(plan)
         if self._fallback is not None and shares:
@@ -318,7 +316,7 @@ class RedisLimiter:
         keys = set(plan.keys)
         for future, waiting in list(self._sleepers.items()):
             if not keys.isdisjoint(waiting.keys) and not future.done():
-                future.set_exception(_Repause())
+                future.set_exception(Repause())
 
     # -- when Redis fails ---------------------------------------------------------------
 
@@ -381,12 +379,15 @@ class RedisLimiter:
     async def _wait_for_redis(
         self, plan: Plan, deadline: float | None, group: RedisWaitGroup
     ) -> None:
-        """No known share for this scope: wait until Redis answers (up to ``deadline``)."""
+        """No known share: wait for Redis until ``deadline`` (None: `NO_SHARE_WAIT` s)."""
         loop = self._loop_now()
         if deadline is not None and loop.time() >= deadline:
             raise timeout_error(plan, deadline, loop.time())
+        until = loop.time() + NO_SHARE_WAIT if deadline is None else deadline
         self._up_waiters = [f for f in self._up_waiters if not f.done()]
-        await self._sleep(deadline, group, plan, self._up_waiters)
+        await self._sleep(until, group, plan, self._up_waiters)
+        if deadline is None and self._down and loop.time() >= until:
+            raise no_share_error(plan)
 
     async def aclose(self) -> None:
         """Stop the background probe and close the Redis client (if this limiter made it)."""

@@ -30,10 +30,13 @@ __all__ = [
     "ROLLBACK",
     "LocalQueue",
     "Plan",
+    "RedisDown",
     "RedisPermit",
     "RedisWaitGroup",
+    "Repause",
     "budget_key",
     "heartbeat_key",
+    "no_share_error",
     "rollback_args",
     "share_of",
     "shares_of",
@@ -352,8 +355,25 @@ def wake(future: asyncio.Future[None]) -> None:
         future.set_result(None)
 
 
+def no_share_error(plan: Plan) -> RateLimitWaitTimeout:
+    """The error for a caller with no ``max_rate_wait`` once `NO_SHARE_WAIT` has passed."""
+    names = ", ".join(sorted({b.limit.name for b in plan.budgets}))
+    return RateLimitWaitTimeout(
+        f"Redis is unreachable and this process has no known share of ({names}) to use"
+    )
+
+
+class RedisDown(Exception):
+    """Redis did not answer in time (internal: the caller switches to the fallback)."""
+
+
+class Repause(Exception):
+    """A pause was written for a queued waiter's budgets (internal: it re-reserves)."""
+
+
 def timeout_error(plan: Plan, deadline: float | None, now: float) -> RateLimitWaitTimeout:
     """The error for a caller whose wait would pass its ``max_wait``."""
     names = ", ".join(sorted({b.limit.name for b in plan.budgets}))
-    waited = "" if deadline is None else f" beyond {max(0.0, deadline - now):g}s"
-    return RateLimitWaitTimeout(f"the shared rate limiter would wait{waited} ({names})")
+    return RateLimitWaitTimeout(
+        f"the shared rate limiter cannot start this request within max_rate_wait ({names})"
+    )

@@ -9,6 +9,7 @@ the value only where it cannot be a secret (never for a URL that may carry a pas
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import math
 import re
 from collections.abc import Iterable
@@ -21,6 +22,7 @@ from yarl import URL
 from .._errors import ValidationError
 
 __all__ = [
+    "MAX_CHOICES",
     "MAX_MS",
     "check_base_url",
     "check_choice",
@@ -42,6 +44,9 @@ C = TypeVar("C")
 _TOKEN = re.compile(r"[A-Za-z0-9_\-.]+\Z")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
+
+MAX_CHOICES = 100
+"""The most values a list of choices (product or position types) may hold, repeats included."""
 
 MAX_MS = 253_402_300_799_999
 """The last millisecond of year 9999: no exchange time is later."""
@@ -68,10 +73,12 @@ def check_choice(name: str, value: object, enum: type[E], *, case_insensitive: b
 
 
 def check_choices(name: str, values: object, enum: type[E]) -> list[E]:
-    """A non-empty list of distinct members of ``enum`` (any case), in the order given."""
+    """A non-empty list of distinct members of ``enum`` (any case), in the order given; at most
+    `MAX_CHOICES` values (an endless iterable is refused, not read forever)."""
     if isinstance(values, str | enum):
         values = [values]
-    members = [check_choice(name, v, enum, case_insensitive=True) for v in _iterate(name, values)]
+    listed = _iterate(name, values, MAX_CHOICES)
+    members = [check_choice(name, v, enum, case_insensitive=True) for v in listed]
     if not members:
         raise ValidationError(f"{name} must not be empty")
     return list(dict.fromkeys(members))
@@ -183,16 +190,19 @@ def to_ms(name: str, value: object) -> int:
     return int(ms)
 
 
-def check_ids(name: str, values: object, *, max_id: int = 2**63 - 1) -> list[int]:
+def check_ids(
+    name: str, values: object, *, max_id: int = 2**63 - 1, max_count: int | None = None
+) -> list[int]:
     """Distinct positive integer ids, in the order given, from ints or strings of digits.
 
-    ``values`` is any iterable but a single string; an exception raised while iterating it is
+    ``values`` is any iterable but a single string, of at most ``max_count`` values (an
+    endless one is refused, not read forever); an exception raised while iterating it is
     reported as a `ValidationError` (chained, so the cause stays visible).
     """
     if isinstance(values, str | bytes | bytearray):
         raise ValidationError(f"{name} must be an iterable of ids, not a single string")
     ids: dict[int, None] = {}
-    for raw in _iterate(name, values):
+    for raw in _iterate(name, values, max_count):
         value = _one_id(raw)
         if value is None:
             raise ValidationError(
@@ -214,12 +224,14 @@ def _one_id(raw: object) -> int | None:
     return None
 
 
-def _iterate(name: str, values: object) -> list[object]:
-    """``list(values)``, with a non-iterable or a failing iterator as a `ValidationError`."""
+def _iterate(name: str, values: object, limit: int | None = None) -> list[object]:
+    """``list(values)`` (at most ``limit`` values), with a non-iterable, a failing iterator or
+    one too long as a `ValidationError`."""
     if isinstance(values, dict):
         raise ValidationError(f"{name} must be a list or other iterable of values, not a dict")
+    iterable = cast("Iterable[object]", values)
     try:
-        return list(cast("Iterable[object]", values))
+        items = list(iterable if limit is None else itertools.islice(iterable, limit + 1))
     except TypeError as exc:
         if not hasattr(values, "__iter__"):
             raise ValidationError(
@@ -228,6 +240,9 @@ def _iterate(name: str, values: object) -> list[object]:
         raise ValidationError(f"{name} could not be read: {type(exc).__name__}") from exc
     except Exception as exc:
         raise ValidationError(f"{name} could not be read: {type(exc).__name__}") from exc
+    if limit is not None and len(items) > limit:
+        raise ValidationError(f"{name} may hold at most {limit} values")
+    return items
 
 
 def check_base_url(url: object, *, allow_insecure: bool = False) -> str:

@@ -118,6 +118,8 @@ class Pipeline:
         self._server = redact_url(self.base_url)
         self._budgets: dict[Endpoint[Any], tuple[Budget, ...]] = {}
         self._state = _State.OPEN
+        self._in_flight: set[asyncio.Task[Any]] = set()  # tasks waiting for a reply
+        self._cut: set[asyncio.Task[Any]] = set()  # those `close` cancelled
 
     @property
     def closed(self) -> bool:
@@ -129,6 +131,9 @@ class Pipeline:
         owner's to close."""
         self._state = _State.CLOSED
         self._group.close()
+        for task in self._in_flight:  # a reply being read would otherwise run to its timeout
+            self._cut.add(task)
+            task.cancel()
 
     @property
     def limiter(self) -> Limiter:
@@ -225,11 +230,21 @@ class Pipeline:
             if sent_at is not None and not sent_at:
                 sent_at.append(time.time() * 1000)
 
+        task = asyncio.current_task()
+        assert task is not None
         try:
             self._check_open()
             self.stats.requests += 1
+            self._in_flight.add(task)
             return await self._transport.send(self._prepare(endpoint, path_qs, clock), on_sent)
+        except asyncio.CancelledError:
+            if task not in self._cut:
+                raise
+            self._cut.discard(task)
+            task.uncancel()  # the cancellation was close()'s, not the caller's
+            raise ClientClosedError("the client was closed", exchange=self.exchange.name) from None
         finally:
+            self._in_flight.discard(task)
             permit.release()
 
     def _prepare(

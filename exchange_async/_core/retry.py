@@ -125,11 +125,12 @@ class RetryPolicy:
         return Decision(retry=retry, error=reported, pause_account=pause)
 
     def rate_limit_pause(self, attempt: int, server_wait: float | None = None) -> float:
-        """Seconds an account holds off after its ``attempt``-th refusal in a row (jittered)."""
+        """Seconds an account holds off after its ``attempt``-th refusal in a row (jittered up
+        to 25 %; never shorter than ``server_wait``, never longer than `MAX_SERVER_WAIT`)."""
         floor = min(MAX_SERVER_WAIT, self.rate_limit_delay * 2.0 ** min(attempt - 1, 30))
         if server_wait is not None:
             floor = max(floor, server_wait)
-        return floor * random.uniform(1.0, 1.25)
+        return min(MAX_SERVER_WAIT, floor * random.uniform(1.0, 1.25))
 
     def backoff(self, attempt: int) -> float:
         """Seconds before the attempt after failed attempt ``attempt``: capped exponential

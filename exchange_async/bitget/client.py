@@ -49,15 +49,17 @@ class BitgetClient(BaseClient):
     (seconds; raise instead of queueing longer), ``http_session`` (share an
     ``aiohttp.ClientSession``, never closed by the client; ``session`` is its deprecated
     alias), ``transport`` (any `Transport`, e.g. `MemoryTransport` in tests),
-    ``rate_limits`` (where limits are kept; None: in-process), ``max_connections`` (pool size
-    of the client's own session), ``max_reply_bytes`` (largest reply read, default 8 MiB),
-    ``demo_trading`` (send Bitget's ``paptrading: 1`` header), ``allow_insecure_http`` (allow a
-    plain ``http://`` ``base_url`` to a non-loopback host).
+    ``rate_limits`` (where limits are kept: None in-process, a ``redis://`` URL shared by
+    every process using it, or a `RedisLimiter`), ``max_connections`` (connections in the
+    pool of the client's own session; 0: no limit), ``max_reply_bytes`` (bytes of the largest
+    reply read, after decompression; default 8 MiB), ``demo_trading`` (send Bitget's
+    ``paptrading: 1`` header), ``allow_insecure_http`` (allow a plain ``http://``
+    ``base_url`` to a non-loopback host).
 
-    Lifecycle: ``async with`` or ``await close()`` (idempotent; queued callers fail at once
-    with `ClientClosedError`). A client that outlives its event loop (used under a second
-    ``asyncio.run()``) works on the new loop with a fresh connection pool; its old pool was
-    closed when the first loop shut down.
+    Lifecycle: ``async with`` or ``await close()`` (idempotent; queued callers and calls
+    waiting for a reply fail at once with `ClientClosedError`). A client that outlives its
+    event loop (used under a second ``asyncio.run()``) works on the new loop with a fresh
+    connection pool; its old pool was closed when the first loop shut down.
     """
 
     def __init__(

@@ -143,4 +143,14 @@ async def demo(args: argparse.Namespace) -> int:
 
     if args.faults and args.accounts < 2:
         raise UsageError("--faults needs --accounts of at least 2 (one of them gets a bad key)")
+    if args.processes > 1:
+        from .demo.local_redis import redis_problem
+
+        problem = redis_problem(args.redis)
+        if problem:
+            raise UsageError(problem)
+        if args.processes > args.accounts:
+            raise UsageError("--processes must not exceed --accounts (each polls some accounts)")
+    elif args.redis:
+        raise UsageError("--redis needs --processes of at least 2")
     return await demo_command(args, _sim.config_from_arguments(args))

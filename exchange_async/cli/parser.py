@@ -191,6 +191,20 @@ def _demo(sub: argparse._SubParsersAction[OneLineParser]) -> None:
         action="store_true",
         help="the summary as one JSON object on stdout (the view goes to stderr)",
     )
+    command.add_argument(
+        "--processes",
+        type=positive_int,
+        default=1,
+        metavar="N",
+        help="split the accounts over N worker processes that share the rate limits through "
+        "Redis (default 1: one process, no Redis)",
+    )
+    command.add_argument(
+        "--redis",
+        metavar="URL",
+        help="with --processes: the Redis to share limits through, e.g. redis://host:6379/0 "
+        "(default: start a local redis-server for the run)",
+    )
     _sim.add_simulator_arguments(command)
     command.set_defaults(sim_mutation_interval=1.0)
     _set_help(command, "sim_mutation_interval", "mutate the orders this often (default 1)")

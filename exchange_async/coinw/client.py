@@ -19,11 +19,14 @@ from .endpoints import ORDER_INFO
 from .errors import COINW
 from .models import OrderInfo, PositionType
 
-__all__ = ["DEFAULT_BASE_URL", "MAX_IDS_PER_REQUEST", "CoinWClient"]
+__all__ = ["DEFAULT_BASE_URL", "MAX_IDS_PER_REQUEST", "MAX_SOURCE_IDS", "CoinWClient"]
 
 DEFAULT_BASE_URL = "https://api.coinw.com"
 MAX_IDS_PER_REQUEST = 20
 """CoinW accepts at most 20 ``sourceIds`` per request."""
+MAX_SOURCE_IDS = 10_000
+"""The most ``source_ids`` one `CoinWClient.get_order_info` call takes: 500 requests of 20,
+about 50 s at CoinW's 10 requests/s (an endless iterable is refused, not read forever)."""
 
 _MAX_ORDER_ID = 2**63 - 1
 
@@ -99,7 +102,8 @@ class CoinWClient(BaseClient):
         ``instrument`` is a base currency, any case (``"BTC"``, ``"1000pepe"``). ``source_ids``
         narrows to those order ids; more than 20 are sent as several requests of at most 20,
         concurrently under the rate limiter, and the results merged in the order the ids were
-        given, without duplicates (orders CoinW adds unasked come last). An empty
+        given, without duplicates (orders CoinW adds unasked come last); at most
+        `MAX_SOURCE_IDS` (10,000) ids, counted before duplicates are dropped. An empty
         ``source_ids`` returns ``[]`` without a request. Raises `ValidationError` before
         sending anything if an argument is invalid.
         """
@@ -112,7 +116,7 @@ class CoinWClient(BaseClient):
             params["instrument"] = check_token("instrument", instrument, max_length=30).upper()
         if source_ids is None:
             return await self._order_info(params)
-        ids = check_ids("source_ids", source_ids, max_id=_MAX_ORDER_ID)
+        ids = check_ids("source_ids", source_ids, max_id=_MAX_ORDER_ID, max_count=MAX_SOURCE_IDS)
         if not ids:
             return []
         chunks = [ids[i : i + MAX_IDS_PER_REQUEST] for i in range(0, len(ids), MAX_IDS_PER_REQUEST)]

@@ -78,7 +78,8 @@ class Poller(ExchangeShortcuts):
     build one for you. The clients it builds share one connection pool (``max_connections``)
     or ``transport``, and keep their limits where ``rate_limits`` says (None: in-process).
     Back-off between failed snapshots follows a `RetryPolicy` built from ``backoff`` and
-    ``max_backoff`` (seconds), and never less than a server's ``Retry-After``.
+    ``max_backoff`` (seconds), and never less than a server's ``Retry-After``. ``retry`` and
+    ``timeout`` (seconds per attempt) are the clients' own.
     """
 
     def __init__(

@@ -6,6 +6,8 @@ and close), polls every account with `Poller` through the real clients, shows a 
 violations, as the simulator counted them, should be zero. Modules: ``run`` (the phases and
 Ctrl-C), ``tracker`` (counters and the check), ``frame`` (one picture of the numbers),
 ``live`` and ``plain`` (the views), ``report`` and ``advice`` (the summary and its warnings).
+With ``--processes N``: ``procs`` (the parent), ``procs_state`` (the workers added up),
+``worker`` (one worker process) and ``local_redis`` (a ``redis-server`` for the run).
 """
 
 from __future__ import annotations
@@ -40,7 +42,14 @@ async def demo_command(args: argparse.Namespace, config: SimulatorConfig) -> int
         events=args.events,
         view_to_stderr=args.json,
     )
-    report = await run_demo(options, config)
+    if args.processes > 1:
+        from .procs import run_demo_processes
+
+        report = await run_demo_processes(
+            options, config, processes=args.processes, redis_url=args.redis
+        )
+    else:
+        report = await run_demo(options, config)
     if args.json:
         report.print_json(sys.stdout)
         for warning in report.warnings:

@@ -11,7 +11,9 @@ per second)::
     events {<event class>: count}, refused_for_rate {bitget, coinw}, limit_violations,
     simulator {mutations, random_faults},
     check {done, accounts, lost, invented, never_synced, not_caught_up},
-    stopped {<account>: reason}, warnings [sentence], peak_rss_mib
+    stopped {<account>: reason}, warnings [sentence], peak_rss_mib, processes
+
+With ``--processes N``, every number adds up the N worker processes (``peak_rss_mib`` too).
 """
 
 from __future__ import annotations
@@ -54,6 +56,8 @@ class DemoReport:
     """``None`` when interrupted: the data was not frozen, so nothing could be compared."""
     never_synced: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    processes: int = 1
+    """Worker processes polling (more than one: limits shared through Redis)."""
 
     @property
     def interrupted(self) -> bool:
@@ -123,6 +127,7 @@ class DemoReport:
             "stopped": self.stopped,
             "warnings": self.warnings,
             "peak_rss_mib": round(self.peak_rss_mib, 1),
+            "processes": self.processes,
         }
 
     def print_json(self, out: TextIO) -> None:
@@ -144,12 +149,18 @@ class DemoReport:
         bad = f" + 1 CoinW with a bad key ({self.bad_key})" if self.bad_key else ""
         stopped = ", ".join(f"{k} ({v})" for k, v in self.stopped.items())
         refused = self.refused_for_rate
+        processes = (
+            [f"  processes         {self.processes}, rate limits shared through Redis"]
+            if self.processes > 1
+            else []
+        )
         return [
             "",
             "summary (INTERRUPTED: the numbers so far)" if self.interrupted else "summary",
             f"  time              {f.clock()}",
             f"  accounts          {self.accounts}: {self.bitget_accounts} Bitget, "
             f"{self.coinw_accounts} CoinW{bad}",
+            *processes,
             f"  requests          {f.requests_text().removeprefix('requests ')}; {f.rate_text()}",
             f"  orders            {f.orders.get('initial', 0)} in first snapshots; during the "
             f"run {f.orders.get('opened', 0)} opened, {f.orders.get('changed', 0)} changed, "

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, TextIO
 
 from ... import BitgetCredentials, CoinWCredentials, Event, Poller
+from ..._core.limiter import Limiter
 from .. import _sim
 from .advice import coverage_warnings, live_notes
 from .frame import Frame
@@ -97,8 +98,15 @@ def make_view(options: DemoOptions, out: TextIO, err: TextIO) -> tuple[View, str
     return LiveView(Console(file=stream)), None
 
 
-def _poller(fleet: list[FleetAccount], base_url: str, *, bad_key: bool) -> Poller:
-    poller = Poller(timeout=5.0)
+def _poller(
+    fleet: list[FleetAccount],
+    base_url: str,
+    *,
+    bad_key: bool,
+    rate_limits: str | Limiter | None = None,
+) -> Poller:
+    """A poller over ``fleet`` (limits in-process, or shared through ``rate_limits``)."""
+    poller = Poller(timeout=5.0, rate_limits=rate_limits)
     for account in fleet:
         if account.exchange == "bitget":
             assert account.passphrase is not None

@@ -1,0 +1,85 @@
+"""Review findings on ``rate_limits=`` with a Redis that is down from the start: a process
+with no known share of an account waits for Redis, but not silently forever."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+import exchange_async as ea
+import exchange_async._core.limiter_redis as limiter_redis
+from exchange_async._core.memory_transport import MemoryTransport
+from exchange_async._core.transport import TransportResponse
+
+DOWN = "redis://127.0.0.1:1/0"
+ORDERS = b'{"code":0,"data":[],"msg":""}'
+
+
+@pytest.fixture
+def short_outage_wait(monkeypatch: pytest.MonkeyPatch) -> float:
+    monkeypatch.setattr(limiter_redis, "NO_SHARE_WAIT", 0.5)
+    return 0.5
+
+
+async def test_a_call_with_no_max_rate_wait_ends_while_redis_stays_down(
+    short_outage_wait: float,
+) -> None:
+    # Found: with max_rate_wait=None the call waited for Redis forever, with one warning.
+    async with ea.CoinWClient(
+        ea.CoinWCredentials("cw-key-down", "cw-secret-down"),
+        base_url="http://127.0.0.1:1",
+        rate_limits=DOWN,
+    ) as client:
+        started = time.monotonic()
+        with pytest.raises(ea.RateLimitWaitTimeout, match="Redis"):
+            await asyncio.wait_for(client.get_order_info("plan"), 10)
+        assert time.monotonic() - started < 5
+
+
+async def test_a_poller_reports_accounts_it_cannot_start_while_redis_is_down(
+    short_outage_wait: float,
+) -> None:
+    # Found: the docs promise "a poller keeps polling, slower"; the account stayed "starting"
+    # with no event at all.
+    async with ea.Poller(rate_limits=DOWN, backoff=0.1) as poller:
+        poller.add_coinw(
+            "desk", ea.CoinWCredentials("cw-key-down2", "cw-secret-down"), base_url=DOWN_HTTP
+        )
+
+        async def first_event() -> ea.Event:
+            async for event in poller:
+                return event
+            raise AssertionError("no event")
+
+        event = await asyncio.wait_for(first_event(), 10)
+    assert isinstance(event, ea.AccountRateLimited)
+
+
+DOWN_HTTP = "http://127.0.0.1:1"
+
+
+async def test_the_wait_timeout_says_what_happened() -> None:
+    # Found: "the shared rate limiter would wait beyond 0s" (the time left, not the limit),
+    # and in-process "waited more than 0.01s" for a call refused at once, having waited nothing.
+    transport = MemoryTransport(lambda request: TransportResponse(200, {}, ORDERS))
+    for rate_limits in (DOWN, None):
+        async with ea.CoinWClient(
+            ea.CoinWCredentials("cw-key-message", "cw-secret-down"),
+            base_url=DOWN_HTTP,
+            rate_limits=rate_limits,
+            max_rate_wait=0.01,
+            transport=transport,
+        ) as client:
+            with pytest.raises(ea.RateLimitWaitTimeout) as caught:
+                await _calls(client, 3)  # 10/s: the second call would wait about 0.1 s
+        message = str(caught.value)
+        assert "cannot start this request within max_rate_wait" in message
+        assert "waited" not in message
+        assert "beyond 0s" not in message
+
+
+async def _calls(client: ea.CoinWClient, count: int) -> None:
+    for _ in range(count):
+        await client.get_order_info("plan")
