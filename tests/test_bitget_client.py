@@ -1,10 +1,13 @@
-"""BitgetClient against the simulator: what a user calls, and what the server saw."""
+"""BitgetClient against the simulator: what a user calls, and what the server saw.
+
+The clients reach the simulator in memory on a virtual-time loop (see conftest.py), so rate
+limits and back-offs show as exact times on ``loop.time()`` and take no real time; the socket
+path is tested in test_transport.py."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from datetime import UTC, datetime
 from decimal import Decimal
 from itertools import pairwise
@@ -12,9 +15,12 @@ from typing import Any
 
 import pytest
 from conftest import BITGET_KEY, BITGET_PASS, BITGET_SECRET, FAST_RETRY, TIME, TRACK
+from sim_transport import simulator_transport
 
 import exchange_async as ea
-from exchange_async_sim import Simulator, SimulatorServer
+from exchange_async_sim import Simulator
+
+pytestmark = pytest.mark.virtual_time
 
 
 def expected_orders(sim: Simulator, product_type: str = "USDT-FUTURES") -> list[Any]:
@@ -162,13 +168,13 @@ async def test_bad_page_size_raises_before_any_request(
 async def test_200_concurrent_callers_never_exceed_5_per_second(
     bitget: ea.BitgetClient, sim: Simulator
 ) -> None:
+    loop = asyncio.get_running_loop()
     done: list[float] = []
     thirty = asyncio.Event()
-    started = time.perf_counter()
 
     async def caller() -> None:
         await bitget.get_current_tracking_orders("USDT-FUTURES", limit=1)
-        done.append(time.perf_counter() - started)
+        done.append(loop.time())
         if len(done) >= 30:
             thirty.set()
 
@@ -179,57 +185,97 @@ async def test_200_concurrent_callers_never_exceed_5_per_second(
     await asyncio.gather(*tasks, return_exceptions=True)
     assert sim.max_in_window(TRACK) <= 5
     assert sim.count(TRACK, status=429) == 0
-    # 30 calls at 5/s minus the 5 % margin: 29 * 0.21 s = 6.1 s; allow for a loaded machine.
-    assert sorted(done)[29] <= 6.5 + 1.0
+    # 5/s less the 5 % margin: one request every 0.21 s exactly, never a burst, never a gap.
+    arrived = track_times(sim)
+    assert len(arrived) == 30
+    assert offsets(arrived) == pytest.approx(five_per_second(30), abs=1e-9)
+    assert done == pytest.approx(arrived, abs=1e-9)  # in memory, a reply takes no time
+
+
+def track_times(sim: Simulator, account: str | None = None) -> list[float]:
+    return [a.time for a in sim.arrivals if a.path == TRACK and account in (None, a.account)]
+
+
+def offsets(times: list[float]) -> list[float]:
+    """Seconds from the first time to each later one."""
+    return [t - times[0] for t in times[1:]]
+
+
+def five_per_second(count: int) -> list[float]:
+    """The limiter's schedule for 5/s with its 5 % margin: a start every 0.21 s, each one
+    allowed 2 ms early (its catch-up) so a late wake-up does not push the rest back."""
+    return [0.21 * k - 0.002 for k in range(1, count)]
 
 
 async def test_two_clients_of_one_account_share_the_budget(
-    server: SimulatorServer, sim: Simulator, bitget_credentials: ea.BitgetCredentials
+    sim: Simulator, bitget_credentials: ea.BitgetCredentials
 ) -> None:
     async with (
-        ea.BitgetClient(bitget_credentials, base_url=server.base_url) as a,
-        ea.BitgetClient(bitget_credentials, base_url=server.base_url) as b,
+        ea.BitgetClient(bitget_credentials, transport=simulator_transport(sim)) as a,
+        ea.BitgetClient(bitget_credentials, transport=simulator_transport(sim)) as b,
     ):
         calls = [c.get_current_tracking_orders("USDT-FUTURES", limit=1) for c in (a, b) * 8]
         await asyncio.gather(*calls)
     assert sim.count(TRACK) == 16
     assert sim.max_in_window(TRACK) <= 5
+    # One budget, not two: one schedule for both clients.
+    assert offsets(track_times(sim)) == pytest.approx(five_per_second(16), abs=1e-9)
 
 
-async def test_keys_of_one_uid_share_the_budget_when_told(
-    server: SimulatorServer, sim: Simulator
-) -> None:
+async def test_keys_of_one_uid_share_the_budget_when_told(sim: Simulator) -> None:
     sim.add_bitget_account(api_key="k-a", secret_key="s-a", passphrase="p-a", uid="777")
     sim.add_bitget_account(api_key="k-b", secret_key="s-b", passphrase="p-b", uid="777")
     async with (
         ea.BitgetClient(
-            ea.BitgetCredentials("k-a", "s-a", "p-a"), base_url=server.base_url, uid=777
+            ea.BitgetCredentials("k-a", "s-a", "p-a"), transport=simulator_transport(sim), uid=777
         ) as a,
         ea.BitgetClient(
-            ea.BitgetCredentials("k-b", "s-b", "p-b"), base_url=server.base_url, uid="777"
+            ea.BitgetCredentials("k-b", "s-b", "p-b"), transport=simulator_transport(sim), uid="777"
         ) as b,
     ):
         await asyncio.gather(*(c.get_current_tracking_orders("USDT-FUTURES") for c in (a, b) * 6))
     assert sim.max_in_window(TRACK, account="777") <= 5
     assert sim.count(TRACK, status=429) == 0
+    assert offsets(track_times(sim, "777")) == pytest.approx(five_per_second(12), abs=1e-9)
 
 
-async def test_two_accounts_do_not_slow_each_other(server: SimulatorServer, sim: Simulator) -> None:
+async def test_same_key_with_and_without_uid_shares_one_budget(
+    sim: Simulator, bitget_credentials: ea.BitgetCredentials
+) -> None:
+    async with (
+        ea.BitgetClient(bitget_credentials, transport=simulator_transport(sim)) as plain,
+        ea.BitgetClient(
+            bitget_credentials, transport=simulator_transport(sim), uid="12345"
+        ) as with_uid,
+    ):
+        await asyncio.gather(
+            *(c.get_current_tracking_orders("USDT-FUTURES") for c in (plain, with_uid) * 7)
+        )
+    assert sim.max_in_window(TRACK) <= 5
+    assert sim.count(TRACK, status=429) == 0
+    assert offsets(track_times(sim)) == pytest.approx(five_per_second(14), abs=1e-9)
+
+
+async def test_two_accounts_do_not_slow_each_other(sim: Simulator) -> None:
     sim.add_bitget_account(api_key="k-2", secret_key="s-2", passphrase="p-2")
     one = ea.BitgetCredentials(BITGET_KEY, BITGET_SECRET, BITGET_PASS)
     two = ea.BitgetCredentials("k-2", "s-2", "p-2")
     async with (
-        ea.BitgetClient(one, base_url=server.base_url) as a,
-        ea.BitgetClient(two, base_url=server.base_url) as b,
+        ea.BitgetClient(one, transport=simulator_transport(sim)) as a,
+        ea.BitgetClient(two, transport=simulator_transport(sim)) as b,
     ):
         await a.get_server_time()  # keep the clock sync out of the timing
-        started = time.perf_counter()
+        await b.get_server_time()
+        loop = asyncio.get_running_loop()
+        started = loop.time()
         await asyncio.gather(*(c.get_current_tracking_orders("USDT-FUTURES") for c in (a, b) * 11))
-        elapsed = time.perf_counter() - started
-    # 11 calls per account at ~4.76/s: about 2.1 s side by side, 4.4 s if they shared a budget.
-    assert elapsed < 3.6
+        elapsed = loop.time() - started
+    # 11 calls per account on its own 5/s schedule (2.098 s), the two side by side; the per-IP
+    # budget (a request every 10.5 ms) shifts them by a few ms. One shared budget: 4.4 s.
+    assert 2.098 <= elapsed < 2.2
     for account in {a.uid for a in sim.bitget.accounts.values()}:
         assert sim.max_in_window(TRACK, account=account) <= 5
+        assert offsets(track_times(sim, account)) == pytest.approx(five_per_second(11), abs=1e-9)
     assert sim.count(TRACK, status=429) == 0
 
 
@@ -245,9 +291,11 @@ async def test_two_accounts_do_not_slow_each_other(server: SimulatorServer, sim:
     ],
 )
 async def test_authentication_errors_are_typed_and_not_retried(
-    server: SimulatorServer, sim: Simulator, credentials: tuple[str, str, str], code: str
+    sim: Simulator, credentials: tuple[str, str, str], code: str
 ) -> None:
-    async with ea.BitgetClient(ea.BitgetCredentials(*credentials), base_url=server.base_url) as c:
+    async with ea.BitgetClient(
+        ea.BitgetCredentials(*credentials), transport=simulator_transport(sim)
+    ) as c:
         with pytest.raises(ea.AuthenticationError) as info:
             await c.get_current_tracking_orders("USDT-FUTURES")
     assert info.value.code == code
@@ -258,10 +306,10 @@ async def test_authentication_errors_are_typed_and_not_retried(
         assert secret not in repr(info.value)
 
 
-async def test_not_a_trader(server: SimulatorServer, sim: Simulator) -> None:
+async def test_not_a_trader(sim: Simulator) -> None:
     sim.add_bitget_account(api_key="k-nt", secret_key="s", passphrase="p", trader=False)
     async with ea.BitgetClient(
-        ea.BitgetCredentials("k-nt", "s", "p"), base_url=server.base_url
+        ea.BitgetCredentials("k-nt", "s", "p"), transport=simulator_transport(sim)
     ) as c:
         with pytest.raises(ea.NotTraderError):
             await c.get_current_tracking_orders("USDT-FUTURES")
@@ -308,11 +356,11 @@ async def test_persistent_disconnects_end_in_transport_error(
 
 
 async def test_timeouts_become_request_timeout_error(
-    server: SimulatorServer, sim: Simulator, bitget_credentials: ea.BitgetCredentials
+    sim: Simulator, bitget_credentials: ea.BitgetCredentials
 ) -> None:
     sim.inject(TRACK, "delay", seconds=1.0, count=5)
     async with ea.BitgetClient(
-        bitget_credentials, base_url=server.base_url, timeout=0.2, retry=FAST_RETRY
+        bitget_credentials, transport=simulator_transport(sim), timeout=0.2, retry=FAST_RETRY
     ) as c:
         with pytest.raises(ea.RequestTimeoutError):
             await c.get_current_tracking_orders("USDT-FUTURES")
@@ -340,9 +388,9 @@ async def test_429_honours_retry_after_and_then_succeeds(
 ) -> None:
     await bitget.get_server_time()
     sim.inject(TRACK, "rate_limited", retry_after=0.6)
-    started = time.perf_counter()
     await bitget.get_current_tracking_orders("USDT-FUTURES")
-    assert time.perf_counter() - started >= 0.6
+    refused, retried = track_times(sim)
+    assert 0.6 <= retried - refused <= 0.6 * 1.25  # Retry-After, plus at most 25 % jitter
     assert bitget.stats.rate_limited == 1
 
 
@@ -357,9 +405,9 @@ async def test_a_stream_of_429s_ends_in_rate_limit_error_after_spaced_attempts(
     times = [a.time for a in sim.arrivals if a.path == TRACK]
     assert len(times) == FAST_RETRY.max_attempts
     gaps = [b - a for a, b in pairwise(times)]
-    # rate_limit_delay 0.3 s, doubling: never a tight loop.
-    assert gaps[0] >= 0.3
-    assert gaps[1] >= 0.6
+    # rate_limit_delay 0.3 s, doubling, plus at most 25 % jitter: never a tight loop.
+    assert 0.3 <= gaps[0] <= 0.3 * 1.25
+    assert 0.6 <= gaps[1] <= 0.6 * 1.25
 
 
 async def test_429_pauses_concurrent_callers_of_the_account_too(
@@ -369,16 +417,17 @@ async def test_429_pauses_concurrent_callers_of_the_account_too(
     sim.inject(TRACK, "rate_limited", retry_after=1.0)
     await asyncio.gather(*(bitget.get_current_tracking_orders("USDT-FUTURES") for _ in range(4)))
     times = sorted(a.time for a in sim.arrivals if a.path == TRACK)
-    # After the refusal at times[0], nothing arrives for the Retry-After second.
-    assert times[1] - times[0] >= 0.95
+    # After the refusal at times[0], nothing arrives for the Retry-After second (plus jitter);
+    # then the other callers follow on the 5/s schedule.
+    assert 1.0 <= times[1] - times[0] <= 1.25
+    assert offsets(times[1:]) == pytest.approx(five_per_second(4), abs=1e-9)
 
 
-async def test_local_clock_a_minute_off_still_works(
-    server: SimulatorServer, sim: Simulator
-) -> None:
+async def test_local_clock_a_minute_off_still_works(sim: Simulator) -> None:
     sim.config.clock_offset_ms = 60_000  # the server is a minute ahead of this machine
     async with ea.BitgetClient(
-        ea.BitgetCredentials(BITGET_KEY, BITGET_SECRET, BITGET_PASS), base_url=server.base_url
+        ea.BitgetCredentials(BITGET_KEY, BITGET_SECRET, BITGET_PASS),
+        transport=simulator_transport(sim),
     ) as c:
         page = await c.get_current_tracking_orders("USDT-FUTURES")
     assert page.tracking_list
@@ -411,25 +460,15 @@ async def test_timestamp_error_that_persists_is_raised(
 
 
 async def test_close_is_idempotent_and_use_after_close_raises(
-    server: SimulatorServer, bitget_credentials: ea.BitgetCredentials
+    sim: Simulator, bitget_credentials: ea.BitgetCredentials
 ) -> None:
-    client = ea.BitgetClient(bitget_credentials, base_url=server.base_url)
+    client = ea.BitgetClient(bitget_credentials, transport=simulator_transport(sim))
     await client.get_current_tracking_orders("USDT-FUTURES")  # opens lazily
     await client.close()
     await client.close()
     assert client.closed
     with pytest.raises(ea.ClientClosedError):
         await client.get_current_tracking_orders("USDT-FUTURES")
-
-
-async def test_unreachable_server_is_a_transport_error(
-    bitget_credentials: ea.BitgetCredentials,
-) -> None:
-    async with ea.BitgetClient(
-        bitget_credentials, base_url="http://127.0.0.1:9", retry=FAST_RETRY
-    ) as c:
-        with pytest.raises(ea.TransportError):
-            await c.get_current_tracking_orders("USDT-FUTURES")
 
 
 async def test_debug_logs_of_real_requests_hold_no_secrets(

@@ -1,19 +1,38 @@
-"""The exchange-async command, run as a real subprocess against a real simulator."""
+"""The exchange-async command against a real simulator (on a local port).
+
+Most tests call the command's ``main()`` in a worker thread with its own stdout, stderr and
+environment (`run_cli`): the same code from the parser to the exit code, without the half
+second of interpreter start-up each. What only a process shows (``python -m``, the exit
+status, Ctrl-C, paste-ready ``simulate`` output) runs as a real subprocess (`run_cli_process`).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import io
 import json
+import logging
 import os
 import re
 import shlex
 import signal
 import sys
+from unittest import mock
 
 import pytest
 from conftest import BITGET_KEY, BITGET_PASS, BITGET_SECRET, COINW_KEY, COINW_SECRET
 
-from exchange_async_sim import Simulator, SimulatorServer
+from exchange_async.cli import main
+from exchange_async_sim import Simulator, SimulatorConfig, SimulatorServer
+
+
+@pytest.fixture
+def exchange_simulator_config() -> SimulatorConfig:
+    """Each command run has its own limiter, as separate processes would: back to back, the
+    runs of one account would meet Bitget's real 5/s and wait a second out, which is not what
+    these tests are about (test_bitget_client.py is)."""
+    return SimulatorConfig(seed=7, bitget_rate_limit=100)
 
 
 def _clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -21,7 +40,33 @@ def _clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return keep | (extra or {})
 
 
+def _main_here(args: tuple[str, ...], env: dict[str, str]) -> tuple[int, str, str]:
+    """``main(args)`` as a process would run it: this environment, fresh stdout and stderr
+    (not terminals: 80 columns, as behind a pipe), and the log handler it installs removed."""
+    out, err = io.StringIO(), io.StringIO()
+    logger = logging.getLogger("exchange_async")
+    saved = logger.handlers[:], logger.level, logger.propagate
+    pipe_size = {"COLUMNS": "80", "LINES": "24"}
+    try:
+        with (
+            mock.patch.dict(os.environ, pipe_size | env, clear=True),
+            contextlib.redirect_stdout(out),
+            contextlib.redirect_stderr(err),
+        ):
+            code = main(list(args))
+    finally:
+        logger.handlers[:], logger.level, logger.propagate = saved
+    return code, out.getvalue(), err.getvalue()
+
+
 async def run_cli(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    """The command in this process (its own event loop in a worker thread, so the simulator
+    serving on this test's loop answers it)."""
+    return await asyncio.wait_for(asyncio.to_thread(_main_here, args, _clean_env(env)), 60)
+
+
+async def run_cli_process(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    """``python -m exchange_async ARGS`` as a real subprocess."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -88,7 +133,8 @@ async def test_coinw_json_uses_the_models_field_names(
 async def test_tables_are_readable_and_raw_keeps_the_wire_values(
     server: SimulatorServer,
 ) -> None:
-    args = ("tracking-orders", "--product-type", "usdt-futures", "--base-url", server.base_url)
+    args = ["tracking-orders", "--product-type", "usdt-futures", "--page-size", "50"]
+    args += ["--base-url", server.base_url]
     code, out, err = await run_cli(*args, env=BITGET_ENV)
     assert code == 0, err
     lines = out.splitlines()
@@ -145,9 +191,17 @@ async def test_dashed_and_camel_spellings_are_alike(
     env: dict[str, str],
 ) -> None:
     outputs = set()
+    page_size = ["--page-size", "50"] if command == "tracking-orders" else []  # fewer waits
     for spelling in spellings:
         code, out, err = await run_cli(
-            command, option, spelling, "--json", "--base-url", server.base_url, env=env
+            command,
+            option,
+            spelling,
+            "--json",
+            "--base-url",
+            server.base_url,
+            *page_size,
+            env=env,
         )
         assert code == 0, err
         outputs.add(out)
@@ -265,12 +319,12 @@ async def test_simulate_prints_commands_that_hit_the_simulator() -> None:
         assert [args[0] for _, args in pairs] == ["tracking-orders", "coinw-orders"]
         for env, args in pairs:
             assert args[-2:] == ["--base-url", base_url.group()]
-            code, out, err = await run_cli(*args, env=env)
+            code, out, err = await run_cli_process(*args, env=env)
             assert code == 0, err
             assert len(out.splitlines()) > 1  # a header and orders
 
         port = base_url.group().rsplit(":", 1)[1]
-        code, out, err = await run_cli("simulate", "--port", port)
+        code, out, err = await run_cli_process("simulate", "--port", port)
         assert code == 2
         assert "address already in use" in one_line(err).lower()
         assert "--port 0" in err
@@ -285,7 +339,7 @@ async def test_simulate_prints_commands_that_hit_the_simulator() -> None:
 
 
 async def test_python_m_exchange_async_and_a_light_import() -> None:
-    code, out, _ = await run_cli("--version")
+    code, out, _ = await run_cli_process("--version")
     assert code == 0
     assert out.startswith("exchange-async ")
     probe = (

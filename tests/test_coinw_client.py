@@ -1,18 +1,37 @@
-"""CoinWClient against the simulator: what a user calls, and what the server saw."""
+"""CoinWClient against the simulator: what a user calls, and what the server saw.
+
+In memory on a virtual-time loop, like test_bitget_client.py: limits show as exact times."""
 
 from __future__ import annotations
 
 import asyncio
-import time
 from decimal import Decimal
 from itertools import pairwise
 from typing import Any
 
 import pytest
 from conftest import COINW_KEY, COINW_SECRET, FAST_RETRY, ORDER
+from sim_transport import simulator_transport
 
 import exchange_async as ea
-from exchange_async_sim import Simulator, SimulatorServer
+from exchange_async_sim import Simulator
+
+pytestmark = pytest.mark.virtual_time
+
+
+def order_times(sim: Simulator) -> list[float]:
+    return [a.time for a in sim.arrivals if a.path == ORDER]
+
+
+def offsets(times: list[float]) -> list[float]:
+    """Seconds from the first time to each later one."""
+    return [t - times[0] for t in times[1:]]
+
+
+def ten_per_second(count: int) -> list[float]:
+    """The limiter's schedule for 10/s with its 5 % margin: a start every 0.105 s, each one
+    allowed 2 ms early (its catch-up)."""
+    return [0.105 * k - 0.002 for k in range(1, count)]
 
 
 def open_orders(sim: Simulator, key: str = COINW_KEY) -> list[Any]:
@@ -41,12 +60,10 @@ async def test_enum_and_any_case_position_type(coinw: ea.CoinWClient, sim: Simul
     assert all("positionType=execute" in arrival.query for arrival in sim.arrivals)
 
 
-async def test_strings_style_account_decodes_the_same(
-    server: SimulatorServer, sim: Simulator
-) -> None:
+async def test_strings_style_account_decodes_the_same(sim: Simulator) -> None:
     sim.add_coinw_account(api_key="cw-str", secret_key="s-str", orders=30, number_style="strings")
     async with ea.CoinWClient(
-        ea.CoinWCredentials("cw-str", "s-str"), base_url=server.base_url
+        ea.CoinWCredentials("cw-str", "s-str"), transport=simulator_transport(sim)
     ) as c:
         orders = await c.get_order_info("plan")
     truth = {o.id: o for o in open_orders(sim, "cw-str")}
@@ -131,17 +148,15 @@ async def test_200_concurrent_callers_never_exceed_10_per_second(
         if done >= 40:
             forty.set()
 
-    started = time.perf_counter()
     tasks = [asyncio.create_task(caller()) for _ in range(200)]
     await forty.wait()
-    elapsed = time.perf_counter() - started
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
     assert sim.max_in_window(ORDER) <= 10
     assert sim.count(ORDER, status=200) == sim.count(ORDER)
     assert all(a.code == "0" for a in sim.arrivals)
-    assert elapsed < 39 * 0.105 + 1.5  # ~95 % of 10/s
+    assert offsets(order_times(sim)[:40]) == pytest.approx(ten_per_second(40), abs=1e-9)
 
 
 async def test_chunks_share_the_account_limit(coinw: ea.CoinWClient, sim: Simulator) -> None:
@@ -149,14 +164,17 @@ async def test_chunks_share_the_account_limit(coinw: ea.CoinWClient, sim: Simula
     await coinw.get_order_info("plan", source_ids=ids)
     assert sim.count(ORDER) == 25
     assert sim.max_in_window(ORDER) <= 10
+    assert offsets(order_times(sim)) == pytest.approx(ten_per_second(25), abs=1e-9)
 
 
 # -- errors ---------------------------------------------------------------------------------
 
 
-async def test_bad_signature_and_unknown_key(server: SimulatorServer, sim: Simulator) -> None:
+async def test_bad_signature_and_unknown_key(sim: Simulator) -> None:
     for creds, code in (((COINW_KEY, "wrong"), "6001"), (("nobody", COINW_SECRET), "6000")):
-        async with ea.CoinWClient(ea.CoinWCredentials(*creds), base_url=server.base_url) as c:
+        async with ea.CoinWClient(
+            ea.CoinWCredentials(*creds), transport=simulator_transport(sim)
+        ) as c:
             with pytest.raises(ea.AuthenticationError) as info:
                 await c.get_order_info("plan")
         assert info.value.code == code
@@ -164,9 +182,11 @@ async def test_bad_signature_and_unknown_key(server: SimulatorServer, sim: Simul
     assert sim.count(ORDER) == 2  # never retried
 
 
-async def test_permission_error_in_message_style(server: SimulatorServer, sim: Simulator) -> None:
+async def test_permission_error_in_message_style(sim: Simulator) -> None:
     sim.add_coinw_account(api_key="cw-np", secret_key="s", orders=3, permission=False)
-    async with ea.CoinWClient(ea.CoinWCredentials("cw-np", "s"), base_url=server.base_url) as c:
+    async with ea.CoinWClient(
+        ea.CoinWCredentials("cw-np", "s"), transport=simulator_transport(sim)
+    ) as c:
         with pytest.raises(ea.PermissionDeniedError) as info:
             await c.get_order_info("plan")
     assert info.value.code == "6003"
@@ -203,7 +223,6 @@ async def test_message_shaped_error_reply(coinw: ea.CoinWClient, sim: Simulator)
 
 async def test_29001_backs_off_hard_then_raises(coinw: ea.CoinWClient, sim: Simulator) -> None:
     sim.inject(ORDER, "rate_limited", count=20)
-    started = time.perf_counter()
     with pytest.raises(ea.RateLimitError) as info:
         await coinw.get_order_info("plan")
     assert info.value.code == "29001"
@@ -211,9 +230,9 @@ async def test_29001_backs_off_hard_then_raises(coinw: ea.CoinWClient, sim: Simu
     times = [a.time for a in sim.arrivals if a.path == ORDER]
     assert len(times) == FAST_RETRY.max_attempts
     gaps = [b - a for a, b in pairwise(times)]
-    assert gaps[0] >= 0.3
-    assert gaps[1] >= 0.6
-    assert time.perf_counter() - started >= 0.9
+    # rate_limit_delay 0.3 s, doubling, plus at most 25 % jitter: never a tight loop.
+    assert 0.3 <= gaps[0] <= 0.3 * 1.25
+    assert 0.6 <= gaps[1] <= 0.6 * 1.25
 
 
 async def test_29001_holds_every_concurrent_caller(coinw: ea.CoinWClient, sim: Simulator) -> None:
@@ -224,19 +243,18 @@ async def test_29001_holds_every_concurrent_caller(coinw: ea.CoinWClient, sim: S
     assert all(r == [] for r in results)
     codes = [a.code for a in sim.arrivals]
     assert codes.count("29001") == 1  # one refusal did not become a burst of retries
-    times = sorted(a.time for a in sim.arrivals)
-    assert times[1] - times[0] >= 0.29  # everyone waited out the pause
+    times = order_times(sim)
+    assert 0.3 <= times[1] - times[0] <= 0.3 * 1.25  # everyone waited out the pause
+    assert offsets(times[1:]) == pytest.approx(ten_per_second(30), abs=1e-9)  # then 10/s
 
 
-async def test_server_side_29001_from_another_process(
-    server: SimulatorServer, sim: Simulator
-) -> None:
+async def test_server_side_29001_from_another_process(sim: Simulator) -> None:
     # Another process (not sharing our limiter) is using the same account's budget: the
     # server refuses some of our requests; the client must back off, not hammer.
     creds = ea.CoinWCredentials(COINW_KEY, COINW_SECRET)
     async with (
-        ea.CoinWClient(creds, base_url=server.base_url, retry=FAST_RETRY) as ours,
-        ea.CoinWClient(creds, base_url=server.base_url, retry=FAST_RETRY) as theirs,
+        ea.CoinWClient(creds, transport=simulator_transport(sim), retry=FAST_RETRY) as ours,
+        ea.CoinWClient(creds, transport=simulator_transport(sim), retry=FAST_RETRY) as theirs,
     ):
         theirs._pipeline.account_ids = ("someone-else",)  # its own limiter, like another process
         theirs._pipeline._budgets.clear()

@@ -1,4 +1,7 @@
-"""The demo as a user runs it: a subprocess on a short run, and its views on real data."""
+"""The demo as a user runs it: a subprocess on a short run, and its views on real data.
+
+The demo polls on the real clock for seconds: the longer runs are marked ``slow`` (run by
+``make test-slow`` and CI); the default suite keeps a few short end-to-end runs."""
 
 from __future__ import annotations
 
@@ -43,6 +46,7 @@ def summary_line(out: str, label: str) -> str:
     return match.group(1)
 
 
+@pytest.mark.slow  # seconds of real polling in a subprocess
 async def test_last_status_line_and_summary_agree() -> None:
     code, out, err = await run_demo_cli(
         "--accounts", "4", "--duration", "4", "--settle", "8", "--no-live"
@@ -88,6 +92,7 @@ async def test_ctrl_c_prints_the_summary_so_far() -> None:
     assert "limit violations  0" in out
 
 
+@pytest.mark.slow  # seconds of real polling in a subprocess
 async def test_json_summary_for_scripts() -> None:
     code, out, err = await run_demo_cli(
         "--accounts", "4", "--duration", "3", "--settle", "8", "--json"
@@ -112,6 +117,7 @@ async def test_json_summary_for_scripts() -> None:
     assert "[done in" in err  # the view went to stderr
 
 
+@pytest.mark.slow  # seconds of real polling in a subprocess
 async def test_faults_make_one_of_the_accounts_a_bad_key() -> None:
     code, out, err = await run_demo_cli(
         "--accounts", "4", "--duration", "3", "--settle", "8", "--faults",
@@ -137,6 +143,7 @@ async def test_accounts_without_a_snapshot_are_a_loud_failure() -> None:
     assert "NOT CHECKED 4" in out
 
 
+@pytest.mark.slow  # seconds of real polling in a subprocess
 async def test_bitget_accounts_starved_by_the_per_ip_cap_are_explained() -> None:
     code, out, err = await run_demo_cli(
         "--accounts", "50", "--duration", "1", "--settle", "1", "--latency", "3", "--json"
@@ -174,6 +181,7 @@ async def test_without_rich_it_says_how_to_get_the_live_view(tmp_path: Path) -> 
     assert "summary" in out
 
 
+@pytest.mark.slow  # seconds of real polling in a subprocess
 async def test_events_as_lines() -> None:
     code, out, err = await run_demo_cli(
         "--accounts", "2", "--duration", "3", "--settle", "8", "--no-live", "--events",
@@ -194,6 +202,7 @@ def faulty_run() -> DemoReport:
     return asyncio.run(run_demo(options, out=io.StringIO(), err=io.StringIO()))
 
 
+@pytest.mark.slow  # the module fixture runs a demo of 10 s of real time
 @pytest.mark.parametrize(("width", "height"), [(80, 24), (120, 40), (60, 12)])
 def test_live_view_fits_the_terminal(faulty_run: DemoReport, width: int, height: int) -> None:
     from rich.console import Console
@@ -214,6 +223,7 @@ def test_live_view_fits_the_terminal(faulty_run: DemoReport, width: int, height:
     assert bool(more) == (height < 40)
 
 
+@pytest.mark.slow  # the same 10 s demo run
 def test_live_view_puts_problems_first(faulty_run: DemoReport) -> None:
     states = [row.state for row in faulty_run.frame.rows]
     assert states[0] == "stopped"
@@ -222,6 +232,7 @@ def test_live_view_puts_problems_first(faulty_run: DemoReport) -> None:
     )
 
 
+@pytest.mark.slow  # seconds of real polling in a subprocess
 def test_live_view_in_a_real_terminal_of_80x24() -> None:
     import fcntl
     import pty

@@ -9,9 +9,10 @@ from typing import Any
 
 import aiohttp
 import pytest
+from sim_transport import simulator_transport
 
 import exchange_async as ea
-from exchange_async_sim import Simulator, SimulatorConfig, SimulatorServer
+from exchange_async_sim import Simulator, SimulatorConfig, SimulatorServer, running_loop_time
 
 ALL_PRODUCTS = ("USDT-FUTURES", "COIN-FUTURES", "USDC-FUTURES")
 FAST = ea.RetryPolicy(max_attempts=2, base_delay=0.02, max_delay=0.05, rate_limit_delay=0.2)
@@ -19,7 +20,7 @@ FAST = ea.RetryPolicy(max_attempts=2, base_delay=0.02, max_delay=0.05, rate_limi
 
 @pytest.fixture
 def dyn_sim() -> Simulator:
-    sim = Simulator(SimulatorConfig(seed=11))
+    sim = Simulator(SimulatorConfig(seed=11), clock=running_loop_time)
     sim.add_bitget_account(api_key="bg-1", secret_key="s1", passphrase="p1", orders=15)
     sim.add_coinw_account(api_key="cw-1", secret_key="s2", orders=12)
     return sim
@@ -31,7 +32,7 @@ async def dyn_server(dyn_sim: Simulator) -> AsyncIterator[SimulatorServer]:
         yield server
 
 
-def add_both(poller: ea.Poller, base_url: str) -> None:
+def add_both(poller: ea.Poller, base_url: str = "https://api.bitget.com") -> None:
     poller.add_bitget(
         "bg",
         ea.BitgetCredentials("bg-1", "s1", "p1"),
@@ -95,11 +96,12 @@ def assert_matches_truth(state: dict[str, Any], truth: dict[str, Any]) -> None:
                 assert getattr(order, field) == getattr(want, field), (key, field)
 
 
+@pytest.mark.virtual_time
 async def test_initial_snapshot_is_marked_then_synced(
-    dyn_server: SimulatorServer, dyn_sim: Simulator
+    dyn_sim: Simulator,
 ) -> None:
-    async with ea.Poller() as poller:
-        add_both(poller, dyn_server.base_url)
+    async with ea.Poller(transport=simulator_transport(dyn_sim)) as poller:
+        add_both(poller)
         got = Collector(poller)
         await got.wait_for(
             lambda: len(got.of("bg", ea.AccountSynced) + got.of("cw", ea.AccountSynced)) == 2
@@ -114,12 +116,10 @@ async def test_initial_snapshot_is_marked_then_synced(
         assert_matches_truth(replay(opened), dyn_sim.open_orders(key))
 
 
-@pytest.mark.slow  # waits on the simulator's real-time order driver
-async def test_every_change_is_reported_exactly_once_in_order(
-    dyn_server: SimulatorServer, dyn_sim: Simulator
-) -> None:
-    async with ea.Poller() as poller:
-        add_both(poller, dyn_server.base_url)
+@pytest.mark.virtual_time  # snapshots paced by the real limits, in no real time
+async def test_every_change_is_reported_exactly_once_in_order(dyn_sim: Simulator) -> None:
+    async with ea.Poller(transport=simulator_transport(dyn_sim)) as poller:
+        add_both(poller)
         got = Collector(poller)
         await got.wait_for(
             lambda: len(got.of("bg", ea.AccountSynced) + got.of("cw", ea.AccountSynced)) == 2
@@ -159,7 +159,7 @@ async def test_every_change_is_reported_exactly_once_in_order(
         )
 
 
-@pytest.mark.slow  # waits on the simulator's real-time order driver
+@pytest.mark.virtual_time  # 6 s of the order driver and polling, in no real time
 async def test_with_faults_no_event_is_lost_or_invented() -> None:
     config = SimulatorConfig(
         seed=5,
@@ -167,25 +167,21 @@ async def test_with_faults_no_event_is_lost_or_invented() -> None:
         fault_kinds=("http_500", "http_503", "disconnect", "malformed", "latency"),
         fault_latency=0.3,
     )
-    sim = Simulator(config)
+    sim = Simulator(config, clock=running_loop_time)
     names = {}
     for i in range(3):
         sim.add_bitget_account(api_key=f"bg-{i}", secret_key="s", passphrase="p", orders=20)
         sim.add_coinw_account(api_key=f"cw-{i}", secret_key="s", orders=10)
-    async with (
-        SimulatorServer(sim) as server,
-        ea.Poller(retry=FAST, backoff=0.1, max_backoff=0.5, timeout=2.0) as poller,
-    ):
+    async with ea.Poller(
+        retry=FAST, backoff=0.1, max_backoff=0.5, timeout=2.0, transport=simulator_transport(sim)
+    ) as poller:
         for i in range(3):
             poller.add_bitget(
                 f"bg{i}",
                 ea.BitgetCredentials(f"bg-{i}", "s", "p"),
-                base_url=server.base_url,
                 product_types=ALL_PRODUCTS,
             )
-            poller.add_coinw(
-                f"cw{i}", ea.CoinWCredentials(f"cw-{i}", "s"), base_url=server.base_url
-            )
+            poller.add_coinw(f"cw{i}", ea.CoinWCredentials(f"cw-{i}", "s"))
             names[f"bg{i}"], names[f"cw{i}"] = f"bg-{i}", f"cw-{i}"
         got = Collector(poller)
         # Changes start once every initial snapshot is in: earlier ones are initial state.
@@ -280,26 +276,31 @@ async def test_a_failing_account_does_not_slow_the_others(
     assert got.of("slow", ea.AccountError)[0].error == "RequestTimeoutError"
 
 
+@pytest.mark.virtual_time
 async def test_rate_limited_account_waits_and_recovers(
-    dyn_server: SimulatorServer, dyn_sim: Simulator
+    dyn_sim: Simulator,
 ) -> None:
-    async with ea.Poller(retry=ea.RetryPolicy(max_attempts=1, rate_limit_delay=0.3)) as poller:
-        poller.add_coinw("cw", ea.CoinWCredentials("cw-1", "s2"), base_url=dyn_server.base_url)
+    retry = ea.RetryPolicy(max_attempts=1, rate_limit_delay=0.3)
+    async with ea.Poller(retry=retry, transport=simulator_transport(dyn_sim)) as poller:
+        poller.add_coinw("cw", ea.CoinWCredentials("cw-1", "s2"))
         got = Collector(poller)
         await got.wait_for(lambda: got.of("cw", ea.AccountSynced))
         dyn_sim.inject("/v1/perpum/order", "rate_limited", count=2)
         await got.wait_for(lambda: got.of("cw", ea.AccountRecovered))
     limited = got.of("cw", ea.AccountRateLimited)
     assert limited
-    assert limited[0].retry_in >= 0.3
+    # At least the client's rate_limit_delay; at most the poller's back-off (1 s) + 25 % jitter.
+    assert 0.3 <= limited[0].retry_in <= 1.25
     assert not got.of("cw", ea.OrderClosed)  # a refused snapshot invents nothing
 
 
+@pytest.mark.virtual_time
 async def test_back_pressure_holds_polling_and_memory_when_the_consumer_stalls() -> None:
-    sim = Simulator(SimulatorConfig(seed=3, mutation_interval=0.05))
+    sim = Simulator(SimulatorConfig(seed=3, mutation_interval=0.05), clock=running_loop_time)
     sim.add_coinw_account(api_key="cw", secret_key="s", orders=40)
-    async with SimulatorServer(sim) as server, ea.Poller(max_pending=10) as poller:
-        poller.add_coinw("cw", ea.CoinWCredentials("cw", "s"), base_url=server.base_url)
+    sim.start_mutations()  # every 0.05 s (a served simulator starts them itself)
+    async with ea.Poller(max_pending=10, transport=simulator_transport(sim)) as poller:
+        poller.add_coinw("cw", ea.CoinWCredentials("cw", "s"))
         await asyncio.sleep(1.0)  # nobody consumes: the 40 initial events fill the queue
         queued = poller._queue.qsize()
         requests = sim.count()
@@ -313,18 +314,18 @@ async def test_back_pressure_holds_polling_and_memory_when_the_consumer_stalls()
                 break
         assert sim.count() > requests  # and resumes once the consumer catches up
     assert sum(isinstance(e, ea.OrderOpened) and e.initial for e in got) == 40
+    await sim.stop_mutations()
 
 
+@pytest.mark.virtual_time
 async def test_accounts_can_be_added_and_removed_while_running(
-    dyn_server: SimulatorServer, dyn_sim: Simulator
+    dyn_sim: Simulator,
 ) -> None:
-    async with ea.Poller() as poller:
+    async with ea.Poller(transport=simulator_transport(dyn_sim)) as poller:
         got = Collector(poller)
-        poller.add_coinw("cw", ea.CoinWCredentials("cw-1", "s2"), base_url=dyn_server.base_url)
+        poller.add_coinw("cw", ea.CoinWCredentials("cw-1", "s2"))
         await got.wait_for(lambda: got.of("cw", ea.AccountSynced))
-        poller.add_bitget(
-            "bg", ea.BitgetCredentials("bg-1", "s1", "p1"), base_url=dyn_server.base_url
-        )
+        poller.add_bitget("bg", ea.BitgetCredentials("bg-1", "s1", "p1"))
         await got.wait_for(lambda: got.of("bg", ea.AccountSynced))
         await poller.remove("cw")
         with pytest.raises(ea.ValidationError):

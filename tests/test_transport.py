@@ -1,5 +1,6 @@
 """The pipeline's edges: redirects, callers' own aiohttp sessions, late sends, closing while
-queued, exception hygiene, clock sync failures. Real local servers throughout."""
+queued, exception hygiene, clock sync failures. Real local servers (the ``bitget`` fixture's
+client, in memory, only where the socket is not the point)."""
 
 from __future__ import annotations
 
@@ -155,11 +156,14 @@ async def test_closing_while_callers_queue_raises_client_closed(
 
 
 async def test_transport_errors_carry_no_aiohttp_context(
-    bitget: ea.BitgetClient, sim: Simulator
+    server: SimulatorServer, sim: Simulator, bitget_credentials: ea.BitgetCredentials
 ) -> None:
     sim.inject(TRACK, "disconnect", count=10)
     with pytest.raises(ea.TransportError) as info:
-        await bitget.get_current_tracking_orders("USDT-FUTURES")
+        async with ea.BitgetClient(
+            bitget_credentials, base_url=server.base_url, retry=FAST_RETRY
+        ) as bitget:
+            await bitget.get_current_tracking_orders("USDT-FUTURES")
     error = info.value
     assert error.__cause__ is None
     assert error.__context__ is None
@@ -187,20 +191,6 @@ async def test_server_time_unavailable_falls_back_to_the_local_clock(
         page = await c.get_current_tracking_orders("USDT-FUTURES")
         assert page.tracking_list
         assert c.stats.requests == 2  # one time request, not a retry storm, then the call
-
-
-async def test_same_key_with_and_without_uid_shares_one_budget(
-    server: SimulatorServer, sim: Simulator, bitget_credentials: ea.BitgetCredentials
-) -> None:
-    async with (
-        ea.BitgetClient(bitget_credentials, base_url=server.base_url) as plain,
-        ea.BitgetClient(bitget_credentials, base_url=server.base_url, uid="12345") as with_uid,
-    ):
-        await asyncio.gather(
-            *(c.get_current_tracking_orders("USDT-FUTURES") for c in (plain, with_uid) * 7)
-        )
-    assert sim.max_in_window(TRACK) <= 5
-    assert sim.count(TRACK, status=429) == 0
 
 
 async def test_a_long_server_retry_after_raises_at_once(
@@ -242,3 +232,13 @@ async def test_query_sent_is_exactly_the_query_signed(
         arrival.query == "limit=7&productType=USDT-FUTURES&startTime=1600000000000&symbol=BTCUSDT"
     )
     assert arrival.code == "00000"
+
+
+async def test_unreachable_server_is_a_transport_error(
+    bitget_credentials: ea.BitgetCredentials,
+) -> None:
+    async with ea.BitgetClient(
+        bitget_credentials, base_url="http://127.0.0.1:9", retry=FAST_RETRY
+    ) as c:
+        with pytest.raises(ea.TransportError):
+            await c.get_current_tracking_orders("USDT-FUTURES")

@@ -36,7 +36,7 @@ from .dynamics import Mutation, MutationKind
 from .engine import SimulatedDisconnect, Simulator
 from .faults import FAULT_KINDS, FaultKind
 from .fleet import FleetAccount
-from .limits import EndpointLimit, PenaltyLevel
+from .limits import EndpointLimit, PenaltyLevel, running_loop_time
 from .models import BitgetTrackingOrder, CoinWOrder
 from .options import add_simulator_arguments, config_from_arguments
 
@@ -74,6 +74,7 @@ __all__ = [
     "max_in_window",
     "render_order",
     "render_tracking_order",
+    "running_loop_time",
     "serve_forever",
 ]
 

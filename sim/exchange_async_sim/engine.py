@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Literal
 
 from .accounts import DEMO_BITGET, DEMO_COINW, BitgetAccount, CoinWAccount, NumberStyle
@@ -44,10 +44,17 @@ class Simulator:
     account, ``.endpoints`` maps path to endpoint and its rate limit); ``log`` (the arrival
     log); ``windows`` (the rate-limit windows); ``faults`` (the fault queues); ``driver``
     (the mutation driver); ``mutations`` (every :class:`Mutation` applied, in order).
+
+    ``clock`` gives the monotonic seconds that rate windows, penalties and the arrival log
+    use (default :func:`time.monotonic`); :func:`running_loop_time` makes them follow the
+    running event loop, so a test on a virtual-time loop sees exact windows.
     """
 
-    def __init__(self, config: SimulatorConfig | None = None) -> None:
+    def __init__(
+        self, config: SimulatorConfig | None = None, *, clock: Callable[[], float] | None = None
+    ) -> None:
         self._config = config if config is not None else SimulatorConfig()
+        self.clock: Callable[[], float] = clock if clock is not None else time.monotonic
         self.log = ArrivalLog(self._config.arrival_log_limit)
         self.windows = RateWindows()
         self.faults = FaultQueue()
@@ -218,12 +225,12 @@ class Simulator:
         ``"none"``, ``"warning"`` (limits halved), ``"banned"`` or ``"blacklisted"``."""
         account = self.coinw.accounts.get(str(user))
         name = str(user) if account is None else str(account.user_id)
-        return self.coinw.penalty(name, time.monotonic())
+        return self.coinw.penalty(name, self.clock())
 
     def bitget_penalized(self, ip: str | None = None) -> bool:
         """Whether Bitget is refusing every request from ``ip`` (any IP when ``None``) for
         having exceeded the per-IP limit."""
-        now = time.monotonic()
+        now = self.clock()
         if ip is not None:
             return self.bitget.ip_penalties.penalized(ip, now)
         return self.bitget.ip_penalties.any(now)
@@ -339,7 +346,7 @@ class Simulator:
         when a ``disconnect`` fault says to drop the connection. ``remote`` is the client IP
         Bitget's per-IP limit counts.
         """
-        request = incoming(method, path_qs, headers, body, remote=remote, time=time.monotonic())
+        request = incoming(method, path_qs, headers, body, remote=remote, time=self.clock())
         reply = await self.respond(request)
         if reply.disconnect:
             raise SimulatedDisconnect("simulated disconnect: no reply")

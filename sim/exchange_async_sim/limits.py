@@ -7,6 +7,8 @@ decide which scope a request counts in and what to answer.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from bisect import bisect_right, insort
 from collections import deque
 from dataclasses import dataclass, field
@@ -22,7 +24,17 @@ __all__ = [
     "RateWindows",
     "SlidingWindow",
     "ViolationCounter",
+    "running_loop_time",
 ]
+
+
+def running_loop_time() -> float:
+    """The running event loop's ``time()`` in seconds (:func:`time.monotonic` outside a loop):
+    a :class:`~exchange_async_sim.Simulator` clock that follows a virtual-time test loop."""
+    try:
+        return asyncio.get_running_loop().time()
+    except RuntimeError:
+        return time.monotonic()
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,9 @@ plugin, so installing ``exchange-async-sim`` makes them available everywhere).
 
 - ``exchange_simulator_config``: the :class:`SimulatorConfig` (override it to change limits,
   faults, clock skew, ...).
+- ``exchange_simulator_engine``: the :class:`Simulator` built from that config (override it to
+  start with accounts of your own, or a ``clock=``); it answers requests in memory too
+  (:meth:`Simulator.handle`).
 - ``exchange_simulator``: a :class:`~exchange_async_sim.testing.RunningSimulator` serving on a
   free local port for the test; inject faults and read the arrival log through it.
 - ``bitget_account`` / ``coinw_account``: a fresh account on it, with ``api_key``,
@@ -23,7 +26,13 @@ from .engine import Simulator
 from .server import SimulatorServer
 from .testing import RunningSimulator, SimAccount
 
-__all__ = ["bitget_account", "coinw_account", "exchange_simulator", "exchange_simulator_config"]
+__all__ = [
+    "bitget_account",
+    "coinw_account",
+    "exchange_simulator",
+    "exchange_simulator_config",
+    "exchange_simulator_engine",
+]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -43,12 +52,18 @@ def exchange_simulator_config() -> SimulatorConfig:
     return SimulatorConfig()
 
 
+@pytest.fixture
+def exchange_simulator_engine(exchange_simulator_config: SimulatorConfig) -> Simulator:
+    """The simulator for one test, not serving yet (``exchange_simulator`` serves it)."""
+    return Simulator(exchange_simulator_config)
+
+
 @_async_fixture
 async def exchange_simulator(
-    exchange_simulator_config: SimulatorConfig,
+    exchange_simulator_engine: Simulator,
 ) -> AsyncIterator[RunningSimulator]:
-    """A simulator serving on a free local port for the duration of the test."""
-    async with SimulatorServer(Simulator(exchange_simulator_config)) as server:
+    """``exchange_simulator_engine`` serving on a free local port for the test."""
+    async with SimulatorServer(exchange_simulator_engine) as server:
         yield RunningSimulator(server)
 
 
