@@ -308,6 +308,7 @@ def needs_redis_server() -> None:
         pytest.skip(message)
 
 
+@pytest.mark.slow  # several seconds of real demo time in subprocesses
 async def test_processes_share_limits_through_a_redis_they_start_and_stop() -> None:
     needs_redis_server()
     code, out, err = await run_demo_cli(
@@ -330,6 +331,7 @@ async def test_processes_share_limits_through_a_redis_they_start_and_stop() -> N
     assert not redis_answers(port)  # the demo's own redis-server is gone
 
 
+@pytest.mark.slow  # several seconds of real demo time in subprocesses
 async def test_processes_with_a_given_redis_and_faults(redis_server: RedisServer) -> None:
     code, out, err = await run_demo_cli(
         "--processes", "2", "--redis", redis_server.url, "--accounts", "5", "--duration", "3",
