@@ -56,6 +56,7 @@ The SDK runs on any asyncio loop and never imports uvloop. To use it (the `uvloo
 pip install "exchange-async[speed]"     # uvloop, on Linux and macOS
 ```
 
+<!-- fragment -->
 ```python
 import uvloop
 
