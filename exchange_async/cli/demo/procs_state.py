@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 import time
-from collections import Counter, deque
+from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-from .frame import MIN_RATE_SECONDS, AccountRow, Frame, sort_rows
-from .tracker import BITGET_PER_ACCOUNT, BITGET_PER_IP, COINW_PER_ACCOUNT, RATE_WINDOW, Check
+from .frame import AccountRow, Frame, sort_rows
+from .rates import RateMeter
+from .tracker import Check
 
 if TYPE_CHECKING:
     from .._sim import FleetAccount, Simulator
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
 __all__ = ["FleetState"]
 
 
-class FleetState:
+class FleetState(RateMeter):
     """What the parent knows of the workers: their last status lines and final reports."""
 
     def __init__(
@@ -28,6 +29,7 @@ class FleetState:
         duration: float,
         settle_limit: float,
     ) -> None:
+        super().__init__()
         self.sim = sim
         self.fleet = fleet
         self.duration = duration
@@ -35,16 +37,7 @@ class FleetState:
         self.latest: list[dict[str, Any]] = [{} for _ in range(workers)]
         """Each worker's last status (its final report once it ended)."""
         self.phase = "running"
-        self.started = time.monotonic()
-        self.frozen_at: float | None = None
         self.ended_at: float | None = None
-        self.run_requests = 0
-        self._samples: deque[tuple[float, int]] = deque([(self.started, 0)])
-
-    def start(self) -> None:
-        """Polling starts now."""
-        self.started = time.monotonic()
-        self._samples = deque([(self.started, self.requests())])
 
     def _total(self, key: str) -> int:
         return sum(int(status.get(key, 0)) for status in self.latest)
@@ -62,28 +55,6 @@ class FleetState:
     def events(self) -> dict[str, int]:
         """Events so far by class, every worker."""
         return self._merged("events")
-
-    def allowed_rate(self) -> float:
-        """Requests per second the documented limits allow the fleet (bad key excluded)."""
-        bitget = sum(1 for a in self.fleet if a.exchange == "bitget")
-        coinw = len(self.fleet) - bitget
-        return min(bitget * BITGET_PER_ACCOUNT, BITGET_PER_IP) + coinw * COINW_PER_ACCOUNT
-
-    def sample(self) -> None:
-        """Record the request count now, for the sliding-window rate."""
-        now = time.monotonic()
-        self._samples.append((now, self.requests()))
-        while len(self._samples) > 2 and now - self._samples[1][0] >= RATE_WINDOW:
-            self._samples.popleft()
-
-    def _rate(self, now: float) -> float | None:
-        if self.frozen_at is not None:
-            seconds = self.frozen_at - self.started
-            return self.run_requests / seconds if seconds > 0 else None
-        if now - self.started < MIN_RATE_SECONDS or len(self._samples) < 2:
-            return None
-        (then, before), (last, total) = self._samples[0], self._samples[-1]
-        return (total - before) / (last - then) if last > then else None
 
     def freeze(self) -> None:
         """The data stopped changing (the workers were told to settle)."""

@@ -21,7 +21,8 @@ from ... import (
     OrderOpened,
     Poller,
 )
-from .frame import MIN_RATE_SECONDS, AccountRow, Frame, sort_rows
+from .frame import AccountRow, Frame, sort_rows
+from .rates import BITGET_PER_ACCOUNT, BITGET_PER_IP, COINW_PER_ACCOUNT, RateMeter
 
 if TYPE_CHECKING:
     from .._sim import FleetAccount, Simulator
@@ -34,15 +35,6 @@ __all__ = [
     "Tracker",
     "describe",
 ]
-
-BITGET_PER_ACCOUNT = 5.0
-"""Bitget tracking-orders requests per second per account."""
-BITGET_PER_IP = 100.0
-"""Bitget requests per second per IP, every account together (6,000 per minute)."""
-COINW_PER_ACCOUNT = 10.0
-"""CoinW order-information requests per second per account."""
-RATE_WINDOW = 5.0
-"""Seconds over which the live request rate is measured."""
 
 
 def describe(event: Event) -> str:
@@ -86,7 +78,7 @@ class Check:
     """Accounts with a first snapshot but none completed on the frozen data: not compared."""
 
 
-class Tracker:
+class Tracker(RateMeter):
     """The poller over the fleet, plus what the views and the summary read."""
 
     def __init__(
@@ -99,6 +91,7 @@ class Tracker:
         settle_limit: float,
         recent: int = 50,
     ) -> None:
+        super().__init__()
         self.sim = sim
         self.poller = poller
         self.fleet = fleet
@@ -112,17 +105,8 @@ class Tracker:
         """Each account's open orders as its events describe them."""
         self.contradictions = 0
         self.phase = "running"
-        self.started = time.monotonic()
-        self.frozen_at: float | None = None
         self.ended_at: float | None = None
-        self.run_requests = 0
         self.targets: dict[str, int] = {}
-        self._samples: deque[tuple[float, int]] = deque([(self.started, 0)])
-
-    def start(self) -> None:
-        """Polling starts now: the clock and the rate start from here."""
-        self.started = time.monotonic()
-        self._samples = deque([(self.started, self.requests())])
 
     # -- counters -------------------------------------------------------------------------------
 
@@ -133,28 +117,6 @@ class Tracker:
     def retries(self) -> int:
         """Retries so far, every account."""
         return sum(s.client.stats.retries for s in self.poller.accounts.values() if s.client)
-
-    def allowed_rate(self) -> float:
-        """Requests per second the documented limits allow the fleet (bad key excluded)."""
-        bitget = sum(1 for a in self.fleet if a.exchange == "bitget")
-        coinw = len(self.fleet) - bitget
-        return min(bitget * BITGET_PER_ACCOUNT, BITGET_PER_IP) + coinw * COINW_PER_ACCOUNT
-
-    def sample(self) -> None:
-        """Record the request count now, for the sliding-window rate."""
-        now = time.monotonic()
-        self._samples.append((now, self.requests()))
-        while len(self._samples) > 2 and now - self._samples[1][0] >= RATE_WINDOW:
-            self._samples.popleft()
-
-    def _rate(self, now: float) -> float | None:
-        if self.frozen_at is not None:
-            seconds = self.frozen_at - self.started
-            return self.run_requests / seconds if seconds > 0 else None
-        if now - self.started < MIN_RATE_SECONDS or len(self._samples) < 2:
-            return None
-        (then, before), (last, total) = self._samples[0], self._samples[-1]
-        return (total - before) / (last - then) if last > then else None
 
     # -- events ---------------------------------------------------------------------------------
 
