@@ -309,3 +309,30 @@ def test_limiter_for_needs_no_running_loop() -> None:
 
     asyncio.run(use())
     asyncio.run(use())  # another loop, same limiter object
+
+
+async def test_callers_cancelled_inside_a_redis_call_end_cancelled(
+    redis_server: RedisServer,
+) -> None:
+    # redis-py writes through `asyncio.wait_for`, which on Python 3.11 returns the result and
+    # drops a cancellation that lands as the write completes. Cancelling hundreds of callers
+    # at once (as `Poller.aclose` does) hit that for most of them: they went on polling and
+    # the poller never closed.
+    limiter = RedisLimiter(redis_server.url)
+    group = limiter.wait_group()
+    roomy = RateLimit("/roomy", 100_000, 1.0, Scope.ENDPOINT)
+
+    async def caller(i: int) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        while not task.cancelling():  # a swallowed cancellation ends the loop: not cancelled
+            permit = await limiter.acquire([budget(roomy, f"key:{i}")], max_wait=None, group=group)
+            permit.sent()
+
+    callers = [asyncio.create_task(caller(i)) for i in range(200)]
+    await asyncio.sleep(0.3)
+    for task in callers:
+        task.cancel()
+    await asyncio.wait(callers, timeout=5)
+    await limiter.aclose()
+    assert all(task.cancelled() for task in callers)

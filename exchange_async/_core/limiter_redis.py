@@ -284,12 +284,21 @@ class RedisLimiter:
         return queue
 
     async def _call(self, script: str, keys: list[str], args: Sequence[str | int]) -> Any:
+        task = asyncio.current_task()
+        assert task is not None
+        cancels = task.cancelling()
         try:
             async with asyncio.timeout(self.call_timeout):
-                return await self._scripts[script](keys=keys, args=args)
+                reply = await self._scripts[script](keys=keys, args=args)
         except Exception as error:  # any failure of Redis or its client: fall back
             self._went_down(error)
             raise RedisDown from None
+        if task.cancelling() > cancels:
+            # redis-py writes through ``asyncio.wait_for``, which on Python 3.11 returns the
+            # result and drops a cancellation that arrives as the write completes: re-raise
+            # it, or a cancelled caller would go on (and `Poller.aclose` would wait forever).
+            raise asyncio.CancelledError
+        return reply
 
     def fire(self, script: str, keys: list[str], args: Sequence[str | int]) -> None:
         """Run ``script`` in the background (a re-date, a give-back): nobody waits for it."""
