@@ -11,8 +11,9 @@ exceptions carry the request's signed headers.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import warnings
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from types import SimpleNamespace
 
 import aiohttp
@@ -26,7 +27,7 @@ from .._errors import (
     TransportError,
     ValidationError,
 )
-from .transport import TransportRequest, TransportResponse
+from .transport import OnSent, TransportRequest, TransportResponse
 
 __all__ = ["DEFAULT_MAX_REPLY_BYTES", "AiohttpTransport", "HttpSession", "resolve_http_session"]
 
@@ -87,9 +88,7 @@ class AiohttpTransport:
         """Create the session now (it is otherwise created by the first request)."""
         await self._session()
 
-    async def send(
-        self, request: TransportRequest, on_sent: Callable[[], None]
-    ) -> TransportResponse:
+    async def send(self, request: TransportRequest, on_sent: OnSent) -> TransportResponse:
         """Send ``request``, read the whole reply (at most ``max_reply_bytes``)."""
         http = await self._session()
         failure: ExchangeError
@@ -115,7 +114,7 @@ class AiohttpTransport:
         raise failure
 
     async def _exchange(
-        self, http: aiohttp.ClientSession, request: TransportRequest, on_sent: Callable[[], None]
+        self, http: aiohttp.ClientSession, request: TransportRequest, on_sent: OnSent
     ) -> TransportResponse:
         async with http.request(
             request.method,
@@ -129,7 +128,11 @@ class AiohttpTransport:
             timeout=self._timeout(request.timeout),
             trace_request_ctx=on_sent,  # the hook's context: no per-request wrapper object
         ) as response:
-            on_sent()  # already done by the trace hook, unless the caller's session lacks it
+            # Already done by the trace hook, unless the caller's session lacks it: then the
+            # bytes are gone and there is nothing left to wait for.
+            waiting = on_sent()
+            if inspect.iscoroutine(waiting):
+                waiting.close()
             body = await self._read(response)
             return TransportResponse(response.status, dict(response.headers), body)
 
@@ -230,7 +233,9 @@ async def _on_headers_sent(
 ) -> None:
     on_sent = getattr(context, "trace_request_ctx", None)
     if callable(on_sent):  # the transport's on_sent; None for requests made by others
-        on_sent()
+        waiting = on_sent()
+        if waiting is not None:  # aiohttp writes the headers once this hook returns
+            await waiting
 
 
 _TRACE = aiohttp.TraceConfig()

@@ -24,7 +24,7 @@ reservation refreshes this process in a heartbeat set per hash tag, so it knows 
 processes share each scope. While Redis is down it limits itself in-process to *its share*,
 ``N // count`` starts per window with the margin doubled (the shares add up to at most N however
 they line up; fewer than one each: no share, wait for Redis up to ``max_wait``). A slot more
-than ``_HORIZON`` (1 s) ahead is handed out (its holder keeps its place) but usable only once
+than ``HORIZON`` (1 s) ahead is handed out (its holder keeps its place) but usable only once
 confirmed by a second call within the horizon, so the share starts 1 s (and one share interval)
 after the loss, when every usable slot has passed. One warning per outage; probes back off from
 50 ms to 1 s. Once back, for a window of each limit plus a probe interval, requests go through
@@ -37,13 +37,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import os
 import socket
 import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from .._errors import ClientClosedError, ValidationError
+from .._errors import ClientClosedError, RateLimitWaitTimeout, ValidationError
 from .limiter import Budget, Permit, WaitGroup, check_redis_url
 from .limiter_memory import MemoryLimiter
 from .limiter_redis_parts import (
@@ -57,12 +58,11 @@ from .limiter_redis_parts import (
     RedisPermit,
     RedisWaitGroup,
     Repause,
-    no_share_error,
     rollback_args,
-    shares_of,
     timeout_error,
     wake,
 )
+from .limiter_redis_share import HORIZON, ShareMode
 
 __all__ = ["RedisLimiter", "RedisPermit", "RedisWaitGroup"]
 
@@ -73,16 +73,13 @@ _PLANS_MAX = 10_000
 """Budget sets whose keys are remembered (a cache, cleared when full)."""
 _POOL = 512
 """Connections to Redis per limiter, at most (hundreds of accounts wait on it at once)."""
-_PROBE_MAX = 1.0
-"""Seconds between two probes of an unreachable Redis, at most."""
-_HORIZON = 1.0
-"""Seconds ahead Redis reserves a slot, at most (further waiters come back later): so a process
-that loses Redis knows no slot given out before lies more than this after the loss."""
-NO_SHARE_WAIT = 10.0
-"""Seconds a call with no ``max_rate_wait`` waits for Redis with no share (never a silent hang)."""
+_RESLOTS = 3
+"""New slots a late request tries before it gives up (its event loop lags too much)."""
+_RESLOT_WAIT = 5.0
+"""Seconds a late request waits for a new slot at most (its signature must stay fresh)."""
 
 
-class RedisLimiter:
+class RedisLimiter(ShareMode):
     """Rate limits shared through Redis by every process and host that points at it.
 
     ``url``: ``redis://host:port/db`` or ``rediss://...`` (or pass a ready ``client``, a
@@ -141,19 +138,13 @@ class RedisLimiter:
         self._background: set[asyncio.Task[Any]] = set()
         self._probe: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.reslots = 0
+        """Requests that left their slot too late for other processes and took a new one."""
 
     @property
     def on_redis(self) -> bool:
         """False while Redis is unreachable and this process limits itself to its share."""
         return not self._down
-
-    def loop_time(self) -> float:
-        """The clock every local time of this limiter is on (the event loop's)."""
-        return (self._loop or asyncio.get_running_loop()).time()
-
-    def _loop_now(self) -> asyncio.AbstractEventLoop:
-        assert self._loop is not None
-        return self._loop
 
     def wait_group(self) -> RedisWaitGroup:
         """A new group for one client's waits."""
@@ -208,7 +199,7 @@ class RedisLimiter:
             not_before = max(0.0, self._fallback.next_start(shares) - now)
         max_wait = -1 if deadline is None else max(0, round((deadline - now) * _US))
         head: list[str | int] = [self._pid, round(not_before * _US), max_wait]
-        head += [round(self.heartbeat * _US), len(plan.keys), round(_HORIZON * _US)]
+        head += [round(self.heartbeat * _US), len(plan.keys), round(HORIZON * _US)]
         slot: list[Any] = []
         promised = 0
         while True:  # hand out a slot; one further than the horizon is confirmed later
@@ -233,7 +224,10 @@ class RedisLimiter:
                 self.fire(ROLLBACK, plan.keys, rollback_args(plan, slot))
                 raise
         queues = [self._queue(plan, i) for i in plan.chained]
-        permit = RedisPermit(self, plan, slot, t + wait_us / _US, start_us, queues)
+        tolerance = self._tolerance(plan)
+        permit = RedisPermit(
+            self, plan, slot, t + wait_us / _US, start_us, queues, group, tolerance
+        )
         if shares:
             assert self._fallback is not None
             self._fallback.push(shares, permit.due)  # a start at ``due`` within the share
@@ -255,6 +249,36 @@ class RedisLimiter:
             raise
         permit.status = 1
         return permit
+
+    def _tolerance(self, plan: Plan) -> float:
+        """Seconds a start may lag its slot: half the margin of the tightest budget other
+        processes share (the other half is left for network jitter); inf if none is shared."""
+        tolerance = math.inf
+        for budget, tag_ in zip(plan.budgets, plan.tags_of, strict=True):
+            if self._counts.get(tag_, 0) > 1:
+                tolerance = min(tolerance, budget.limit.period * budget.margin / 2)
+        return tolerance
+
+    async def reslot(self, late: RedisPermit) -> None:
+        """Wait for a new slot for a request whose slot passed more than its tolerance ago.
+
+        Called right before the request's bytes leave (a busy event loop woke it late, or it
+        waited for a connection). Raises `RateLimitWaitTimeout` after `_RESLOTS` tries, when
+        this process's event loop keeps lagging more than the margin allows.
+        """
+        self.reslots += 1
+        budgets = late.plan.budgets
+        for _ in range(_RESLOTS):
+            permit = await self.acquire(budgets, max_wait=_RESLOT_WAIT, group=late.group)
+            if not isinstance(permit, RedisPermit):  # Redis went away: the share's permit
+                permit.sent()
+                return
+            if permit.take():
+                return
+        raise RateLimitWaitTimeout(
+            "this process's event loop keeps starting requests too late for rate limits "
+            "shared with other processes; raise rate_limit_margin or lower its load"
+        )
 
     async def _sleep(
         self, until: float | None, group: RedisWaitGroup, plan: Plan, on: list[Any] | None = None
@@ -326,77 +350,6 @@ class RedisLimiter:
         for future, waiting in list(self._sleepers.items()):
             if not keys.isdisjoint(waiting.keys) and not future.done():
                 future.set_exception(Repause())
-
-    # -- when Redis fails ---------------------------------------------------------------
-
-    def _went_down(self, error: BaseException) -> None:
-        if self._down:
-            return
-        self._down = True
-        self._down_since = self.loop_time()
-        self._fallback = self._fallback or MemoryLimiter()
-        self._seeded.clear()
-        reason = type(error).__name__
-        log.warning("Redis rate limiter unreachable (%s); using this process's share", reason)
-        if self._loop is not None and (self._probe is None or self._probe.done()):
-            self._probe = self._loop.create_task(self._probe_until_up())
-
-    async def _probe_until_up(self) -> None:
-        delay = 0.05
-        while True:
-            await asyncio.sleep(delay)
-            try:
-                async with asyncio.timeout(self.call_timeout):
-                    await self._client.connection_pool.disconnect()  # drop dead sockets
-                    await self._client.ping()
-            except Exception:
-                delay = min(delay * 2, _PROBE_MAX)
-                continue
-            break
-        now = self.loop_time()
-        for plan in self._plans.values():
-            for key, budget in zip(plan.keys, plan.budgets, strict=True):
-                window = budget.limit.period * (1 + 2 * budget.margin)
-                self._dual_until[key] = now + _PROBE_MAX + window
-        self._down = False
-        log.warning("Redis rate limiter answers again; limits are shared through it")
-        for future in self._up_waiters:
-            wake(future)
-        self._up_waiters = []
-
-    def _shares(self, plan: Plan) -> list[Budget] | None:
-        """This process's share of each budget (see `share_of`), or None if one has none."""
-        return shares_of(plan.budgets, plan.tags_of, self._counts)
-
-    def _dual_shares(self, plan: Plan, now: float) -> list[Budget]:
-        if self._fallback is None or all(self._dual_until.get(k, 0.0) <= now for k in plan.keys):
-            return []
-        return self._shares(plan) or []
-
-    async def _acquire_share(
-        self, plan: Plan, shares: list[Budget], deadline: float | None, group: RedisWaitGroup
-    ) -> Permit:
-        assert self._fallback is not None
-        loop = self._loop_now()
-        for key, share in zip(plan.keys, shares, strict=True):
-            if key not in self._seeded:  # every slot Redis gave out has passed by then
-                self._seeded.add(key)
-                self._fallback.hold(share, self._down_since + _HORIZON + share.interval)
-        max_wait = None if deadline is None else max(0.0, deadline - loop.time())
-        return await self._fallback.acquire(shares, max_wait=max_wait, group=group.memory)
-
-    async def _wait_for_redis(
-        self, plan: Plan, deadline: float | None, group: RedisWaitGroup
-    ) -> None:
-        """No known share: wait for Redis until ``deadline`` (None: `NO_SHARE_WAIT` s)."""
-        loop = self._loop_now()
-        if deadline is not None and loop.time() >= deadline:
-            raise timeout_error(plan, deadline, loop.time())
-        until = loop.time() + NO_SHARE_WAIT if deadline is None else deadline
-        self._up_waiters = [f for f in self._up_waiters if not f.done()]
-        await self._sleep(until, group, plan, self._up_waiters)
-        if deadline is None and self._down and loop.time() >= until:
-            raise no_share_error(plan)
 
     async def aclose(self) -> None:
         """Stop the background probe and close the Redis client (if this limiter made it)."""
