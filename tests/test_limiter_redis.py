@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import math
 from collections.abc import AsyncIterator
 
 import pytest
@@ -47,8 +48,11 @@ async def reserve(limiter: RedisLimiter, budgets: list[Budget], n: int) -> list[
 
     async def one() -> RedisPermit:
         permit = await limiter.acquire(budgets, max_wait=None, group=group)
-        permit.sent()
         assert isinstance(permit, RedisPermit)
+        # These tests check the schedule Redis hands out; a start the test machine's load
+        # makes late is the subject of the tests at the end, not of these.
+        permit.tolerance = math.inf
+        assert permit.sent() is None
         return permit
 
     return list(await asyncio.gather(*(one() for _ in range(n))))

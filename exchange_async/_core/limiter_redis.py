@@ -311,17 +311,21 @@ class RedisLimiter(ShareMode):
         task = asyncio.current_task()
         assert task is not None
         cancels = task.cancelling()
+        failure: Exception | None = None
         try:
             async with asyncio.timeout(self.call_timeout):
                 reply = await self._scripts[script](keys=keys, args=args)
         except Exception as error:  # any failure of Redis or its client: fall back
-            self._went_down(error)
-            raise RedisDown from None
+            failure = error
         if task.cancelling() > cancels:
-            # redis-py writes through ``asyncio.wait_for``, which on Python 3.11 returns the
-            # result and drops a cancellation that arrives as the write completes: re-raise
-            # it, or a cancelled caller would go on (and `Poller.aclose` would wait forever).
+            # redis-py writes through ``asyncio.wait_for``, which on Python 3.11 drops a
+            # cancellation that arrives as the write completes (the call then returns, or
+            # fails some other way): re-raise it, or a cancelled caller would go on (and
+            # `Poller.aclose` would wait for it forever).
             raise asyncio.CancelledError
+        if failure is not None:
+            self._went_down(failure)
+            raise RedisDown from None
         return reply
 
     def fire(self, script: str, keys: list[str], args: Sequence[str | int]) -> None:

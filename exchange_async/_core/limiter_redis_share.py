@@ -77,16 +77,22 @@ class ShareMode:
 
     async def _probe_until_up(self) -> None:
         delay = 0.05
+        task = asyncio.current_task()
+        assert task is not None
         while True:
             await asyncio.sleep(delay)
+            answered = True
             try:
                 async with asyncio.timeout(self.call_timeout):
                     await self._client.connection_pool.disconnect()  # drop dead sockets
                     await self._client.ping()
             except Exception:
-                delay = min(delay * 2, _PROBE_MAX)
-                continue
-            break
+                answered = False
+            if task.cancelling():  # `aclose` cancelled it (redis-py may have swallowed that)
+                raise asyncio.CancelledError
+            if answered:
+                break
+            delay = min(delay * 2, _PROBE_MAX)
         now = self.loop_time()
         for plan in self._plans.values():
             for key, budget in zip(plan.keys, plan.budgets, strict=True):
