@@ -1,35 +1,26 @@
 """Rate limits shared by every process and host through Redis: the same promise as in-process.
 
-**One round trip per acquisition.** A Lua script (`RESERVE`, loaded once, EVALSHA) hands out the
-next start slot of every budget of the request at once (the GCRA rule of `MemoryLimiter`) on
-Redis's own clock (``TIME``) and returns how long to wait, relative: callers of every process
-are served in the order they reach Redis, and no host's clock is compared with another's.
+**One round trip per acquisition.** A Lua script (`RESERVE`) hands out the next start slot of
+every budget of the request at once (the GCRA rule of `MemoryLimiter`) on Redis's own clock
+and returns how long to wait, relative: callers are served in the order they reach Redis, and
+no host's clock is compared with another's. Keys ``<prefix>:{<server>|<owner>}:<limit>:<scope>``
+are hash-tagged by account (or ``ip@<egress group>`` for a per-IP budget) and expire once idle.
+On a **Redis Cluster** a script reaches one hash slot only: a request's budgets are reserved one
+tag at a time, and lined up within the tolerance below (`_line_up`).
 
-**Keys.** ``<prefix>:{<server>|<owner>}:<limit>:<scope>``, hash-tagged by account, or for a
-per-IP budget by ``ip@<egress group>`` (the processes that leave through one address; default:
-this host). A request's budgets are reserved in ONE atomic call on a single Redis server.
-(Redis Cluster, one call per hash tag, is not supported: a per-IP slot later than the account's
-could not re-date the account's atomically.) Keys expire (``PEXPIRE``) once idle.
+**Late starts.** A request that leaves late holds this process's next requests of the account
+(`LocalQueue`) and moves the account's next slot on Redis (`REDATE`). The slots other processes
+already hold cannot move: a request later than half the margin in a scope another process shares
+waits for a new slot instead (`RedisPermit.take`, `reslot`).
 
-**Late sends.** A request that leaves late holds this process's next requests of the account
-until ``interval - catch_up`` after it left (`LocalQueue`), and a fire-and-forget `REDATE` moves
-the account's next slot on Redis the same way for every process (slots other processes had
-already reserved keep their place: the margin absorbs those).
+**Penalties** (`penalize`) are written into the budgets on Redis: every process honours them.
 
-**Penalties.** `penalize` writes a pause into each budget; every process's script honours it;
-this process's queued waiters re-reserve behind it.
-
-**When Redis fails** (an error, or a call over ``call_timeout``) the promise still holds. Each
-reservation refreshes this process in a heartbeat set per hash tag, so it knows how many
-processes share each scope. While Redis is down it limits itself in-process to *its share*,
-``N // count`` starts per window with the margin doubled (the shares add up to at most N however
-they line up; fewer than one each: no share, wait for Redis up to ``max_wait``). A slot more
-than ``HORIZON`` (1 s) ahead is handed out (its holder keeps its place) but usable only once
-confirmed by a second call within the horizon, so the share starts 1 s (and one share interval)
-after the loss, when every usable slot has passed. One warning per outage; probes back off from
-50 ms to 1 s. Once back, for a window of each limit plus a probe interval, requests go through
-Redis *and* stay within the share, so processes that have not noticed yet cannot add up past
-the limit. (A process cut off from a Redis the others still reach adds its share to theirs.)
+**When Redis fails** (an error, or a call over ``call_timeout``), a process limits itself to
+*its share*, ``N // count`` per window with the margin doubled, ``count`` being the processes in
+the scope's heartbeat set (no share known: wait for Redis, up to ``max_wait``). The share starts
+once every slot Redis handed out has passed (none lies more than `HORIZON` ahead); once Redis
+answers again, requests also stay within the share for a window. docs/running-many-processes.md
+tells the whole story.
 """
 
 from __future__ import annotations
@@ -37,7 +28,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import os
 import socket
 import uuid
@@ -58,11 +48,11 @@ from .limiter_redis_parts import (
     RedisPermit,
     RedisWaitGroup,
     Repause,
-    rollback_args,
     timeout_error,
     wake,
 )
-from .limiter_redis_share import HORIZON, ShareMode
+from .limiter_redis_reserve import SlotReservations
+from .limiter_redis_share import ShareMode
 
 __all__ = ["RedisLimiter", "RedisPermit", "RedisWaitGroup"]
 
@@ -79,11 +69,13 @@ _RESLOT_WAIT = 5.0
 """Seconds a late request waits for a new slot at most (its signature must stay fresh)."""
 
 
-class RedisLimiter(ShareMode):
+class RedisLimiter(SlotReservations, ShareMode):
     """Rate limits shared through Redis by every process and host that points at it.
 
     ``url``: ``redis://host:port/db`` or ``rediss://...`` (or pass a ready ``client``, a
-    ``redis.asyncio.Redis``; it is then not closed here). ``egress_group``: the name of the
+    ``redis.asyncio.Redis`` or ``RedisCluster``; it is then not closed here). ``cluster``: the
+    URL is one node of a Redis Cluster (a request's budgets are then reserved one hash tag at a
+    time, each slot no more than the tolerance apart). ``egress_group``: the name of the
     processes that reach the exchanges through one IP address and so share the per-IP limits
     (default: this host's name). ``call_timeout``: seconds one Redis call may take before this
     process falls back to its in-process share (default 0.25). ``heartbeat``: seconds a process
@@ -100,6 +92,7 @@ class RedisLimiter(ShareMode):
         call_timeout: float = 0.25,
         heartbeat: float = 10.0,
         key_prefix: str = "ea",
+        cluster: bool = False,
     ) -> None:
         try:
             import redis.asyncio as aioredis
@@ -112,10 +105,15 @@ class RedisLimiter(ShareMode):
         if not call_timeout > 0 or not heartbeat > 0:
             raise ValidationError("call_timeout and heartbeat must be positive seconds")
         self._owns_client = client is None
-        if client is None:  # a bounded pool: a burst of callers queues for a connection
+        if client is None and cluster:  # any node's URL; the client finds the others
+            url = check_redis_url(url, "RedisLimiter's url")
+            client = aioredis.RedisCluster.from_url(url, max_connections=_POOL)
+        elif client is None:  # a bounded pool: a burst of callers queues for a connection
             url = check_redis_url(url, "RedisLimiter's url")
             pool = aioredis.BlockingConnectionPool.from_url(url, max_connections=_POOL)
             client = aioredis.Redis(connection_pool=pool)
+        self.cluster = isinstance(client, aioredis.RedisCluster)
+        """Whether Redis is a Cluster: a request's budgets are then reserved per hash tag."""
         self._client = client
         self._scripts = {
             s: self._client.register_script(s) for s in (RESERVE, REDATE, ROLLBACK, PENALIZE)
@@ -157,7 +155,7 @@ class RedisLimiter(ShareMode):
             if len(self._plans) >= _PLANS_MAX:  # accounts come and go: keep this bounded
                 self._plans.clear()
                 self._counts.clear()  # a scope then has no known share: it waits for Redis
-            plan = self._plans[key] = Plan(key, self.key_prefix, self.egress_group)
+            plan = self._plans[key] = Plan(key, self.key_prefix, self.egress_group, self.cluster)
         return plan
 
     async def acquire(
@@ -193,41 +191,13 @@ class RedisLimiter(ShareMode):
         loop = self._loop_now()
         now = loop.time()
         shares = self._dual_shares(plan, now)
-        not_before = 0.0
+        floor = now
         if shares:  # just back from an outage: also stay within this process's share
             assert self._fallback is not None
-            not_before = max(0.0, self._fallback.next_start(shares) - now)
-        max_wait = -1 if deadline is None else max(0, round((deadline - now) * _US))
-        head: list[str | int] = [self._pid, round(not_before * _US), max_wait]
-        head += [round(self.heartbeat * _US), len(plan.keys), round(HORIZON * _US)]
-        slot: list[Any] = []
-        promised = 0
-        while True:  # hand out a slot; one further than the horizon is confirmed later
-            args = [*head, promised, *plan.tail]
-            reply = await self._call(RESERVE, [*plan.keys, *plan.hb_keys], args)
-            t = loop.time()
-            wait_us, later_us = int(reply[0]), int(reply[2])
-            for j, tag_ in enumerate(plan.tags):  # after an outage Redis may have restarted
-                seen = int(reply[3 + j])
-                self._counts[tag_] = max(seen, self._counts.get(tag_, 0)) if shares else seen
-            if wait_us < 0:
-                raise timeout_error(plan, deadline, now)
-            start_us = int(reply[1]) + wait_us
-            if start_us != promised:
-                slot = reply  # a new slot (the promise was void, or there was none)
-            if not later_us:
-                break
-            promised = start_us
-            try:
-                await self._sleep(t + later_us / _US, group, plan)
-            except BaseException:
-                self.fire(ROLLBACK, plan.keys, rollback_args(plan, slot))
-                raise
+            floor = max(now, self._fallback.next_start(shares))
+        slots = await self._line_up(plan, floor, deadline, group, bool(shares))
         queues = [self._queue(plan, i) for i in plan.chained]
-        tolerance = self._tolerance(plan)
-        permit = RedisPermit(
-            self, plan, slot, t + wait_us / _US, start_us, queues, group, tolerance
-        )
+        permit = RedisPermit(self, plan, slots, queues, group, self._tolerance(plan))
         if shares:
             assert self._fallback is not None
             self._fallback.push(shares, permit.due)  # a start at ``due`` within the share
@@ -237,7 +207,7 @@ class RedisLimiter(ShareMode):
                 if isinstance(due, RedisPermit):  # an earlier request has not left yet (rare)
                     await self._sleep(deadline, group, plan, due.followers)
                     if deadline is not None and loop.time() >= deadline:
-                        raise timeout_error(plan, deadline, loop.time())
+                        raise timeout_error(plan)
                 elif due > loop.time():
                     await self._sleep(due, group, plan)
                 else:
@@ -249,15 +219,6 @@ class RedisLimiter(ShareMode):
             raise
         permit.status = 1
         return permit
-
-    def _tolerance(self, plan: Plan) -> float:
-        """Seconds a start may lag its slot: half the margin of the tightest budget other
-        processes share (the other half is left for network jitter); inf if none is shared."""
-        tolerance = math.inf
-        for budget, tag_ in zip(plan.budgets, plan.tags_of, strict=True):
-            if self._counts.get(tag_, 0) > 1:
-                tolerance = min(tolerance, budget.limit.period * budget.margin / 2)
-        return tolerance
 
     async def reslot(self, late: RedisPermit) -> None:
         """Wait for a new slot for a request whose slot passed more than its tolerance ago.
@@ -304,7 +265,7 @@ class RedisLimiter(ShareMode):
         if queue is None:
             if len(self._queues) >= _PLANS_MAX:  # keep only the busy ones
                 self._queues = {k: q for k, q in self._queues.items() if q.pending}
-            queue = self._queues[plan.keys[i]] = LocalQueue(plan.budgets[i])
+            queue = self._queues[plan.keys[i]] = LocalQueue(plan.budgets[i], plan.keys[i])
         return queue
 
     async def _call(self, script: str, keys: list[str], args: Sequence[str | int]) -> Any:
@@ -346,7 +307,8 @@ class RedisLimiter(ShareMode):
         if not self._down:
             args = [round(seconds * _US), max(plan.keep_ms)]
             with contextlib.suppress(RedisDown):
-                await self._call(PENALIZE, plan.keys, args)
+                for part in plan.parts:  # one call per hash tag on a Cluster
+                    await self._call(PENALIZE, part.keys, args)
         shares = self._shares(plan)
         if self._fallback is not None and shares:
             await self._fallback.penalize(shares, seconds)

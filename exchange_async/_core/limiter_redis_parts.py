@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
 from .._errors import ClientClosedError, RateLimitWaitTimeout
@@ -34,6 +34,7 @@ __all__ = [
     "RedisPermit",
     "RedisWaitGroup",
     "Repause",
+    "Slot",
     "budget_key",
     "heartbeat_key",
     "no_share_error",
@@ -124,11 +125,18 @@ class RedisWaitGroup:
 
 
 class Plan:
-    """What one set of budgets means on Redis (cached per budgets tuple)."""
+    """What one set of budgets means on Redis (cached per budgets tuple).
 
-    __slots__ = ("budgets", "chained", "hb_keys", "keep_ms", "keys", "tags", "tags_of", "tail")
+    ``parts``: the sets of budgets reserved in one script call each: the whole plan on one
+    Redis server; one part per hash tag on a Redis Cluster (a script touches one slot only).
+    """
 
-    def __init__(self, budgets: tuple[Budget, ...], prefix: str, egress: str) -> None:
+    __slots__ = ("budgets", "chained", "hb_keys", "keep_ms", "keys", "parts", "tags",
+                 "tags_of", "tail")  # fmt: skip
+
+    def __init__(
+        self, budgets: tuple[Budget, ...], prefix: str, egress: str, cluster: bool = False
+    ) -> None:
         self.budgets = budgets
         self.keys = [budget_key(prefix, b, egress) for b in budgets]
         self.tags_of = [tag(prefix, b, egress) for b in budgets]  # each budget's hash tag
@@ -140,6 +148,30 @@ class Plan:
             catch_up = min(CATCH_UP, b.limit.period * b.margin / 4)
             self.tail += [round(b.interval * _US), round(catch_up * _US), keep]
         self.chained = [i for i, b in enumerate(budgets) if b.scope is not Scope.IP]
+        self.parts = [self]
+        if cluster and len(self.tags) > 1:
+            self.parts = [
+                Plan(tuple(b for b, t in zip(budgets, self.tags_of, strict=True) if t == tag_),
+                     prefix, egress)
+                for tag_ in self.tags
+            ]  # fmt: skip
+
+
+class Slot:
+    """One part's reserved start: the `RESERVE` reply that handed it out, its start on that
+    Redis server's clock (us) and when it is due here (loop time)."""
+
+    __slots__ = ("due", "part", "reply", "start_us")
+
+    def __init__(self, part: Plan, reply: list[Any], start_us: int, due: float) -> None:
+        self.part = part
+        self.reply = reply
+        self.start_us = start_us
+        self.due = due
+
+    def give_back_args(self) -> list[Any]:
+        """`ROLLBACK`'s arguments: this slot's budgets back to where they were."""
+        return rollback_args(self.part, self.reply)
 
 
 class LocalQueue:
@@ -150,9 +182,10 @@ class LocalQueue:
     stuck waiting for a pooled connection does not leave together with the ones behind it.
     """
 
-    __slots__ = ("catch_up", "floor", "interval", "pending")
+    __slots__ = ("catch_up", "floor", "interval", "key", "pending")
 
-    def __init__(self, budget: Budget) -> None:
+    def __init__(self, budget: Budget, key: str) -> None:
+        self.key = key
         self.interval = budget.interval
         self.catch_up = min(CATCH_UP, budget.limit.period * budget.margin / 4)
         self.floor = float("-inf")  # the earliest next start (loop time), after the last send
@@ -162,16 +195,14 @@ class LocalQueue:
 class RedisPermit:
     """The right to start one request, reserved on Redis."""
 
-    __slots__ = ("_limiter", "_plan", "_slot", "due", "followers", "group", "queues",
-                 "start_us", "status", "tolerance")  # fmt: skip
+    __slots__ = ("_limiter", "_plan", "due", "earliest", "followers", "group", "queues",
+                 "slots", "starts", "status", "tolerance")  # fmt: skip
 
     def __init__(
         self,
         limiter: _Owner,
         plan: Plan,
-        slot: list[Any],
-        due: float,
-        start_us: int,
+        slots: list[Slot],
         queues: list[LocalQueue],
         group: RedisWaitGroup,
         tolerance: float,
@@ -180,21 +211,27 @@ class RedisPermit:
         self.group = group
         self.tolerance = tolerance  # seconds late it may still leave (inf: nobody shares it)
         self._plan = plan
-        self._slot = slot  # the reply that handed the slot out (to give it back)
-        self.due = due
-        self.start_us = start_us
+        self.slots = slots  # one per part of the plan
+        self.due = max(slot.due for slot in slots)  # every part's slot has come
+        self.earliest = min(slot.due for slot in slots)  # lateness counts from this one
+        self.starts = {key: s.start_us for s in slots for key in s.part.keys}
         self.status = 0  # 0 waiting, 1 granted, 2 sent, 3 released
         self.followers: list[asyncio.Future[None]] = []
         self.queues = queues
         for queue in queues:
-            bisect.insort(queue.pending, self, key=_slot)
+            bisect.insort(queue.pending, self, key=_start_in(queue.key))
+
+    @property
+    def start_us(self) -> int:
+        """The start reserved in the first part, on its Redis server's clock (us)."""
+        return self.slots[0].start_us
 
     def blocker(self) -> float | RedisPermit:
         """When this may start (loop time), or the earlier local reservation to wait for."""
         start = self.due
         for queue in self.queues:
             first = queue.pending[0]
-            if first is not self and first.start_us <= self.start_us:
+            if first is not self and first.starts[queue.key] <= self.starts[queue.key]:
                 return first
             start = max(start, queue.floor)
         return start
@@ -232,20 +269,21 @@ class RedisPermit:
         if self.status != 1:
             return self.status == 2
         now = self._limiter.loop_time()
-        if now - self.due > self.tolerance:
+        if now - self.earliest > self.tolerance:
             self.release()
             return False
         self.status = 2
         for queue in self.queues:
             queue.floor = max(queue.floor, now + queue.interval - queue.catch_up)
         self._done()
-        late = now - self.due
-        plan = self._plan
-        if late > CATCH_UP and plan.chained:  # tell every process's later reservations
-            args: list[int] = [self.start_us + round(late * _US)]
-            for i in plan.chained:
-                args += [plan.tail[3 * i], plan.keep_ms[i]]
-            self._limiter.fire(REDATE, [plan.keys[i] for i in plan.chained], args)
+        for slot in self.slots:
+            late = now - slot.due
+            part = slot.part
+            if late > CATCH_UP and part.chained:  # tell every process's later reservations
+                args: list[int] = [slot.start_us + round(late * _US)]
+                for i in part.chained:
+                    args += [part.tail[3 * i], part.keep_ms[i]]
+                self._limiter.fire(REDATE, [part.keys[i] for i in part.chained], args)
         return True
 
     def release(self) -> None:
@@ -254,7 +292,8 @@ class RedisPermit:
             return
         self.status = 3
         self._done()
-        self._limiter.fire(ROLLBACK, self._plan.keys, rollback_args(self._plan, self._slot))
+        for slot in self.slots:
+            self._limiter.fire(ROLLBACK, slot.part.keys, slot.give_back_args())
 
 
 def rollback_args(plan: Plan, slot: list[Any]) -> list[Any]:
@@ -264,8 +303,11 @@ def rollback_args(plan: Plan, slot: list[Any]) -> list[Any]:
     return [v for pair in zip(afters, befores, strict=True) for v in pair]
 
 
-def _slot(permit: RedisPermit) -> int:
-    return permit.start_us
+def _start_in(key: str) -> Callable[[RedisPermit], int]:
+    def start(permit: RedisPermit) -> int:
+        return permit.starts[key]
+
+    return start
 
 
 def wake(future: asyncio.Future[None]) -> None:
@@ -290,7 +332,7 @@ class Repause(Exception):
     """A pause was written for a queued waiter's budgets (internal: it re-reserves)."""
 
 
-def timeout_error(plan: Plan, deadline: float | None, now: float) -> RateLimitWaitTimeout:
+def timeout_error(plan: Plan) -> RateLimitWaitTimeout:
     """The error for a caller whose wait would pass its ``max_wait``."""
     names = ", ".join(sorted({b.limit.name for b in plan.budgets}))
     return RateLimitWaitTimeout(

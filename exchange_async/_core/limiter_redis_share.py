@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .limiter import Budget, Permit
 from .limiter_memory import MemoryLimiter
@@ -58,10 +58,16 @@ class ShareMode:
         assert self._loop is not None
         return self._loop
 
-    async def _sleep(
-        self, until: float | None, group: RedisWaitGroup, plan: Plan, on: list[Any] | None = None
-    ) -> None:
-        raise NotImplementedError
+    if TYPE_CHECKING:  # provided by RedisLimiter
+
+        async def _sleep(
+            self,
+            until: float | None,
+            group: RedisWaitGroup,
+            plan: Plan,
+            on: list[Any] | None = None,
+        ) -> None:
+            raise NotImplementedError
 
     def _went_down(self, error: BaseException) -> None:
         if self._down:
@@ -84,7 +90,9 @@ class ShareMode:
             answered = True
             try:
                 async with asyncio.timeout(self.call_timeout):
-                    await self._client.connection_pool.disconnect()  # drop dead sockets
+                    pool = getattr(self._client, "connection_pool", None)
+                    if pool is not None:  # one server: drop its dead sockets first
+                        await pool.disconnect()
                     await self._client.ping()
             except Exception:
                 answered = False
@@ -131,7 +139,7 @@ class ShareMode:
         """No known share: wait for Redis until ``deadline`` (None: `NO_SHARE_WAIT` s)."""
         loop = self._loop_now()
         if deadline is not None and loop.time() >= deadline:
-            raise timeout_error(plan, deadline, loop.time())
+            raise timeout_error(plan)
         until = loop.time() + NO_SHARE_WAIT if deadline is None else deadline
         self._up_waiters = [f for f in self._up_waiters if not f.done()]
         await self._sleep(until, group, plan, self._up_waiters)
