@@ -137,6 +137,8 @@ class RedisLimiter(SlotReservations, ShareMode):
         self._probe: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.reslots = 0
+        self.retakes = 0
+        """Slots a Cluster reservation gave back to take again in line with its other parts."""
         """Requests that left their slot too late for other processes and took a new one."""
 
     @property
@@ -324,5 +326,7 @@ class RedisLimiter(SlotReservations, ShareMode):
         for task in [*self._background, *([self._probe] if self._probe else [])]:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        if self._owns_client:
+        if self._owns_client and self.cluster:
+            await self._client.aclose()
+        elif self._owns_client:
             await self._client.aclose(close_connection_pool=True)

@@ -24,7 +24,7 @@ from .limiter_redis_share import HORIZON
 __all__ = ["SlotReservations"]
 
 _US = 1_000_000
-_LINE_UP_ROUNDS = 4
+_LINE_UP_ROUNDS = 8
 """Rounds of taking the parts' slots again (Cluster) before a request gives up."""
 
 
@@ -32,6 +32,7 @@ class SlotReservations:
     """The reservation half of `RedisLimiter` (see its module docstring)."""
 
     _pid: str
+    retakes: int
     _counts: dict[str, int]
     heartbeat: float
 
@@ -84,8 +85,9 @@ class SlotReservations:
                     return [s for s in slots if s is not None]
                 for i in stale:
                     old, slots[i] = slots[i], None
-                    if old is not None:
-                        self.fire(ROLLBACK, old.part.keys, old.give_back_args())
+                    if old is not None:  # give it back first, or the new slot lands behind it
+                        self.retakes += 1
+                        await self._call(ROLLBACK, old.part.keys, old.give_back_args())
                     slot = await self._reserve(plan, plan.parts[i], latest, deadline, group, dual)
                     slots[i] = slot
                     latest = max(latest, slot.due)
