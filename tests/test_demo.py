@@ -400,4 +400,4 @@ def test_the_settling_phase_grows_with_the_bitget_accounts() -> None:
     # 300 Bitget accounts share Bitget's 100 requests/s per IP: every one of them completing a
     # snapshot of the frozen data took 44 s at --accounts 600 (15 s left them all unchecked).
     assert default_settle(20) == 15.0
-    assert default_settle(600) == 45.0
+    assert default_settle(600) == 75.0

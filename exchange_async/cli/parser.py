@@ -171,7 +171,7 @@ def _demo(sub: argparse._SubParsersAction[OneLineParser]) -> None:
         default=None,
         metavar="SECONDS",
         help="at most this long with the data frozen for every account to catch up before the "
-        "check (default 15, or 0.15 per Bitget account if longer: their snapshots queue for "
+        "check (default 15, or 0.25 per Bitget account if longer: their snapshots queue for "
         "Bitget's per-IP limit); it ends as soon as every account has caught up",
     )
     command.add_argument(

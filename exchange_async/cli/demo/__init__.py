@@ -32,10 +32,10 @@ def _width() -> int:
 
 
 def default_settle(accounts: int) -> float:
-    """Seconds the settling phase may last by default: 15, or 0.15 per Bitget account (half
+    """Seconds the settling phase may last by default: 15, or 0.25 per Bitget account (half
     the accounts) if longer. 300 Bitget accounts share Bitget's 100 requests/s per IP, and each
-    must complete a whole snapshot of the frozen data: measured 44 s for 300 (600 accounts)."""
-    return max(15.0, 0.15 * (accounts // 2))
+    must complete a whole snapshot of the frozen data: 44-50 s for 300 (600 accounts)."""
+    return max(15.0, 0.25 * (accounts // 2))
 
 
 async def demo_command(args: argparse.Namespace, config: SimulatorConfig) -> int:
