@@ -165,7 +165,7 @@ async def test_help_states_the_demo_defaults() -> None:
     assert "mutate the orders this often (default 1)" in text
     assert "default 0; 0.03 with --faults" in text
     assert "(default 20; with --faults one of them has a bad key)" in text
-    assert "(default 15)" in text  # --settle
+    assert "(default 15, or 0.25 per Bitget account if longer" in text  # --settle
     assert "static data" not in text
 
 
