@@ -13,9 +13,10 @@ from __future__ import annotations
 import asyncio
 import warnings
 from collections.abc import AsyncIterator, Callable
-from types import SimpleNamespace
+from contextvars import ContextVar
 
 import aiohttp
+from aiohttp.connector import Connection
 from yarl import URL
 
 from .._errors import (
@@ -117,21 +118,27 @@ class AiohttpTransport:
     async def _exchange(
         self, http: aiohttp.ClientSession, request: TransportRequest, on_sent: Callable[[], None]
     ) -> TransportResponse:
-        async with http.request(
-            request.method,
-            URL(request.url, encoded=True),
-            headers=request.headers,
-            data=request.body,
-            # Per request, so a caller's shared session cannot change the pipeline: a redirect
-            # would be a request the limiter never saw (and carry the auth headers elsewhere).
-            allow_redirects=False,
-            raise_for_status=False,
-            timeout=self._timeout(request.timeout),
-            trace_request_ctx=on_sent,  # the hook's context: no per-request wrapper object
-        ) as response:
-            on_sent()  # already done by the trace hook, unless the caller's session lacks it
-            body = await self._read(response)
-            return TransportResponse(response.status, dict(response.headers), body)
+        hook = _ON_SENT.set(on_sent)  # read by `_SendHookRequest.send`, in this task
+        try:
+            async with http.request(
+                request.method,
+                URL(request.url, encoded=True),
+                headers=request.headers,
+                data=request.body,
+                # Per request, so a caller's shared session cannot change the pipeline: a
+                # redirect would be a request the limiter never saw (and carry the auth headers
+                # elsewhere).
+                allow_redirects=False,
+                raise_for_status=False,
+                timeout=self._timeout(request.timeout),
+            ) as response:
+                if _ON_SENT.get() is not None:  # a caller's own session: no hook ran
+                    on_sent()
+                body = await self._read(response)
+                # aiohttp's read-only case-insensitive view: no per-reply copy.
+                return TransportResponse(response.status, response.headers, body)
+        finally:
+            _ON_SENT.reset(hook)
 
     def _timeout(self, seconds: float) -> aiohttp.ClientTimeout:
         timeout = self._timeouts.get(seconds)
@@ -223,19 +230,28 @@ def _clean(exc: BaseException) -> str:
     return str(exc).splitlines()[0][:200] if str(exc) else ""
 
 
-async def _on_headers_sent(
-    session: aiohttp.ClientSession,
-    context: SimpleNamespace,
-    params: aiohttp.TraceRequestHeadersSentParams,
-) -> None:
-    on_sent = getattr(context, "trace_request_ctx", None)
-    if callable(on_sent):  # the transport's on_sent; None for requests made by others
-        on_sent()
+_ON_SENT: ContextVar[Callable[[], None] | None] = ContextVar("exchange_async_on_sent", default=None)
+"""The send hook of the request the current task is making through `AiohttpTransport`."""
 
 
-_TRACE = aiohttp.TraceConfig()
-_TRACE.on_request_headers_sent.append(_on_headers_sent)
-_TRACE.freeze()
+class _SendHookRequest(aiohttp.ClientRequest):
+    """aiohttp's request, calling the transport's ``on_sent`` just before its bytes leave.
+
+    aiohttp calls ``send`` once the connection is ready; from its first line to the write of
+    the status line and headers there is no ``await``, so this is the same moment as a trace
+    config's ``on_request_headers_sent``, without the trace machinery (a `Trace`, a context
+    namespace, a params object and an awaited signal for every one of a request's nine
+    events). An exception from ``on_sent`` aborts the request before any byte is written and
+    propagates unchanged. Requests made by others through a shared session have no hook; a
+    caller's session without this class gets ``on_sent`` once its reply's headers are in.
+    """
+
+    async def send(self, conn: Connection) -> aiohttp.ClientResponse:
+        on_sent = _ON_SENT.get()
+        if on_sent is not None:
+            _ON_SENT.set(None)  # once (the transport's task context: it resets the variable)
+            on_sent()
+        return await super().send(conn)
 
 
 def _new_session(max_connections: int, timeout: float | None = None) -> aiohttp.ClientSession:
@@ -244,7 +260,7 @@ def _new_session(max_connections: int, timeout: float | None = None) -> aiohttp.
         headers={"User-Agent": _USER_AGENT},
         timeout=aiohttp.ClientTimeout(total=timeout),
         raise_for_status=False,
-        trace_configs=[_TRACE],
+        request_class=_SendHookRequest,
     )
     _disable_silent_retry(http)
     return http
