@@ -152,6 +152,9 @@ class AiohttpTransport:
         if declared is not None and declared > limit:
             response.close()
             raise ReplyTooLargeError(f"reply of {declared} bytes is over the {limit}-byte cap")
+        if declared is not None and "Content-Encoding" not in response.headers:
+            # Not compressed: aiohttp's parser stops at the declared length, within the cap.
+            return await response.content.read()
         chunks: list[bytes] = []
         size = 0
         async for chunk in response.content.iter_chunked(_CHUNK):
