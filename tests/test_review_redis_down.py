@@ -9,7 +9,7 @@ import time
 import pytest
 
 import exchange_async as ea
-import exchange_async._core.limiter_redis as limiter_redis
+import exchange_async._core.limiter_redis_share as limiter_redis_share
 from exchange_async._core.memory_transport import MemoryTransport
 from exchange_async._core.transport import TransportResponse
 
@@ -19,7 +19,7 @@ ORDERS = b'{"code":0,"data":[],"msg":""}'
 
 @pytest.fixture
 def short_outage_wait(monkeypatch: pytest.MonkeyPatch) -> float:
-    monkeypatch.setattr(limiter_redis, "NO_SHARE_WAIT", 0.5)
+    monkeypatch.setattr(limiter_redis_share, "NO_SHARE_WAIT", 0.5)
     return 0.5
 
 

@@ -305,3 +305,29 @@ async def test_a_send_hook_error_aborts_the_request_before_any_byte(
                 await http.close()
     await asyncio.sleep(0.05)
     assert arrived == ["/ok", "/after", "/ok", "/after"]  # "/no" never left the client
+
+
+async def test_what_the_send_hook_returns_is_awaited_before_the_request_leaves(
+    make_server: Callable[[Handler], Awaitable[TestServer]],
+) -> None:
+    arrived: list[float] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        arrived.append(time.monotonic())
+        return web.Response(text="ok")
+
+    server = await make_server(handler)
+    waited: list[float] = []
+
+    async def new_slot() -> None:
+        await asyncio.sleep(0.2)
+        waited.append(time.monotonic())
+
+    transport = AiohttpTransport()
+    try:
+        reply = await transport.send(TransportRequest("GET", str(server.make_url("/"))), new_slot)
+    finally:
+        await transport.aclose()
+    assert reply.status == 200
+    assert len(waited) == len(arrived) == 1
+    assert arrived[0] >= waited[0]  # the request left only once the wait was over

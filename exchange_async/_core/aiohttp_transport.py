@@ -11,8 +11,9 @@ exceptions carry the request's signed headers.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import warnings
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextvars import ContextVar
 
 import aiohttp
@@ -27,7 +28,7 @@ from .._errors import (
     TransportError,
     ValidationError,
 )
-from .transport import TransportRequest, TransportResponse
+from .transport import OnSent, TransportRequest, TransportResponse
 
 __all__ = ["DEFAULT_MAX_REPLY_BYTES", "AiohttpTransport", "HttpSession", "resolve_http_session"]
 
@@ -88,9 +89,7 @@ class AiohttpTransport:
         """Create the session now (it is otherwise created by the first request)."""
         await self._session()
 
-    async def send(
-        self, request: TransportRequest, on_sent: Callable[[], None]
-    ) -> TransportResponse:
+    async def send(self, request: TransportRequest, on_sent: OnSent) -> TransportResponse:
         """Send ``request``, read the whole reply (at most ``max_reply_bytes``)."""
         http = await self._session()
         failure: ExchangeError
@@ -116,7 +115,7 @@ class AiohttpTransport:
         raise failure
 
     async def _exchange(
-        self, http: aiohttp.ClientSession, request: TransportRequest, on_sent: Callable[[], None]
+        self, http: aiohttp.ClientSession, request: TransportRequest, on_sent: OnSent
     ) -> TransportResponse:
         hook = _ON_SENT.set(on_sent)  # read by `_SendHookRequest.send`, in this task
         try:
@@ -132,8 +131,10 @@ class AiohttpTransport:
                 raise_for_status=False,
                 timeout=self._timeout(request.timeout),
             ) as response:
-                if _ON_SENT.get() is not None:  # a caller's own session: no hook ran
-                    on_sent()
+                if _ON_SENT.get() is not None:  # a caller's own session: no hook ran, and
+                    waiting = on_sent()  # the bytes are gone: nothing is left to wait for
+                    if inspect.iscoroutine(waiting):
+                        waiting.close()
                 body = await self._read(response)
                 # aiohttp's read-only case-insensitive view: no per-reply copy.
                 return TransportResponse(response.status, response.headers, body)
@@ -233,7 +234,7 @@ def _clean(exc: BaseException) -> str:
     return str(exc).splitlines()[0][:200] if str(exc) else ""
 
 
-_ON_SENT: ContextVar[Callable[[], None] | None] = ContextVar("exchange_async_on_sent", default=None)
+_ON_SENT: ContextVar[OnSent | None] = ContextVar("exchange_async_on_sent", default=None)
 """The send hook of the request the current task is making through `AiohttpTransport`."""
 
 
@@ -244,8 +245,9 @@ class _SendHookRequest(aiohttp.ClientRequest):
     the status line and headers there is no ``await``, so this is the same moment as a trace
     config's ``on_request_headers_sent``, without the trace machinery (a `Trace`, a context
     namespace, a params object and an awaited signal for every one of a request's nine
-    events). An exception from ``on_sent`` aborts the request before any byte is written and
-    propagates unchanged. Requests made by others through a shared session have no hook; a
+    events). What ``on_sent`` returns (a wait for a new start slot) is awaited first; an
+    exception from either aborts the request before any byte is written and propagates
+    unchanged. Requests made by others through a shared session have no hook; a
     caller's session without this class gets ``on_sent`` once its reply's headers are in.
     """
 
@@ -253,7 +255,9 @@ class _SendHookRequest(aiohttp.ClientRequest):
         on_sent = _ON_SENT.get()
         if on_sent is not None:
             _ON_SENT.set(None)  # once (the transport's task context: it resets the variable)
-            on_sent()
+            waiting = on_sent()
+            if waiting is not None:  # a new start slot to wait for, before any byte is written
+                await waiting
         return await super().send(conn)
 
 

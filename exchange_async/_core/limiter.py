@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
@@ -89,8 +89,13 @@ class WaitGroup(Protocol):
 class Permit(Protocol):
     """The right to start one request now."""
 
-    def sent(self) -> None:
-        """The request's bytes are leaving now: re-date a late start. Idempotent, no I/O wait."""
+    def sent(self) -> Awaitable[None] | None:
+        """The request's bytes are about to leave: re-date a late start. Idempotent.
+
+        Returns None, or (a shared limiter, when the start slot passed too long ago for
+        processes that share it) an awaitable to await before the bytes leave: it waits for a
+        new slot, or raises `RateLimitWaitTimeout`.
+        """
         ...
 
     def release(self) -> None:

@@ -1,35 +1,26 @@
 """Rate limits shared by every process and host through Redis: the same promise as in-process.
 
-**One round trip per acquisition.** A Lua script (`RESERVE`, loaded once, EVALSHA) hands out the
-next start slot of every budget of the request at once (the GCRA rule of `MemoryLimiter`) on
-Redis's own clock (``TIME``) and returns how long to wait, relative: callers of every process
-are served in the order they reach Redis, and no host's clock is compared with another's.
+**One round trip per acquisition.** A Lua script (`RESERVE`) hands out the next start slot of
+every budget of the request at once (the GCRA rule of `MemoryLimiter`) on Redis's own clock
+and returns how long to wait, relative: callers are served in the order they reach Redis, and
+no host's clock is compared with another's. Keys ``<prefix>:{<server>|<owner>}:<limit>:<scope>``
+are hash-tagged by account (or ``ip@<egress group>`` for a per-IP budget) and expire once idle.
+On a **Redis Cluster** a script reaches one hash slot only: a request's budgets are reserved one
+tag at a time, and lined up within the tolerance below (`_line_up`).
 
-**Keys.** ``<prefix>:{<server>|<owner>}:<limit>:<scope>``, hash-tagged by account, or for a
-per-IP budget by ``ip@<egress group>`` (the processes that leave through one address; default:
-this host). A request's budgets are reserved in ONE atomic call on a single Redis server.
-(Redis Cluster, one call per hash tag, is not supported: a per-IP slot later than the account's
-could not re-date the account's atomically.) Keys expire (``PEXPIRE``) once idle.
+**Late starts.** A request that leaves late holds this process's next requests of the account
+(`LocalQueue`) and moves the account's next slot on Redis (`REDATE`). The slots other processes
+already hold cannot move: a request later than half the margin in a scope another process shares
+waits for a new slot instead (`RedisPermit.take`, `reslot`).
 
-**Late sends.** A request that leaves late holds this process's next requests of the account
-until ``interval - catch_up`` after it left (`LocalQueue`), and a fire-and-forget `REDATE` moves
-the account's next slot on Redis the same way for every process (slots other processes had
-already reserved keep their place: the margin absorbs those).
+**Penalties** (`penalize`) are written into the budgets on Redis: every process honours them.
 
-**Penalties.** `penalize` writes a pause into each budget; every process's script honours it;
-this process's queued waiters re-reserve behind it.
-
-**When Redis fails** (an error, or a call over ``call_timeout``) the promise still holds. Each
-reservation refreshes this process in a heartbeat set per hash tag, so it knows how many
-processes share each scope. While Redis is down it limits itself in-process to *its share*,
-``N // count`` starts per window with the margin doubled (the shares add up to at most N however
-they line up; fewer than one each: no share, wait for Redis up to ``max_wait``). A slot more
-than ``_HORIZON`` (1 s) ahead is handed out (its holder keeps its place) but usable only once
-confirmed by a second call within the horizon, so the share starts 1 s (and one share interval)
-after the loss, when every usable slot has passed. One warning per outage; probes back off from
-50 ms to 1 s. Once back, for a window of each limit plus a probe interval, requests go through
-Redis *and* stay within the share, so processes that have not noticed yet cannot add up past
-the limit. (A process cut off from a Redis the others still reach adds its share to theirs.)
+**When Redis fails** (an error, or a call over ``call_timeout``), a process limits itself to
+*its share*, ``N // count`` per window with the margin doubled, ``count`` being the processes in
+the scope's heartbeat set (no share known: wait for Redis, up to ``max_wait``). The share starts
+once every slot Redis handed out has passed (none lies more than `HORIZON` ahead); once Redis
+answers again, requests also stay within the share for a window. docs/running-many-processes.md
+tells the whole story.
 """
 
 from __future__ import annotations
@@ -43,7 +34,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from .._errors import ClientClosedError, ValidationError
+from .._errors import ClientClosedError, RateLimitWaitTimeout, ValidationError
 from .limiter import Budget, Permit, WaitGroup, check_redis_url
 from .limiter_memory import MemoryLimiter
 from .limiter_redis_parts import (
@@ -57,12 +48,11 @@ from .limiter_redis_parts import (
     RedisPermit,
     RedisWaitGroup,
     Repause,
-    no_share_error,
-    rollback_args,
-    shares_of,
     timeout_error,
     wake,
 )
+from .limiter_redis_reserve import SlotReservations
+from .limiter_redis_share import ShareMode
 
 __all__ = ["RedisLimiter", "RedisPermit", "RedisWaitGroup"]
 
@@ -73,20 +63,19 @@ _PLANS_MAX = 10_000
 """Budget sets whose keys are remembered (a cache, cleared when full)."""
 _POOL = 512
 """Connections to Redis per limiter, at most (hundreds of accounts wait on it at once)."""
-_PROBE_MAX = 1.0
-"""Seconds between two probes of an unreachable Redis, at most."""
-_HORIZON = 1.0
-"""Seconds ahead Redis reserves a slot, at most (further waiters come back later): so a process
-that loses Redis knows no slot given out before lies more than this after the loss."""
-NO_SHARE_WAIT = 10.0
-"""Seconds a call with no ``max_rate_wait`` waits for Redis with no share (never a silent hang)."""
+_RESLOTS = 3
+"""New slots a late request tries before it gives up (its event loop lags too much)."""
+_RESLOT_WAIT = 5.0
+"""Seconds a late request waits for a new slot at most (its signature must stay fresh)."""
 
 
-class RedisLimiter:
+class RedisLimiter(SlotReservations, ShareMode):
     """Rate limits shared through Redis by every process and host that points at it.
 
     ``url``: ``redis://host:port/db`` or ``rediss://...`` (or pass a ready ``client``, a
-    ``redis.asyncio.Redis``; it is then not closed here). ``egress_group``: the name of the
+    ``redis.asyncio.Redis`` or ``RedisCluster``; it is then not closed here). ``cluster``: the
+    URL is one node of a Redis Cluster (a request's budgets are then reserved one hash tag at a
+    time, each slot no more than the tolerance apart). ``egress_group``: the name of the
     processes that reach the exchanges through one IP address and so share the per-IP limits
     (default: this host's name). ``call_timeout``: seconds one Redis call may take before this
     process falls back to its in-process share (default 0.25). ``heartbeat``: seconds a process
@@ -103,6 +92,7 @@ class RedisLimiter:
         call_timeout: float = 0.25,
         heartbeat: float = 10.0,
         key_prefix: str = "ea",
+        cluster: bool = False,
     ) -> None:
         try:
             import redis.asyncio as aioredis
@@ -115,10 +105,15 @@ class RedisLimiter:
         if not call_timeout > 0 or not heartbeat > 0:
             raise ValidationError("call_timeout and heartbeat must be positive seconds")
         self._owns_client = client is None
-        if client is None:  # a bounded pool: a burst of callers queues for a connection
+        if client is None and cluster:  # any node's URL; the client finds the others
+            url = check_redis_url(url, "RedisLimiter's url")
+            client = aioredis.RedisCluster.from_url(url, max_connections=_POOL)
+        elif client is None:  # a bounded pool: a burst of callers queues for a connection
             url = check_redis_url(url, "RedisLimiter's url")
             pool = aioredis.BlockingConnectionPool.from_url(url, max_connections=_POOL)
             client = aioredis.Redis(connection_pool=pool)
+        self.cluster = isinstance(client, aioredis.RedisCluster)
+        """Whether Redis is a Cluster: a request's budgets are then reserved per hash tag."""
         self._client = client
         self._scripts = {
             s: self._client.register_script(s) for s in (RESERVE, REDATE, ROLLBACK, PENALIZE)
@@ -141,19 +136,15 @@ class RedisLimiter:
         self._background: set[asyncio.Task[Any]] = set()
         self._probe: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.reslots = 0
+        self.retakes = 0
+        """Slots a Cluster reservation gave back to take again in line with its other parts."""
+        """Requests that left their slot too late for other processes and took a new one."""
 
     @property
     def on_redis(self) -> bool:
         """False while Redis is unreachable and this process limits itself to its share."""
         return not self._down
-
-    def loop_time(self) -> float:
-        """The clock every local time of this limiter is on (the event loop's)."""
-        return (self._loop or asyncio.get_running_loop()).time()
-
-    def _loop_now(self) -> asyncio.AbstractEventLoop:
-        assert self._loop is not None
-        return self._loop
 
     def wait_group(self) -> RedisWaitGroup:
         """A new group for one client's waits."""
@@ -166,7 +157,7 @@ class RedisLimiter:
             if len(self._plans) >= _PLANS_MAX:  # accounts come and go: keep this bounded
                 self._plans.clear()
                 self._counts.clear()  # a scope then has no known share: it waits for Redis
-            plan = self._plans[key] = Plan(key, self.key_prefix, self.egress_group)
+            plan = self._plans[key] = Plan(key, self.key_prefix, self.egress_group, self.cluster)
         return plan
 
     async def acquire(
@@ -202,38 +193,13 @@ class RedisLimiter:
         loop = self._loop_now()
         now = loop.time()
         shares = self._dual_shares(plan, now)
-        not_before = 0.0
+        floor = now
         if shares:  # just back from an outage: also stay within this process's share
             assert self._fallback is not None
-            not_before = max(0.0, self._fallback.next_start(shares) - now)
-        max_wait = -1 if deadline is None else max(0, round((deadline - now) * _US))
-        head: list[str | int] = [self._pid, round(not_before * _US), max_wait]
-        head += [round(self.heartbeat * _US), len(plan.keys), round(_HORIZON * _US)]
-        slot: list[Any] = []
-        promised = 0
-        while True:  # hand out a slot; one further than the horizon is confirmed later
-            args = [*head, promised, *plan.tail]
-            reply = await self._call(RESERVE, [*plan.keys, *plan.hb_keys], args)
-            t = loop.time()
-            wait_us, later_us = int(reply[0]), int(reply[2])
-            for j, tag_ in enumerate(plan.tags):  # after an outage Redis may have restarted
-                seen = int(reply[3 + j])
-                self._counts[tag_] = max(seen, self._counts.get(tag_, 0)) if shares else seen
-            if wait_us < 0:
-                raise timeout_error(plan, deadline, now)
-            start_us = int(reply[1]) + wait_us
-            if start_us != promised:
-                slot = reply  # a new slot (the promise was void, or there was none)
-            if not later_us:
-                break
-            promised = start_us
-            try:
-                await self._sleep(t + later_us / _US, group, plan)
-            except BaseException:
-                self.fire(ROLLBACK, plan.keys, rollback_args(plan, slot))
-                raise
+            floor = max(now, self._fallback.next_start(shares))
+        slots = await self._line_up(plan, floor, deadline, group, bool(shares))
         queues = [self._queue(plan, i) for i in plan.chained]
-        permit = RedisPermit(self, plan, slot, t + wait_us / _US, start_us, queues)
+        permit = RedisPermit(self, plan, slots, queues, group, self._tolerance(plan))
         if shares:
             assert self._fallback is not None
             self._fallback.push(shares, permit.due)  # a start at ``due`` within the share
@@ -243,7 +209,7 @@ class RedisLimiter:
                 if isinstance(due, RedisPermit):  # an earlier request has not left yet (rare)
                     await self._sleep(deadline, group, plan, due.followers)
                     if deadline is not None and loop.time() >= deadline:
-                        raise timeout_error(plan, deadline, loop.time())
+                        raise timeout_error(plan)
                 elif due > loop.time():
                     await self._sleep(due, group, plan)
                 else:
@@ -255,6 +221,27 @@ class RedisLimiter:
             raise
         permit.status = 1
         return permit
+
+    async def reslot(self, late: RedisPermit) -> None:
+        """Wait for a new slot for a request whose slot passed more than its tolerance ago.
+
+        Called right before the request's bytes leave (a busy event loop woke it late, or it
+        waited for a connection). Raises `RateLimitWaitTimeout` after `_RESLOTS` tries, when
+        this process's event loop keeps lagging more than the margin allows.
+        """
+        self.reslots += 1
+        budgets = late.plan.budgets
+        for _ in range(_RESLOTS):
+            permit = await self.acquire(budgets, max_wait=_RESLOT_WAIT, group=late.group)
+            if not isinstance(permit, RedisPermit):  # Redis went away: the share's permit
+                permit.sent()
+                return
+            if permit.take():
+                return
+        raise RateLimitWaitTimeout(
+            "this process's event loop keeps starting requests too late for rate limits "
+            "shared with other processes; raise rate_limit_margin or lower its load"
+        )
 
     async def _sleep(
         self, until: float | None, group: RedisWaitGroup, plan: Plan, on: list[Any] | None = None
@@ -280,16 +267,29 @@ class RedisLimiter:
         if queue is None:
             if len(self._queues) >= _PLANS_MAX:  # keep only the busy ones
                 self._queues = {k: q for k, q in self._queues.items() if q.pending}
-            queue = self._queues[plan.keys[i]] = LocalQueue(plan.budgets[i])
+            queue = self._queues[plan.keys[i]] = LocalQueue(plan.budgets[i], plan.keys[i])
         return queue
 
     async def _call(self, script: str, keys: list[str], args: Sequence[str | int]) -> Any:
+        task = asyncio.current_task()
+        assert task is not None
+        cancels = task.cancelling()
+        failure: Exception | None = None
         try:
             async with asyncio.timeout(self.call_timeout):
-                return await self._scripts[script](keys=keys, args=args)
+                reply = await self._scripts[script](keys=keys, args=args)
         except Exception as error:  # any failure of Redis or its client: fall back
-            self._went_down(error)
+            failure = error
+        if task.cancelling() > cancels:
+            # redis-py writes through ``asyncio.wait_for``, which on Python 3.11 drops a
+            # cancellation that arrives as the write completes (the call then returns, or
+            # fails some other way): re-raise it, or a cancelled caller would go on (and
+            # `Poller.aclose` would wait for it forever).
+            raise asyncio.CancelledError
+        if failure is not None:
+            self._went_down(failure)
             raise RedisDown from None
+        return reply
 
     def fire(self, script: str, keys: list[str], args: Sequence[str | int]) -> None:
         """Run ``script`` in the background (a re-date, a give-back): nobody waits for it."""
@@ -309,7 +309,8 @@ class RedisLimiter:
         if not self._down:
             args = [round(seconds * _US), max(plan.keep_ms)]
             with contextlib.suppress(RedisDown):
-                await self._call(PENALIZE, plan.keys, args)
+                for part in plan.parts:  # one call per hash tag on a Cluster
+                    await self._call(PENALIZE, part.keys, args)
         shares = self._shares(plan)
         if self._fallback is not None and shares:
             await self._fallback.penalize(shares, seconds)
@@ -318,77 +319,6 @@ class RedisLimiter:
             if not keys.isdisjoint(waiting.keys) and not future.done():
                 future.set_exception(Repause())
 
-    # -- when Redis fails ---------------------------------------------------------------
-
-    def _went_down(self, error: BaseException) -> None:
-        if self._down:
-            return
-        self._down = True
-        self._down_since = self.loop_time()
-        self._fallback = self._fallback or MemoryLimiter()
-        self._seeded.clear()
-        reason = type(error).__name__
-        log.warning("Redis rate limiter unreachable (%s); using this process's share", reason)
-        if self._loop is not None and (self._probe is None or self._probe.done()):
-            self._probe = self._loop.create_task(self._probe_until_up())
-
-    async def _probe_until_up(self) -> None:
-        delay = 0.05
-        while True:
-            await asyncio.sleep(delay)
-            try:
-                async with asyncio.timeout(self.call_timeout):
-                    await self._client.connection_pool.disconnect()  # drop dead sockets
-                    await self._client.ping()
-            except Exception:
-                delay = min(delay * 2, _PROBE_MAX)
-                continue
-            break
-        now = self.loop_time()
-        for plan in self._plans.values():
-            for key, budget in zip(plan.keys, plan.budgets, strict=True):
-                window = budget.limit.period * (1 + 2 * budget.margin)
-                self._dual_until[key] = now + _PROBE_MAX + window
-        self._down = False
-        log.warning("Redis rate limiter answers again; limits are shared through it")
-        for future in self._up_waiters:
-            wake(future)
-        self._up_waiters = []
-
-    def _shares(self, plan: Plan) -> list[Budget] | None:
-        """This process's share of each budget (see `share_of`), or None if one has none."""
-        return shares_of(plan.budgets, plan.tags_of, self._counts)
-
-    def _dual_shares(self, plan: Plan, now: float) -> list[Budget]:
-        if self._fallback is None or all(self._dual_until.get(k, 0.0) <= now for k in plan.keys):
-            return []
-        return self._shares(plan) or []
-
-    async def _acquire_share(
-        self, plan: Plan, shares: list[Budget], deadline: float | None, group: RedisWaitGroup
-    ) -> Permit:
-        assert self._fallback is not None
-        loop = self._loop_now()
-        for key, share in zip(plan.keys, shares, strict=True):
-            if key not in self._seeded:  # every slot Redis gave out has passed by then
-                self._seeded.add(key)
-                self._fallback.hold(share, self._down_since + _HORIZON + share.interval)
-        max_wait = None if deadline is None else max(0.0, deadline - loop.time())
-        return await self._fallback.acquire(shares, max_wait=max_wait, group=group.memory)
-
-    async def _wait_for_redis(
-        self, plan: Plan, deadline: float | None, group: RedisWaitGroup
-    ) -> None:
-        """No known share: wait for Redis until ``deadline`` (None: `NO_SHARE_WAIT` s)."""
-        loop = self._loop_now()
-        if deadline is not None and loop.time() >= deadline:
-            raise timeout_error(plan, deadline, loop.time())
-        until = loop.time() + NO_SHARE_WAIT if deadline is None else deadline
-        self._up_waiters = [f for f in self._up_waiters if not f.done()]
-        await self._sleep(until, group, plan, self._up_waiters)
-        if deadline is None and self._down and loop.time() >= until:
-            raise no_share_error(plan)
-
     async def aclose(self) -> None:
         """Stop the background probe and close the Redis client (if this limiter made it)."""
         if self._probe is not None:
@@ -396,5 +326,7 @@ class RedisLimiter:
         for task in [*self._background, *([self._probe] if self._probe else [])]:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        if self._owns_client:
+        if self._owns_client and self.cluster:
+            await self._client.aclose()
+        elif self._owns_client:
             await self._client.aclose(close_connection_pool=True)

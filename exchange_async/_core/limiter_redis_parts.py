@@ -1,24 +1,24 @@
-"""The parts of `RedisLimiter`: its Lua scripts, its key names, its permits and wait groups.
+"""The parts of `RedisLimiter`: its key names, its permits and wait groups, its errors.
 
-Every time inside Redis is Redis's own clock (``TIME``, microseconds); every time that crosses
-the wire is *relative* to it (a wait, an offset), so host clocks never matter. Numbers are
-written with ``%.0f``: Lua 5.1 would print a 16-digit integer in exponent form and lose it.
-
-A budget key is a hash: ``t`` its theoretical arrival time (the next start slot, us), ``p`` the
-end of a pause (us). A heartbeat key per hash tag is a sorted set of process ids scored by the
-moment each stops counting (us): its size is the number of processes sharing that scope.
+Its Lua scripts are in `limiter_redis_lua` (re-exported here).
 """
 
 from __future__ import annotations
 
 import asyncio
 import bisect
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
 from .._errors import ClientClosedError, RateLimitWaitTimeout
 from .limiter import Budget
 from .limiter_memory import MemoryWaitGroup
+from .limiter_redis_lua import (
+    PENALIZE,
+    REDATE,
+    RESERVE,
+    ROLLBACK,
+)
 from .ratelimit import CATCH_UP, RateLimit, Scope
 
 _US = 1_000_000
@@ -34,6 +34,7 @@ __all__ = [
     "RedisPermit",
     "RedisWaitGroup",
     "Repause",
+    "Slot",
     "budget_key",
     "heartbeat_key",
     "no_share_error",
@@ -44,118 +45,6 @@ __all__ = [
     "timeout_error",
     "wake",
 ]
-
-RESERVE = """
--- KEYS: n budget keys, then m heartbeat keys
--- ARGV: pid, not_before_rel_us, max_wait_us (-1: none), heartbeat_us, n, horizon_us,
---       promised_us (a slot handed out earlier, to confirm; 0: none),
---       then per budget: interval_us, catch_up_us, keep_ms
-local function arg(i, k) return tonumber(ARGV[7 + 3 * (i - 1) + k]) end
-local function str(x) return string.format('%.0f', x) end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local n = tonumber(ARGV[5])
-local m = #KEYS - n
-local promised = tonumber(ARGV[7])
-local start = now + tonumber(ARGV[2])
-local fresh = promised < now  -- a promise not kept in time is void: take a new slot
-local befores = {}
-for i = 1, n do
-  local v = redis.call('HMGET', KEYS[i], 't', 'p')
-  local tat = tonumber(v[1]) or 0
-  local pause = tonumber(v[2]) or 0
-  befores[i] = tat
-  start = math.max(start, tat - arg(i, 2), pause)
-  if promised < pause then fresh = true end  -- a pause came after the promise
-end
-if not fresh then start = promised end
-local max_wait = tonumber(ARGV[3])
-local horizon = tonumber(ARGV[6])
-local out = {str(start - now), str(now), '0'}
-local reserved = true
-if max_wait >= 0 and start - now > max_wait then
-  out[1] = '-1'
-  reserved = false
-elseif start - now > horizon then
-  out[3] = str(start - now - horizon)  -- handed out, not confirmed: come back then
-  reserved = false
-end
-local hb = tonumber(ARGV[4])
-for j = 1, m do
-  local key = KEYS[n + j]
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', str(now))
-  local score = tonumber(redis.call('ZSCORE', key, ARGV[1]) or 0)
-  redis.call('ZADD', key, str(math.max(score, start + hb)), ARGV[1])
-  redis.call('PEXPIRE', key, str((start - now + hb) / 1000 + 1000))
-  out[3 + j] = redis.call('ZCARD', key)
-end
-for i = 1, n do
-  local after = befores[i]
-  if fresh and out[1] ~= '-1' then
-    after = math.max(after, start) + arg(i, 1)
-    redis.call('HSET', KEYS[i], 't', str(after))
-    redis.call('PEXPIRE', KEYS[i], str((after - now) / 1000 + arg(i, 3)))
-  end
-  out[3 + m + 2 * i - 1] = str(befores[i])
-  out[3 + m + 2 * i] = str(after)
-end
-return out
-"""
-"""Hand out (or, with ``promised_us``, confirm) the next start slot of every budget at once.
-
-Returns ``[wait_us (-1: longer than max_wait), now_us, come_back_in_us, heartbeat counts...,
-(tat_before, tat_after) per budget...]``. A slot further ahead than the horizon is handed out
-(the caller keeps its place in the queue) but not confirmed: the caller may use it only after
-confirming it within the horizon (``come_back_in_us`` > 0). So no slot that can still be used
-lies more than the horizon ahead of the last call that reached Redis."""
-
-REDATE = """
--- A request left late: its budgets' next starts count from the real send.
--- KEYS: budget keys; ARGV: sent_us, then per key: interval_us, keep_ms
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local sent = tonumber(ARGV[1])
-for i = 1, #KEYS do
-  local tat = tonumber(redis.call('HGET', KEYS[i], 't') or 0)
-  local after = sent + tonumber(ARGV[2 * i])
-  if after > tat then
-    redis.call('HSET', KEYS[i], 't', string.format('%.0f', after))
-    redis.call('PEXPIRE', KEYS[i], string.format('%.0f',
-      (after - now) / 1000 + tonumber(ARGV[2 * i + 1])))
-  end
-end
-return 1
-"""
-
-ROLLBACK = """
--- Give a reserved slot back where it is still the last one: KEYS budget keys;
--- ARGV per key: tat_after (ours), tat_before
-for i = 1, #KEYS do
-  if redis.call('HGET', KEYS[i], 't') == ARGV[2 * i - 1] then
-    redis.call('HSET', KEYS[i], 't', ARGV[2 * i])
-  end
-end
-return 1
-"""
-
-PENALIZE = """
--- Nothing starts through these budgets for a while: KEYS budget keys; ARGV pause_us, keep_ms
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local until_us = now + tonumber(ARGV[1])
-for i = 1, #KEYS do
-  local p = tonumber(redis.call('HGET', KEYS[i], 'p') or 0)
-  if until_us > p then
-    redis.call('HSET', KEYS[i], 'p', string.format('%.0f', until_us))
-  end
-  local ttl = redis.call('PTTL', KEYS[i])
-  local keep = tonumber(ARGV[1]) / 1000 + tonumber(ARGV[2])
-  if ttl < keep then
-    redis.call('PEXPIRE', KEYS[i], string.format('%.0f', keep))
-  end
-end
-return 1
-"""
 
 
 def tag(prefix: str, budget: Budget, egress_group: str) -> str:
@@ -210,6 +99,8 @@ def heartbeat_key(tag_: str) -> str:
 class _Owner(Protocol):
     def loop_time(self) -> float: ...
 
+    def reslot(self, late: RedisPermit) -> Awaitable[None]: ...
+
     def fire(self, script: str, keys: list[str], args: Sequence[str | int]) -> None: ...
 
 
@@ -234,11 +125,18 @@ class RedisWaitGroup:
 
 
 class Plan:
-    """What one set of budgets means on Redis (cached per budgets tuple)."""
+    """What one set of budgets means on Redis (cached per budgets tuple).
 
-    __slots__ = ("budgets", "chained", "hb_keys", "keep_ms", "keys", "tags", "tags_of", "tail")
+    ``parts``: the sets of budgets reserved in one script call each: the whole plan on one
+    Redis server; one part per hash tag on a Redis Cluster (a script touches one slot only).
+    """
 
-    def __init__(self, budgets: tuple[Budget, ...], prefix: str, egress: str) -> None:
+    __slots__ = ("budgets", "chained", "hb_keys", "keep_ms", "keys", "parts", "tags",
+                 "tags_of", "tail")  # fmt: skip
+
+    def __init__(
+        self, budgets: tuple[Budget, ...], prefix: str, egress: str, cluster: bool = False
+    ) -> None:
         self.budgets = budgets
         self.keys = [budget_key(prefix, b, egress) for b in budgets]
         self.tags_of = [tag(prefix, b, egress) for b in budgets]  # each budget's hash tag
@@ -250,6 +148,30 @@ class Plan:
             catch_up = min(CATCH_UP, b.limit.period * b.margin / 4)
             self.tail += [round(b.interval * _US), round(catch_up * _US), keep]
         self.chained = [i for i, b in enumerate(budgets) if b.scope is not Scope.IP]
+        self.parts = [self]
+        if cluster and len(self.tags) > 1:
+            self.parts = [
+                Plan(tuple(b for b, t in zip(budgets, self.tags_of, strict=True) if t == tag_),
+                     prefix, egress)
+                for tag_ in self.tags
+            ]  # fmt: skip
+
+
+class Slot:
+    """One part's reserved start: the `RESERVE` reply that handed it out, its start on that
+    Redis server's clock (us) and when it is due here (loop time)."""
+
+    __slots__ = ("due", "part", "reply", "start_us")
+
+    def __init__(self, part: Plan, reply: list[Any], start_us: int, due: float) -> None:
+        self.part = part
+        self.reply = reply
+        self.start_us = start_us
+        self.due = due
+
+    def give_back_args(self) -> list[Any]:
+        """`ROLLBACK`'s arguments: this slot's budgets back to where they were."""
+        return rollback_args(self.part, self.reply)
 
 
 class LocalQueue:
@@ -260,9 +182,10 @@ class LocalQueue:
     stuck waiting for a pooled connection does not leave together with the ones behind it.
     """
 
-    __slots__ = ("catch_up", "floor", "interval", "pending")
+    __slots__ = ("catch_up", "floor", "interval", "key", "pending")
 
-    def __init__(self, budget: Budget) -> None:
+    def __init__(self, budget: Budget, key: str) -> None:
+        self.key = key
         self.interval = budget.interval
         self.catch_up = min(CATCH_UP, budget.limit.period * budget.margin / 4)
         self.floor = float("-inf")  # the earliest next start (loop time), after the last send
@@ -272,35 +195,43 @@ class LocalQueue:
 class RedisPermit:
     """The right to start one request, reserved on Redis."""
 
-    __slots__ = ("_limiter", "_plan", "_slot", "due", "followers", "queues", "start_us",
-                 "status")  # fmt: skip
+    __slots__ = ("_limiter", "_plan", "due", "earliest", "followers", "group", "queues",
+                 "slots", "starts", "status", "tolerance")  # fmt: skip
 
     def __init__(
         self,
         limiter: _Owner,
         plan: Plan,
-        slot: list[Any],
-        due: float,
-        start_us: int,
+        slots: list[Slot],
         queues: list[LocalQueue],
+        group: RedisWaitGroup,
+        tolerance: float,
     ) -> None:
         self._limiter = limiter
+        self.group = group
+        self.tolerance = tolerance  # seconds late it may still leave (inf: nobody shares it)
         self._plan = plan
-        self._slot = slot  # the reply that handed the slot out (to give it back)
-        self.due = due
-        self.start_us = start_us
+        self.slots = slots  # one per part of the plan
+        self.due = max(slot.due for slot in slots)  # every part's slot has come
+        self.earliest = min(slot.due for slot in slots)  # lateness counts from this one
+        self.starts = {key: s.start_us for s in slots for key in s.part.keys}
         self.status = 0  # 0 waiting, 1 granted, 2 sent, 3 released
         self.followers: list[asyncio.Future[None]] = []
         self.queues = queues
         for queue in queues:
-            bisect.insort(queue.pending, self, key=_slot)
+            bisect.insort(queue.pending, self, key=_start_in(queue.key))
+
+    @property
+    def start_us(self) -> int:
+        """The start reserved in the first part, on its Redis server's clock (us)."""
+        return self.slots[0].start_us
 
     def blocker(self) -> float | RedisPermit:
         """When this may start (loop time), or the earlier local reservation to wait for."""
         start = self.due
         for queue in self.queues:
             first = queue.pending[0]
-            if first is not self and first.start_us <= self.start_us:
+            if first is not self and first.starts[queue.key] <= self.starts[queue.key]:
                 return first
             start = max(start, queue.floor)
         return start
@@ -312,22 +243,48 @@ class RedisPermit:
             wake(future)
         self.followers = []
 
-    def sent(self) -> None:
-        """The request's bytes are leaving now: later starts count from now (no wait)."""
+    @property
+    def plan(self) -> Plan:
+        """The budgets this permit was reserved for, as keys on Redis."""
+        return self._plan
+
+    def sent(self) -> Awaitable[None] | None:
+        """The request's bytes are about to leave: later starts count from now.
+
+        Too late for a slot other processes share (see `take`): returns the wait for a new
+        slot, to await before sending.
+        """
+        if self.take():
+            return None
+        return self._limiter.reslot(self)
+
+    def take(self) -> bool:
+        """Spend the slot now: True if the request may leave.
+
+        False when the slot passed more than ``tolerance`` ago in a scope other processes
+        share: their slots right after it are already handed out, so leaving now could put
+        more than the limit in one window. The slot is then spent (given back where it is the
+        last) and the request must wait for a new one.
+        """
         if self.status != 1:
-            return
-        self.status = 2
+            return self.status == 2
         now = self._limiter.loop_time()
+        if now - self.earliest > self.tolerance:
+            self.release()
+            return False
+        self.status = 2
         for queue in self.queues:
             queue.floor = max(queue.floor, now + queue.interval - queue.catch_up)
         self._done()
-        late = now - self.due
-        plan = self._plan
-        if late > CATCH_UP and plan.chained:  # tell every process's later reservations
-            args: list[int] = [self.start_us + round(late * _US)]
-            for i in plan.chained:
-                args += [plan.tail[3 * i], plan.keep_ms[i]]
-            self._limiter.fire(REDATE, [plan.keys[i] for i in plan.chained], args)
+        for slot in self.slots:
+            late = now - slot.due
+            part = slot.part
+            if late > CATCH_UP and part.chained:  # tell every process's later reservations
+                args: list[int] = [slot.start_us + round(late * _US)]
+                for i in part.chained:
+                    args += [part.tail[3 * i], part.keep_ms[i]]
+                self._limiter.fire(REDATE, [part.keys[i] for i in part.chained], args)
+        return True
 
     def release(self) -> None:
         """The request never left (or `sent` ran): give the slot back where it is the last."""
@@ -335,7 +292,8 @@ class RedisPermit:
             return
         self.status = 3
         self._done()
-        self._limiter.fire(ROLLBACK, self._plan.keys, rollback_args(self._plan, self._slot))
+        for slot in self.slots:
+            self._limiter.fire(ROLLBACK, slot.part.keys, slot.give_back_args())
 
 
 def rollback_args(plan: Plan, slot: list[Any]) -> list[Any]:
@@ -345,8 +303,11 @@ def rollback_args(plan: Plan, slot: list[Any]) -> list[Any]:
     return [v for pair in zip(afters, befores, strict=True) for v in pair]
 
 
-def _slot(permit: RedisPermit) -> int:
-    return permit.start_us
+def _start_in(key: str) -> Callable[[RedisPermit], int]:
+    def start(permit: RedisPermit) -> int:
+        return permit.starts[key]
+
+    return start
 
 
 def wake(future: asyncio.Future[None]) -> None:
@@ -371,7 +332,7 @@ class Repause(Exception):
     """A pause was written for a queued waiter's budgets (internal: it re-reserves)."""
 
 
-def timeout_error(plan: Plan, deadline: float | None, now: float) -> RateLimitWaitTimeout:
+def timeout_error(plan: Plan) -> RateLimitWaitTimeout:
     """The error for a caller whose wait would pass its ``max_wait``."""
     names = ", ".join(sorted({b.limit.name for b in plan.budgets}))
     return RateLimitWaitTimeout(

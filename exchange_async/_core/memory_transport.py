@@ -6,7 +6,7 @@ import inspect
 from collections.abc import Awaitable, Callable
 
 from .._errors import ClientClosedError
-from .transport import TransportRequest, TransportResponse
+from .transport import OnSent, TransportRequest, TransportResponse
 
 __all__ = ["Handler", "MemoryTransport"]
 
@@ -17,8 +17,9 @@ Handler = Callable[[TransportRequest], TransportResponse | Awaitable[TransportRe
 class MemoryTransport:
     """A `Transport` that hands every request to ``handler`` (plain or async function).
 
-    ``on_sent`` is called before the handler runs, as a socket transport calls it when the
-    headers are written. ``requests`` lists every request handled, in order.
+    ``on_sent`` is called (and what it returns awaited) before the handler runs, as a socket
+    transport calls it right before the headers are written. ``requests`` lists every request
+    handled, in order.
     """
 
     def __init__(self, handler: Handler) -> None:
@@ -26,14 +27,14 @@ class MemoryTransport:
         self._closed = False
         self.requests: list[TransportRequest] = []
 
-    async def send(
-        self, request: TransportRequest, on_sent: Callable[[], None]
-    ) -> TransportResponse:
+    async def send(self, request: TransportRequest, on_sent: OnSent) -> TransportResponse:
         """Record ``request``, call ``on_sent``, and return the handler's reply."""
         if self._closed:
             raise ClientClosedError("the transport is closed")
         self.requests.append(request)
-        on_sent()
+        waiting = on_sent()
+        if waiting is not None:
+            await waiting
         reply = self._handler(request)
         if inspect.isawaitable(reply):
             reply = await reply

@@ -16,7 +16,7 @@ import asyncio
 import enum
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -31,7 +31,7 @@ from .limiter import Budget, Limiter, budgets_for
 from .query import encode_query
 from .ratelimit import DEFAULT_MARGIN, Scope, validate_margin
 from .retry import RetryPolicy
-from .transport import Transport, TransportRequest, TransportResponse
+from .transport import OnSent, Transport, TransportRequest, TransportResponse
 
 __all__ = ["Pipeline", "PipelineOptions", "PipelineStats", "Signer", "redact_url"]
 
@@ -225,13 +225,16 @@ class Pipeline:
             self._budgets_for(endpoint), max_wait=self.options.max_rate_wait, group=self._group
         )
 
-        on_sent: Callable[[], None] = permit.sent  # the common case: no closure per request
+        on_sent: OnSent = permit.sent  # the common case: no closure per request
         if sent_at is not None:
 
-            def on_sent() -> None:
-                permit.sent()
+            def on_sent() -> Awaitable[None] | None:
+                waiting = permit.sent()
+                if waiting is not None:
+                    return _stamp_after(waiting, sent_at)
                 if not sent_at:
                     sent_at.append(time.time() * 1000)
+                return None
 
         task = asyncio.current_task()
         assert task is not None
@@ -302,6 +305,12 @@ class Pipeline:
 
     def __repr__(self) -> str:
         return f"<Pipeline {self.exchange.name} {self._server} {self._state.value}>"
+
+
+async def _stamp_after(waiting: Awaitable[None], sent_at: list[float]) -> None:
+    await waiting
+    if not sent_at:
+        sent_at.append(time.time() * 1000)
 
 
 def normalize_base_url(base_url: object) -> str:

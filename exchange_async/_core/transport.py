@@ -7,11 +7,17 @@ bots that want to run their logic without sockets.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-__all__ = ["Transport", "TransportRequest", "TransportResponse"]
+__all__ = ["OnSent", "Transport", "TransportRequest", "TransportResponse"]
+
+OnSent = Callable[[], Awaitable[None] | None]
+"""The hook a transport calls right before a request's first byte is written. It returns None
+(go ahead), or an awaitable the transport must await first: the rate limiter wants the request
+to wait for a new start slot (its own passed too long ago). It may raise an SDK error: then
+nothing is sent and the transport raises that error."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,10 +60,9 @@ class Transport(Protocol):
     limiter counted.
     """
 
-    async def send(
-        self, request: TransportRequest, on_sent: Callable[[], None]
-    ) -> TransportResponse:
-        """Send ``request``; call ``on_sent()`` the moment its headers are written."""
+    async def send(self, request: TransportRequest, on_sent: OnSent) -> TransportResponse:
+        """Send ``request``; call ``on_sent()`` right before its headers are written, and
+        await what it returns (if not None) before writing them (see `OnSent`)."""
         ...
 
     async def aclose(self) -> None:

@@ -168,10 +168,11 @@ def _demo(sub: argparse._SubParsersAction[OneLineParser]) -> None:
     command.add_argument(
         "--settle",
         type=positive_float,
-        default=15.0,
+        default=None,
         metavar="SECONDS",
         help="at most this long with the data frozen for every account to catch up before the "
-        "check (default 15)",
+        "check (default 15, or 0.25 per Bitget account if longer: their snapshots queue for "
+        "Bitget's per-IP limit); it ends as soon as every account has caught up",
     )
     command.add_argument(
         "--faults",
