@@ -5,18 +5,26 @@ Profiles the SDK's request path as ``request_cpu`` drives it (server in its own 
 ``benchmarks/results/profile.txt``: the top functions by own time and by cumulative time, as a
 percentage of the client process's sampled time, then the call tree's top. For the team working
 on the hot path; not part of ``python -m benchmarks``.
+
+Then the *interpreter work* per request of the SDK and of raw aiohttp + ``json.loads``, side by
+side: Python bytecodes executed (``sys.settrace`` with opcode events), by layer. Unlike CPU
+time, the count does not move with the machine's load, so it shows what the SDK does per
+request that the raw loop does not. Work done in C (msgspec, json's scanner, hmac, the socket
+calls) is not counted.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from ._common import run_async
-from ._contenders import CONTENDERS
+from ._contenders import CONTENDERS, Contender
 from ._proc import server_process
 from .request_cpu import PER_HOST, drive
 
@@ -78,6 +86,82 @@ def summarize(profiler: Any, title: str, requests: float) -> str:
     return "\n".join(lines)
 
 
+LAYERS = (
+    ("exchange_async/bitget/models.py", "SDK models (finiteness check per row)"),
+    ("exchange_async/coinw/models.py", "SDK models (finiteness check per row)"),
+    ("exchange_async/_core/limiter", "SDK rate limiter"),
+    ("exchange_async/", "SDK pipeline, signing, transport, decode glue"),
+    ("benchmarks/", "benchmark's caller (raw: signing, pacing)"),
+    ("aiohttp/", "aiohttp, yarl, multidict"),
+    ("yarl/", "aiohttp, yarl, multidict"),
+    ("multidict/", "aiohttp, yarl, multidict"),
+    ("asyncio/", "asyncio event loop"),
+    ("selectors.py", "asyncio event loop"),
+    ("json/", "json.loads (Python part)"),
+)
+
+
+def layer_of(path: str) -> str:
+    """The layer a code object's file belongs to (``other`` when none matches)."""
+    path = path.replace("\\", "/")
+    return next((name for part, name in LAYERS if part in path), "other (hmac, enum, ...)")
+
+
+async def count_opcodes(contender: Contender, base_url: str, requests: int) -> Counter[str]:
+    """Bytecodes executed per layer over ``requests`` calls of one account at the real pace."""
+    caller = await contender.open(base_url, 0)
+    loop = asyncio.get_running_loop()
+    counts: Counter[str] = Counter()
+    layers: dict[str, str] = {}
+
+    def trace(frame: FrameType, event: str, arg: object) -> Any:
+        frame.f_trace_opcodes = True
+        if event == "opcode":
+            path = frame.f_code.co_filename
+            layer = layers.get(path)
+            if layer is None:
+                layer = layers[path] = layer_of(path)
+            counts[layer] += 1
+        return trace
+
+    try:
+        for _ in range(3):  # connection, clock sync, lazy set-up
+            await caller.call()
+        next_at = loop.time()
+        sys.settrace(trace)
+        try:
+            for _ in range(requests):
+                if not contender.self_paced:
+                    next_at = max(next_at, loop.time()) + 0.2
+                    await asyncio.sleep(next_at - loop.time())
+                await caller.call()
+        finally:
+            sys.settrace(None)
+    finally:
+        await caller.close()
+    return counts
+
+
+def interpreter_work(port: int, requests: int = 25) -> str:
+    """The opcode table: SDK and raw aiohttp, per request, by layer."""
+    sdk, raw = CONTENDERS[0], CONTENDERS[1]
+    url = f"http://127.0.0.1:{port}"
+    per = {c.name: run_async(count_opcodes(c, url, requests)) for c in (sdk, raw)}
+    names = sorted({k for counts in per.values() for k in counts}, key=lambda k: -per[sdk.name][k])
+    lines = [
+        f"== interpreter work: Python bytecodes per request ({requests} requests of one "
+        "account at the real pace; C work not counted)",
+        "",
+        f"{'layer':48s} {sdk.name:>15s} {raw.name:>15s}",
+    ]
+    for name in names:
+        a, b = per[sdk.name][name] / requests, per[raw.name][name] / requests
+        lines.append(f"{name:48s} {a:15,.0f} {b:15,.0f}")
+    totals = [sum(per[c.name].values()) / requests for c in (sdk, raw)]
+    lines += [f"{'total':48s} {totals[0]:15,.0f} {totals[1]:15,.0f}", ""]
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Profile both loads and write the summary."""
     from pyinstrument import Profiler
@@ -85,10 +169,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.profile")
     parser.add_argument("--seconds", type=float, default=6.0)
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--work-only", action="store_true", help="only the bytecode table")
     args = parser.parse_args(argv)
     sdk = CONTENDERS[0]
     parts = [__doc__ or "", ""]
     with server_process("benchmarks._pageserver", [str(400 // PER_HOST)]) as server:
+        work = interpreter_work(server.port)
+        if args.work_only:
+            print(work)
+            return 0
+        parts.append(work)
         for title, accounts in (("paced, 15 accounts", 15), ("saturated, 400 accounts", 400)):
             profiler = Profiler(interval=0.0005)
             profiler.start()

@@ -5,7 +5,9 @@ Bitget page, so the client process's ``time.process_time()`` is the client's own
 account has its own client. Two loads:
 
 - *paced*: 15 accounts at the endpoint's real pace (5 req/s each; the SDK paces itself at its
-  limit minus the 5 % margin, the peers are paced by a sleep to a 200 ms schedule);
+  limit minus the 5 % margin, the peers are paced by a sleep to a 200 ms schedule); every
+  contender's accounts start spread over one 200 ms interval (account ``i`` at
+  ``i / accounts`` of it), so no contender's requests are bunched and others' spread out;
 - *saturated*: many accounts (20 per loopback address, so the SDK's per-IP 6000/min budget does
   not bind) offering more than one client process can send.
 
@@ -84,6 +86,8 @@ async def drive(
         call = callers[index].call
         loop = asyncio.get_running_loop()
         next_at = loop.time() + interval * index / accounts
+        if contender.self_paced:  # the same staggered start as the peers' schedule
+            await asyncio.sleep(interval * index / accounts)
         while True:
             if not contender.self_paced:
                 delay = next_at - loop.time()

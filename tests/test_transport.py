@@ -25,7 +25,8 @@ from conftest import (
 )
 
 import exchange_async as ea
-from exchange_async._core.aiohttp_transport import new_http_session
+from exchange_async._core.aiohttp_transport import AiohttpTransport, new_http_session
+from exchange_async._core.transport import TransportRequest
 from exchange_async_sim import Simulator, SimulatorServer
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -242,3 +243,91 @@ async def test_unreachable_server_is_a_transport_error(
     ) as c:
         with pytest.raises(ea.TransportError):
             await c.get_current_tracking_orders("USDT-FUTURES")
+
+
+async def test_the_send_hook_runs_once_before_the_request_leaves(
+    make_server: Callable[[Handler], Awaitable[TestServer]],
+) -> None:
+    arrived: list[str] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        arrived.append(request.path)
+        return web.Response(text="ok")
+
+    server = await make_server(handler)
+    seen_by_hook: list[int] = []
+    transport = AiohttpTransport()
+    try:
+        for path in ("/a", "/b"):
+            url = str(server.make_url(path))
+            reply = await transport.send(
+                TransportRequest("GET", url), lambda: seen_by_hook.append(len(arrived))
+            )
+            assert reply.status == 200
+    finally:
+        await transport.aclose()
+    assert arrived == ["/a", "/b"]
+    assert seen_by_hook == [0, 1]  # once per request, each before its request reached the server
+
+
+async def test_a_send_hook_error_aborts_the_request_before_any_byte(
+    make_server: Callable[[Handler], Awaitable[TestServer]],
+) -> None:
+    class SlotMissed(ea.ExchangeError):
+        pass
+
+    arrived: list[str] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        arrived.append(request.path)
+        return web.Response(text="ok")
+
+    server = await make_server(handler)
+    missed = SlotMissed("the shared slot was missed")
+
+    def refuse() -> None:
+        raise missed
+
+    for http in (None, new_http_session(10.0)):
+        transport = AiohttpTransport(http_session=http)
+        try:
+            await transport.send(TransportRequest("GET", str(server.make_url("/ok"))), lambda: None)
+            with pytest.raises(SlotMissed) as caught:
+                await transport.send(TransportRequest("GET", str(server.make_url("/no"))), refuse)
+            assert caught.value is missed
+            reply = await transport.send(
+                TransportRequest("GET", str(server.make_url("/after"))), lambda: None
+            )
+            assert reply.status == 200
+        finally:
+            await transport.aclose()
+            if http is not None:
+                await http.close()
+    await asyncio.sleep(0.05)
+    assert arrived == ["/ok", "/after", "/ok", "/after"]  # "/no" never left the client
+
+
+async def test_what_the_send_hook_returns_is_awaited_before_the_request_leaves(
+    make_server: Callable[[Handler], Awaitable[TestServer]],
+) -> None:
+    arrived: list[float] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        arrived.append(time.monotonic())
+        return web.Response(text="ok")
+
+    server = await make_server(handler)
+    waited: list[float] = []
+
+    async def new_slot() -> None:
+        await asyncio.sleep(0.2)
+        waited.append(time.monotonic())
+
+    transport = AiohttpTransport()
+    try:
+        reply = await transport.send(TransportRequest("GET", str(server.make_url("/"))), new_slot)
+    finally:
+        await transport.aclose()
+    assert reply.status == 200
+    assert len(waited) == len(arrived) == 1
+    assert arrived[0] >= waited[0]  # the request left only once the wait was over

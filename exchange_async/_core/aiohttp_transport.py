@@ -14,9 +14,10 @@ import asyncio
 import inspect
 import warnings
 from collections.abc import AsyncIterator
-from types import SimpleNamespace
+from contextvars import ContextVar
 
 import aiohttp
+from aiohttp.connector import Connection
 from yarl import URL
 
 from .._errors import (
@@ -116,25 +117,29 @@ class AiohttpTransport:
     async def _exchange(
         self, http: aiohttp.ClientSession, request: TransportRequest, on_sent: OnSent
     ) -> TransportResponse:
-        async with http.request(
-            request.method,
-            URL(request.url, encoded=True),
-            headers=request.headers,
-            data=request.body,
-            # Per request, so a caller's shared session cannot change the pipeline: a redirect
-            # would be a request the limiter never saw (and carry the auth headers elsewhere).
-            allow_redirects=False,
-            raise_for_status=False,
-            timeout=self._timeout(request.timeout),
-            trace_request_ctx=on_sent,  # the hook's context: no per-request wrapper object
-        ) as response:
-            # Already done by the trace hook, unless the caller's session lacks it: then the
-            # bytes are gone and there is nothing left to wait for.
-            waiting = on_sent()
-            if inspect.iscoroutine(waiting):
-                waiting.close()
-            body = await self._read(response)
-            return TransportResponse(response.status, dict(response.headers), body)
+        hook = _ON_SENT.set(on_sent)  # read by `_SendHookRequest.send`, in this task
+        try:
+            async with http.request(
+                request.method,
+                URL(request.url, encoded=True),
+                headers=request.headers,
+                data=request.body,
+                # Per request, so a caller's shared session cannot change the pipeline: a
+                # redirect would be a request the limiter never saw (and carry the auth headers
+                # elsewhere).
+                allow_redirects=False,
+                raise_for_status=False,
+                timeout=self._timeout(request.timeout),
+            ) as response:
+                if _ON_SENT.get() is not None:  # a caller's own session: no hook ran, and
+                    waiting = on_sent()  # the bytes are gone: nothing is left to wait for
+                    if inspect.iscoroutine(waiting):
+                        waiting.close()
+                body = await self._read(response)
+                # aiohttp's read-only case-insensitive view: no per-reply copy.
+                return TransportResponse(response.status, response.headers, body)
+        finally:
+            _ON_SENT.reset(hook)
 
     def _timeout(self, seconds: float) -> aiohttp.ClientTimeout:
         timeout = self._timeouts.get(seconds)
@@ -148,6 +153,9 @@ class AiohttpTransport:
         if declared is not None and declared > limit:
             response.close()
             raise ReplyTooLargeError(f"reply of {declared} bytes is over the {limit}-byte cap")
+        if declared is not None and "Content-Encoding" not in response.headers:
+            # Not compressed: aiohttp's parser stops at the declared length, within the cap.
+            return await response.content.read()
         chunks: list[bytes] = []
         size = 0
         async for chunk in response.content.iter_chunked(_CHUNK):
@@ -226,21 +234,31 @@ def _clean(exc: BaseException) -> str:
     return str(exc).splitlines()[0][:200] if str(exc) else ""
 
 
-async def _on_headers_sent(
-    session: aiohttp.ClientSession,
-    context: SimpleNamespace,
-    params: aiohttp.TraceRequestHeadersSentParams,
-) -> None:
-    on_sent = getattr(context, "trace_request_ctx", None)
-    if callable(on_sent):  # the transport's on_sent; None for requests made by others
-        waiting = on_sent()
-        if waiting is not None:  # aiohttp writes the headers once this hook returns
-            await waiting
+_ON_SENT: ContextVar[OnSent | None] = ContextVar("exchange_async_on_sent", default=None)
+"""The send hook of the request the current task is making through `AiohttpTransport`."""
 
 
-_TRACE = aiohttp.TraceConfig()
-_TRACE.on_request_headers_sent.append(_on_headers_sent)
-_TRACE.freeze()
+class _SendHookRequest(aiohttp.ClientRequest):
+    """aiohttp's request, calling the transport's ``on_sent`` just before its bytes leave.
+
+    aiohttp calls ``send`` once the connection is ready; from its first line to the write of
+    the status line and headers there is no ``await``, so this is the same moment as a trace
+    config's ``on_request_headers_sent``, without the trace machinery (a `Trace`, a context
+    namespace, a params object and an awaited signal for every one of a request's nine
+    events). What ``on_sent`` returns (a wait for a new start slot) is awaited first; an
+    exception from either aborts the request before any byte is written and propagates
+    unchanged. Requests made by others through a shared session have no hook; a
+    caller's session without this class gets ``on_sent`` once its reply's headers are in.
+    """
+
+    async def send(self, conn: Connection) -> aiohttp.ClientResponse:
+        on_sent = _ON_SENT.get()
+        if on_sent is not None:
+            _ON_SENT.set(None)  # once (the transport's task context: it resets the variable)
+            waiting = on_sent()
+            if waiting is not None:  # a new start slot to wait for, before any byte is written
+                await waiting
+        return await super().send(conn)
 
 
 def _new_session(max_connections: int, timeout: float | None = None) -> aiohttp.ClientSession:
@@ -249,7 +267,7 @@ def _new_session(max_connections: int, timeout: float | None = None) -> aiohttp.
         headers={"User-Agent": _USER_AGENT},
         timeout=aiohttp.ClientTimeout(total=timeout),
         raise_for_status=False,
-        trace_configs=[_TRACE],
+        request_class=_SendHookRequest,
     )
     _disable_silent_retry(http)
     return http
