@@ -83,7 +83,9 @@ async def work(redis_url: str, base_url: str, start_at: float, seconds: float) -
                 continue
             fell_back = fell_back or not limiter.on_redis
             try:
-                permit.sent()
+                waiting = permit.sent()  # a late start on a shared account: a new slot first
+                if waiting is not None:
+                    await waiting
                 log.append((time.monotonic(), name, type(permit).__name__, limiter.on_redis))
                 async with http.get(f"{base_url}/hit/{name}") as reply:
                     await reply.read()
