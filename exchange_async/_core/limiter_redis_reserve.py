@@ -75,6 +75,8 @@ class SlotReservations:
         tolerance is given back and taken again after it (leaving at the latest would be that
         much late for the processes sharing it).
         """
+        if len(plan.parts) == 1:  # one Redis server: one call reserves every budget at once
+            return [await self._reserve(plan, plan, floor, deadline, group, dual)]
         slots: list[Slot | None] = [None] * len(plan.parts)
         try:
             for _ in range(_LINE_UP_ROUNDS):
