@@ -195,8 +195,8 @@ class LocalQueue:
 class RedisPermit:
     """The right to start one request, reserved on Redis."""
 
-    __slots__ = ("_limiter", "_plan", "due", "earliest", "followers", "group", "queues",
-                 "slots", "starts", "status", "tolerance")  # fmt: skip
+    __slots__ = ("_limiter", "_plan", "due", "earliest", "followers", "group", "jumps",
+                 "queues", "slots", "starts", "status", "tolerance")  # fmt: skip
 
     def __init__(
         self,
@@ -217,6 +217,9 @@ class RedisPermit:
         self.starts = {key: s.start_us for s in slots for key in s.part.keys}
         self.status = 0  # 0 waiting, 1 granted, 2 sent, 3 released
         self.followers: list[asyncio.Future[None]] = []
+        # A new slot for a late request that holds its connection: waiting for an earlier
+        # request of this process could wait for that very connection (`RedisLimiter.reslot`).
+        self.jumps = False
         self.queues = queues
         for queue in queues:
             bisect.insort(queue.pending, self, key=_start_in(queue.key))
@@ -231,7 +234,8 @@ class RedisPermit:
         start = self.due
         for queue in self.queues:
             first = queue.pending[0]
-            if first is not self and first.starts[queue.key] <= self.starts[queue.key]:
+            before = first.starts[queue.key] <= self.starts[queue.key]
+            if first is not self and before and not self.jumps:
                 return first
             start = max(start, queue.floor)
         return start
