@@ -267,14 +267,16 @@ class RedisPermit:
 
         False when the slot passed more than ``tolerance`` ago in a scope other processes
         share: their slots right after it are already handed out, so leaving now could put
-        more than the limit in one window. The slot is then spent (given back where it is the
-        last) and the request must wait for a new one.
+        more than the limit in one window. The slot is then spent, not given back (a caller's
+        own aiohttp session calls this only once the request has left on it), and the request
+        must wait for a new one.
         """
         if self.status != 1:
             return self.status == 2
         now = self._limiter.loop_time()
         if now - self.earliest > self.tolerance:
-            self.release()
+            self.status = 3
+            self._done()
             return False
         self.status = 2
         for queue in self.queues:
