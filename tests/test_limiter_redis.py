@@ -449,3 +449,94 @@ async def test_clients_of_one_account_in_two_processes_keep_the_limit_when_one_s
     assert sim.limit_violations() == 0
     assert limiters[0].reslots > 0 and limiters[1].reslots == 0  # only the late one waited
     assert min(done) > 3 and sum(done) >= 20  # both made progress, near 10/s together
+
+
+async def test_a_callers_plain_session_keeps_the_slot_of_a_request_that_left(
+    pair: tuple[RedisLimiter, RedisLimiter],
+) -> None:
+    # (review2) A caller's own aiohttp session has no send hook: on_sent used to run only once
+    # the reply's headers were in, 300 ms after the slot, so the permit counted as too late
+    # and gave its slot back on Redis although the request had left on it: the next one
+    # of another process then started 360 ms after it, with 525 ms between slots.
+    from aiohttp import ClientSession, web
+    from aiohttp.test_utils import TestServer
+
+    async def slow(request: web.Request) -> web.Response:
+        await asyncio.sleep(0.3)
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_get("/slow", slow)
+    server = TestServer(app)
+    await server.start_server()
+    one, two = pair
+    await warm_up(pair)
+    await reserve(one, [budget(TWO_PER_S)], 1)
+    await reserve(two, [budget(TWO_PER_S)], 1)  # both processes now count as sharers
+    permit = await one.acquire([budget(TWO_PER_S)], max_wait=None, group=one.wait_group())
+    assert isinstance(permit, RedisPermit)
+    http = ClientSession()
+    transport = AiohttpTransport(http_session=http)
+    try:
+        url = str(server.make_url("/slow"))
+        reply = await transport.send(ea.TransportRequest("GET", url), permit.sent)
+        assert reply.status == 200
+        permit.release()  # what the pipeline does after every send: a no-op once sent
+        await asyncio.sleep(0.05)  # any give-back fired in the background has run
+        (after,) = await reserve(two, [budget(TWO_PER_S)], 1)
+        assert after.start_us - permit.start_us >= 525_000 - 2_000
+        assert one.reslots == 0
+    finally:
+        await transport.aclose()
+        await http.close()
+        await server.close()
+
+
+async def test_a_late_request_holding_the_only_connection_does_not_wait_for_one_behind_it(
+    pair: tuple[RedisLimiter, RedisLimiter],
+) -> None:
+    # (review2) One pooled connection, held 0.8 s by the application. This process's two
+    # requests on a shared account both miss their slots waiting for it. The first gets the
+    # connection and, inside the send hook, waits for a new slot: that slot lies after the
+    # second one's, which waits for the connection the first one holds.
+    from aiohttp import web
+    from aiohttp.test_utils import TestServer
+
+    from exchange_async._core.aiohttp_transport import new_http_session
+
+    async def handler(request: web.Request) -> web.Response:
+        if request.path == "/slow":
+            await asyncio.sleep(0.8)
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_get("/{name}", handler)
+    server = TestServer(app)
+    await server.start_server()
+    one, two = pair
+    await warm_up(pair)
+    await reserve(one, [budget(TWO_PER_S)], 1)
+    await reserve(two, [budget(TWO_PER_S)], 1)  # both processes now count as sharers
+    http = new_http_session(10.0, max_connections=1)
+    transport = AiohttpTransport(http_session=http)
+    group = one.wait_group()
+
+    async def request() -> int:
+        permit = await one.acquire([budget(TWO_PER_S)], max_wait=None, group=group)
+        try:
+            url = str(server.make_url("/ok"))
+            return (await transport.send(ea.TransportRequest("GET", url), permit.sent)).status
+        finally:
+            permit.release()
+
+    try:
+        blocker = asyncio.create_task(http.get(server.make_url("/slow")))
+        await asyncio.sleep(0.05)
+        statuses = await asyncio.gather(request(), request(), return_exceptions=True)
+        (await blocker).release()
+        assert list(statuses) == [200, 200]
+        assert one.reslots >= 1
+    finally:
+        await transport.aclose()
+        await http.close()
+        await server.close()

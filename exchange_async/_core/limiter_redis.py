@@ -161,12 +161,19 @@ class RedisLimiter(SlotReservations, ShareMode):
         return plan
 
     async def acquire(
-        self, budgets: Sequence[Budget], *, max_wait: float | None, group: WaitGroup
+        self,
+        budgets: Sequence[Budget],
+        *,
+        max_wait: float | None,
+        group: WaitGroup,
+        reslotting: bool = False,
     ) -> Permit:
         """Wait until a request may start under every budget and reserve that start.
 
         Raises `RateLimitWaitTimeout` (at once when Redis says the wait is longer than
         ``max_wait`` seconds) and `ClientClosedError` when ``group`` is or gets closed.
+        ``reslotting`` (internal, `reslot`): the caller holds a connection already, so the new
+        slot waits for no earlier request of this process (it may wait for that connection).
         """
         if not isinstance(group, RedisWaitGroup):
             raise TypeError("group must come from this limiter's wait_group()")
@@ -183,12 +190,12 @@ class RedisLimiter(SlotReservations, ShareMode):
                 if self._down:
                     await self._wait_for_redis(plan, deadline, group)
                 else:
-                    return await self._acquire_redis(plan, deadline, group)
+                    return await self._acquire_redis(plan, deadline, group, reslotting)
             except (RedisDown, Repause):
                 continue
 
     async def _acquire_redis(
-        self, plan: Plan, deadline: float | None, group: RedisWaitGroup
+        self, plan: Plan, deadline: float | None, group: RedisWaitGroup, jumps: bool = False
     ) -> Permit:
         loop = self._loop_now()
         now = loop.time()
@@ -200,6 +207,7 @@ class RedisLimiter(SlotReservations, ShareMode):
         slots = await self._line_up(plan, floor, deadline, group, bool(shares))
         queues = [self._queue(plan, i) for i in plan.chained]
         permit = RedisPermit(self, plan, slots, queues, group, self._tolerance(plan))
+        permit.jumps = jumps
         if shares:
             assert self._fallback is not None
             self._fallback.push(shares, permit.due)  # a start at ``due`` within the share
@@ -232,7 +240,9 @@ class RedisLimiter(SlotReservations, ShareMode):
         self.reslots += 1
         budgets = late.plan.budgets
         for _ in range(_RESLOTS):
-            permit = await self.acquire(budgets, max_wait=_RESLOT_WAIT, group=late.group)
+            permit = await self.acquire(
+                budgets, max_wait=_RESLOT_WAIT, group=late.group, reslotting=True
+            )
             if not isinstance(permit, RedisPermit):  # Redis went away: the share's permit
                 permit.sent()
                 return

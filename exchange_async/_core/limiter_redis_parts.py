@@ -195,8 +195,8 @@ class LocalQueue:
 class RedisPermit:
     """The right to start one request, reserved on Redis."""
 
-    __slots__ = ("_limiter", "_plan", "due", "earliest", "followers", "group", "queues",
-                 "slots", "starts", "status", "tolerance")  # fmt: skip
+    __slots__ = ("_limiter", "_plan", "due", "earliest", "followers", "group", "jumps",
+                 "queues", "slots", "starts", "status", "tolerance")  # fmt: skip
 
     def __init__(
         self,
@@ -217,6 +217,9 @@ class RedisPermit:
         self.starts = {key: s.start_us for s in slots for key in s.part.keys}
         self.status = 0  # 0 waiting, 1 granted, 2 sent, 3 released
         self.followers: list[asyncio.Future[None]] = []
+        # A new slot for a late request that holds its connection: waiting for an earlier
+        # request of this process could wait for that very connection (`RedisLimiter.reslot`).
+        self.jumps = False
         self.queues = queues
         for queue in queues:
             bisect.insort(queue.pending, self, key=_start_in(queue.key))
@@ -231,7 +234,8 @@ class RedisPermit:
         start = self.due
         for queue in self.queues:
             first = queue.pending[0]
-            if first is not self and first.starts[queue.key] <= self.starts[queue.key]:
+            before = first.starts[queue.key] <= self.starts[queue.key]
+            if first is not self and before and not self.jumps:
                 return first
             start = max(start, queue.floor)
         return start
@@ -263,14 +267,16 @@ class RedisPermit:
 
         False when the slot passed more than ``tolerance`` ago in a scope other processes
         share: their slots right after it are already handed out, so leaving now could put
-        more than the limit in one window. The slot is then spent (given back where it is the
-        last) and the request must wait for a new one.
+        more than the limit in one window. The slot is then spent, not given back (a caller's
+        own aiohttp session calls this only once the request has left on it), and the request
+        must wait for a new one.
         """
         if self.status != 1:
             return self.status == 2
         now = self._limiter.loop_time()
         if now - self.earliest > self.tolerance:
-            self.release()
+            self.status = 3
+            self._done()
             return False
         self.status = 2
         for queue in self.queues:
