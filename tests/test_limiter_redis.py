@@ -7,6 +7,7 @@ Two `RedisLimiter` instances stand for two processes (each has its own process i
 from __future__ import annotations
 
 import asyncio
+import gc
 import itertools
 import logging
 import math
@@ -540,3 +541,23 @@ async def test_a_late_request_holding_the_only_connection_does_not_wait_for_one_
         await transport.aclose()
         await http.close()
         await server.close()
+
+
+async def test_a_new_slot_wait_dropped_unawaited_starts_nothing(
+    pair: tuple[RedisLimiter, RedisLimiter],
+) -> None:
+    # A caller's own aiohttp session reports the send only once the reply is in: the bytes are
+    # gone, and the transport drops the wait for a new slot. Nothing may start (no reservation,
+    # no "coroutine was never awaited" warning, which this suite turns into an error).
+    one, two = pair
+    await reserve(one, [budget(TWO_PER_S)], 1)
+    await reserve(two, [budget(TWO_PER_S)], 1)
+    late = await one.acquire([budget(TWO_PER_S)], max_wait=None, group=one.wait_group())
+    assert isinstance(late, RedisPermit)
+    await asyncio.sleep(late.due + 0.1 - asyncio.get_running_loop().time())
+    waiting = late.sent()
+    assert waiting is not None
+    del waiting
+    gc.collect()
+    await asyncio.sleep(0.05)
+    assert one.reslots == 0

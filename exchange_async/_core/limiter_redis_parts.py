@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Sequence
 from typing import Any, Protocol
 
 from .._errors import ClientClosedError, RateLimitWaitTimeout
@@ -29,6 +29,7 @@ __all__ = [
     "RESERVE",
     "ROLLBACK",
     "LocalQueue",
+    "NewSlot",
     "Plan",
     "RedisDown",
     "RedisPermit",
@@ -99,7 +100,7 @@ def heartbeat_key(tag_: str) -> str:
 class _Owner(Protocol):
     def loop_time(self) -> float: ...
 
-    def reslot(self, late: RedisPermit) -> Awaitable[None]: ...
+    def reslot(self, late: RedisPermit) -> Coroutine[Any, Any, None]: ...
 
     def fire(self, script: str, keys: list[str], args: Sequence[str | int]) -> None: ...
 
@@ -214,7 +215,11 @@ class RedisPermit:
         self.slots = slots  # one per part of the plan
         self.due = max(slot.due for slot in slots)  # every part's slot has come
         self.earliest = min(slot.due for slot in slots)  # lateness counts from this one
-        self.starts = {key: s.start_us for s in slots for key in s.part.keys}
+        if len(slots) == 1:  # one atomic call: every key orders permits the same way
+            self.starts = dict.fromkeys(plan.keys, slots[0].start_us)
+        else:  # one call per tag (Cluster): tags may see two requests in opposite orders, so
+            # every queue orders by the same local time, or two permits could wait on each other
+            self.starts = dict.fromkeys(plan.keys, round(self.due * _US))
         self.status = 0  # 0 waiting, 1 granted, 2 sent, 3 released
         self.followers: list[asyncio.Future[None]] = []
         # A new slot for a late request that holds its connection: waiting for an earlier
@@ -260,7 +265,7 @@ class RedisPermit:
         """
         if self.take():
             return None
-        return self._limiter.reslot(self)
+        return NewSlot(self._limiter, self)
 
     def take(self) -> bool:
         """Spend the slot now: True if the request may leave.
@@ -300,6 +305,20 @@ class RedisPermit:
         self._done()
         for slot in self.slots:
             self._limiter.fire(ROLLBACK, slot.part.keys, slot.give_back_args())
+
+
+class NewSlot:
+    """The wait for a new slot of a late request (`RedisLimiter.reslot`), started only when
+    awaited: a transport whose bytes are already gone drops it without a warning."""
+
+    __slots__ = ("_late", "_owner")
+
+    def __init__(self, owner: _Owner, late: RedisPermit) -> None:
+        self._owner = owner
+        self._late = late
+
+    def __await__(self) -> Generator[Any, None, None]:
+        return self._owner.reslot(self._late).__await__()
 
 
 def rollback_args(plan: Plan, slot: list[Any]) -> list[Any]:
