@@ -352,15 +352,21 @@ async def test_callers_cancelled_inside_a_redis_call_end_cancelled(
 TWO_PER_S = RateLimit("/two", 2, 1.0, Scope.ENDPOINT)  # interval 525 ms, tolerance 25 ms
 
 
+async def share_two_per_s(pair: tuple[RedisLimiter, RedisLimiter]) -> None:
+    """Open both limiters' connections and let both reserve on `TWO_PER_S`: each then counts
+    the other as a sharer of the account (its heartbeat), so its late starts take new slots."""
+    await warm_up(pair)
+    for limiter in pair:
+        await reserve(limiter, [budget(TWO_PER_S)], 1)
+
+
 async def test_a_start_too_late_for_a_shared_slot_waits_for_a_new_one(
     pair: tuple[RedisLimiter, RedisLimiter],
 ) -> None:
     # The slot after a late one is already another process's: leaving 100 ms late would
     # put three starts in one second. The late request takes the next free slot instead.
     one, two = pair
-    await warm_up(pair)
-    await reserve(one, [budget(TWO_PER_S)], 1)
-    await reserve(two, [budget(TWO_PER_S)], 1)  # both processes now count as sharers
+    await share_two_per_s(pair)
     late = await one.acquire([budget(TWO_PER_S)], max_wait=None, group=one.wait_group())
     (theirs,) = await reserve(two, [budget(TWO_PER_S)], 1)
     assert isinstance(late, RedisPermit)
@@ -471,9 +477,7 @@ async def test_a_callers_plain_session_keeps_the_slot_of_a_request_that_left(
     server = TestServer(app)
     await server.start_server()
     one, two = pair
-    await warm_up(pair)
-    await reserve(one, [budget(TWO_PER_S)], 1)
-    await reserve(two, [budget(TWO_PER_S)], 1)  # both processes now count as sharers
+    await share_two_per_s(pair)
     permit = await one.acquire([budget(TWO_PER_S)], max_wait=None, group=one.wait_group())
     assert isinstance(permit, RedisPermit)
     http = ClientSession()
@@ -514,10 +518,8 @@ async def test_a_late_request_holding_the_only_connection_does_not_wait_for_one_
     app.router.add_get("/{name}", handler)
     server = TestServer(app)
     await server.start_server()
-    one, two = pair
-    await warm_up(pair)
-    await reserve(one, [budget(TWO_PER_S)], 1)
-    await reserve(two, [budget(TWO_PER_S)], 1)  # both processes now count as sharers
+    one = pair[0]
+    await share_two_per_s(pair)
     http = new_http_session(10.0, max_connections=1)
     transport = AiohttpTransport(http_session=http)
     group = one.wait_group()
@@ -549,9 +551,8 @@ async def test_a_new_slot_wait_dropped_unawaited_starts_nothing(
     # A caller's own aiohttp session reports the send only once the reply is in: the bytes are
     # gone, and the transport drops the wait for a new slot. Nothing may start (no reservation,
     # no "coroutine was never awaited" warning, which this suite turns into an error).
-    one, two = pair
-    await reserve(one, [budget(TWO_PER_S)], 1)
-    await reserve(two, [budget(TWO_PER_S)], 1)
+    one = pair[0]
+    await share_two_per_s(pair)
     late = await one.acquire([budget(TWO_PER_S)], max_wait=None, group=one.wait_group())
     assert isinstance(late, RedisPermit)
     await asyncio.sleep(late.due + 0.1 - asyncio.get_running_loop().time())

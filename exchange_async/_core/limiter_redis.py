@@ -52,7 +52,6 @@ from .limiter_redis_parts import (
     wake,
 )
 from .limiter_redis_reserve import SlotReservations
-from .limiter_redis_share import ShareMode
 
 __all__ = ["RedisLimiter", "RedisPermit", "RedisWaitGroup"]
 
@@ -69,7 +68,7 @@ _RESLOT_WAIT = 5.0
 """Seconds a late request waits for a new slot at most (its signature must stay fresh)."""
 
 
-class RedisLimiter(SlotReservations, ShareMode):
+class RedisLimiter(SlotReservations):
     """Rate limits shared through Redis by every process and host that points at it.
 
     ``url``: ``redis://host:port/db`` or ``rediss://...`` (or pass a ready ``client``, a

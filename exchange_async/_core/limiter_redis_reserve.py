@@ -5,7 +5,6 @@ share. A mixin (`SlotReservations`) over the limiter's state.
 
 from __future__ import annotations
 
-import asyncio
 import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -19,7 +18,7 @@ from .limiter_redis_parts import (
     rollback_args,
     timeout_error,
 )
-from .limiter_redis_share import HORIZON
+from .limiter_redis_share import HORIZON, ShareMode
 
 __all__ = ["SlotReservations"]
 
@@ -28,32 +27,20 @@ _LINE_UP_ROUNDS = 8
 """Rounds of taking the parts' slots again (Cluster) before a request gives up."""
 
 
-class SlotReservations:
-    """The reservation half of `RedisLimiter` (see its module docstring)."""
+class SlotReservations(ShareMode):
+    """The reservation half of `RedisLimiter` (see its module docstring); the outage half,
+    `ShareMode`, provides the loop and the sleeps."""
 
     _pid: str
     retakes: int
-    _counts: dict[str, int]
     heartbeat: float
 
-    if TYPE_CHECKING:  # provided by RedisLimiter and ShareMode
-
-        def _loop_now(self) -> asyncio.AbstractEventLoop:
-            raise NotImplementedError
+    if TYPE_CHECKING:  # provided by RedisLimiter
 
         async def _call(self, script: str, keys: list[str], args: Sequence[str | int]) -> Any:
             raise NotImplementedError
 
         def fire(self, script: str, keys: list[str], args: Sequence[str | int]) -> None:
-            raise NotImplementedError
-
-        async def _sleep(
-            self,
-            until: float | None,
-            group: RedisWaitGroup,
-            plan: Plan,
-            on: list[Any] | None = None,
-        ) -> None:
             raise NotImplementedError
 
     def _tolerance(self, plan: Plan) -> float:
