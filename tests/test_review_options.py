@@ -161,3 +161,24 @@ def test_transport_and_http_session_give_a_validation_error_or_a_client(
     else:
         assert http_session is None
         assert transport is None or isinstance(transport, MemoryTransport)
+
+
+@settings(max_examples=60, deadline=2000)
+@given(
+    url=REDIS_URLS | st.text(max_size=30),
+    cluster=st.booleans() | st.none() | st.integers() | st.text(max_size=3),
+    client=st.none() | st.integers() | st.text(max_size=3) | st.just(object()),
+)
+def test_redis_limiter_options_are_refused_or_taken_never_a_bare_exception(
+    url: str, cluster: Any, client: Any
+) -> None:
+    """``RedisLimiter(url, cluster=..., client=...)``: a limiter, or a `ValidationError` that
+    never shows the URL's password (a bad ``client`` used to raise a bare AttributeError)."""
+    try:
+        limiter = ea.RedisLimiter(url, cluster=cluster, client=client)
+    except ea.ValidationError as error:
+        message = str(error)
+        assert PASSWORD not in message
+        return
+    assert isinstance(cluster, bool) and client is None
+    asyncio.run(limiter.aclose())

@@ -101,6 +101,10 @@ class RedisLimiter(SlotReservations):
             ) from None
         if client is None and url is None:
             raise ValidationError("RedisLimiter needs a redis:// URL or a client")
+        if not isinstance(cluster, bool):
+            raise ValidationError("cluster must be True or False")
+        if client is not None and not isinstance(client, (aioredis.Redis, aioredis.RedisCluster)):
+            raise ValidationError("client must be a redis.asyncio.Redis or RedisCluster")
         if not call_timeout > 0 or not heartbeat > 0:
             raise ValidationError("call_timeout and heartbeat must be positive seconds")
         self._owns_client = client is None
