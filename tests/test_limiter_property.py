@@ -17,9 +17,8 @@ from hypothesis import strategies as st
 from virtual_time import run_virtual
 
 import exchange_async as ea
-from exchange_async._core.limiter import Budget
-from exchange_async._core.limiter_memory import MemoryLimiter
-from exchange_async._core.ratelimit import RateLimit, Scope
+from exchange_async._core.limits import Budget, RateLimit, Scope
+from exchange_async._core.limits.memory import MemoryLimiter
 
 EPS = 1e-9
 
