@@ -49,7 +49,7 @@ from collections.abc import Sequence
 
 from ..._errors import ClientClosedError, RateLimitWaitTimeout
 from .declarations import Scope
-from .schedule import GRANTED, PENDING, Schedule, Ticket, Waiter
+from .schedule import GRANTED, PENDING, MemoryWaitGroup, Schedule, Ticket, Waiter
 from .seam import Budget, WaitGroup
 
 __all__ = ["MemoryLimiter", "MemoryWaitGroup", "memory_limiter_for_running_loop"]
@@ -62,24 +62,6 @@ _WAKE, _DEADLINE, _PUMP = range(3)
 
 _RECENT_MAX = 4096
 """Budget tuples whose schedules are remembered by identity (a cache, cleared when full)."""
-
-
-class MemoryWaitGroup:
-    """The waits of one client on a `MemoryLimiter`; `close` fails them all at once."""
-
-    __slots__ = ("__weakref__", "closed", "waiters")
-
-    def __init__(self) -> None:
-        self.closed = False
-        self.waiters: set[asyncio.Future[Ticket]] = set()
-
-    def close(self) -> None:
-        """Fail every wait of this group (now and later) with `ClientClosedError`."""
-        self.closed = True
-        for future in self.waiters:
-            if not future.done():
-                future.set_exception(ClientClosedError("the client was closed"))
-        self.waiters.clear()
 
 
 class MemoryLimiter:

@@ -7,17 +7,55 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+from ..._errors import ClientClosedError
 from .declarations import Scope, validate_margin
 from .seam import Budget
 
-if TYPE_CHECKING:  # only for the type of a back-reference (no import at run time)
-    from .memory import MemoryLimiter
-
-__all__ = ["GRANTED", "PENDING", "RELEASED", "SENT", "Schedule", "Ticket", "Waiter"]
+__all__ = [
+    "GRANTED",
+    "PENDING",
+    "RELEASED",
+    "SENT",
+    "MemoryWaitGroup",
+    "Schedule",
+    "Scheduler",
+    "Ticket",
+    "Waiter",
+]
 
 PENDING, GRANTED, SENT, RELEASED = range(4)
+
+
+class Scheduler(Protocol):
+    """What a ticket tells its limiter (`MemoryLimiter`)."""
+
+    def advance(self, ticket: Ticket) -> None:
+        """An earlier ticket it waited for has left or was released: move it on."""
+        ...
+
+    def forget(self, ticket: Ticket, was_queued: bool) -> None:
+        """A waiting ticket was released."""
+        ...
+
+
+class MemoryWaitGroup:
+    """The waits of one client on a `MemoryLimiter`; `close` fails them all at once."""
+
+    __slots__ = ("__weakref__", "closed", "waiters")
+
+    def __init__(self) -> None:
+        self.closed = False
+        self.waiters: set[asyncio.Future[Ticket]] = set()
+
+    def close(self) -> None:
+        """Fail every wait of this group (now and later) with `ClientClosedError`."""
+        self.closed = True
+        for future in self.waiters:
+            if not future.done():
+                future.set_exception(ClientClosedError("the client was closed"))
+        self.waiters.clear()
 
 
 class Schedule:
@@ -81,7 +119,7 @@ class Ticket:
 
     def __init__(
         self,
-        limiter: MemoryLimiter,
+        limiter: Scheduler,
         loop: asyncio.AbstractEventLoop,
         states: tuple[Schedule, ...],
         n_narrow: int,
