@@ -11,16 +11,20 @@ starts, and a *burst tolerance* ``tau``: a start may come up to ``tau`` before i
 Equivalently, a client window of length ``W + J`` holds at most ``floor((W + J + tau) / T) + 1``
 starts, and the tolerance is the largest that keeps that at N.
 
-**The choice.** The margin keeps covering the same jitter for every window as for a 1-second
-one, ``J = margin * min(W, 1 s)`` (50 ms by default); a longer window spends the rest of its
-margin on a burst:
+**The choice.** The margin of a window up to a second is all jitter allowance, as before; a
+longer window splits its margin: half for jitter (and for sends that leave late, which a
+shared budget does not chain), half for a burst:
 
+    J   = max(margin * min(W, 1 s), W * margin / 2)
     tau = max(catch_up, W * margin - J)          burst = floor(tau / T) + 1 starts at once
 
-- 5 per 1 s (margin 5 %): ``T`` = 210 ms, ``tau`` = the 2 ms catch-up, burst 1 (a plain
-  spacing, as before: any 6 starts span at least 1.048 s).
-- 6,000 per 60 s: ``T`` = 10.5 ms, ``tau`` = 3 s - 50 ms = 2.95 s, burst 281: an idle budget
-  lets 281 requests leave at once, then one every 10.5 ms; any 60.05 s hold at most 6,000.
+- 5 per 1 s (margin 5 %): ``T`` = 210 ms, ``J`` = 50 ms, ``tau`` = the 2 ms catch-up, burst 1
+  (a plain spacing, as before: any 6 starts span at least 1.048 s).
+- 6,000 per 60 s: ``T`` = 10.5 ms, ``J`` = ``tau`` = 1.5 s, burst 143: an idle budget lets
+  143 requests leave at once, then one every 10.5 ms; any 6,001 starts span at least 61.5 s,
+  so a send may reach the server up to 1.5 s late (a TLS handshake, a busy event loop) and
+  the server still counts at most 6,000 in any minute. (All the margin on the burst would
+  give 281, but then a per-IP send could be only 50 ms late.)
 
 ``catch_up`` (2 ms, at most a quarter of the margin, 0 with no margin) lets a waiter the event
 loop wakes a little late keep its place instead of pushing every later start back.
@@ -51,7 +55,7 @@ CATCH_UP = 0.002
 keeps its place in the schedule (capped at a quarter of the margin, 0 with no margin)."""
 
 JITTER_WINDOW = 1.0
-"""Seconds of window whose margin is kept for jitter: ``J = margin * min(W, JITTER_WINDOW)``."""
+"""Seconds of window whose whole margin is kept for jitter (see the module docstring)."""
 
 
 class Scope(IntEnum):
@@ -87,10 +91,15 @@ class RateLimit:
         """Seconds a late-woken waiter may make up (see `CATCH_UP`)."""
         return min(CATCH_UP, self.period * margin / 4)
 
+    def jitter(self, margin: float) -> float:
+        """Seconds a start may reach the server late (network jitter, a late send) while the
+        server still counts at most N in any window: ``N * T - tau - W``."""
+        return self.period * margin - self.tolerance(margin) + 0.0
+
     def tolerance(self, margin: float) -> float:
         """The GCRA burst tolerance ``tau`` (seconds): a start may come this long before its
         slot (the module docstring derives it)."""
-        jitter = margin * min(self.period, JITTER_WINDOW)
+        jitter = max(margin * min(self.period, JITTER_WINDOW), self.period * margin / 2)
         return max(self.catch_up(margin), self.period * margin - jitter)
 
     def burst(self, margin: float) -> int:

@@ -77,7 +77,7 @@ class MemoryLimiter:
         self._waiting: dict[Waiter, None] = {}  # in arrival order
         self._recent: dict[int, tuple[Sequence[Budget], tuple[Schedule, ...], int]] = {}
         self._next_sweep = float("-inf")
-        self._heap: list[tuple[float, int, int, Ticket | Schedule]] = []
+        self._heap: list[tuple[float, int, int, Ticket | Schedule | Waiter]] = []
         self._seq = itertools.count()
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = float("inf")
@@ -161,7 +161,7 @@ class MemoryLimiter:
         )
         self._waiting[waiter] = None
         if waiter.deadline is not None:
-            self._at(waiter.deadline, _DEADLINE, ticket)
+            self._at(waiter.deadline, _DEADLINE, waiter)
         self.advance(ticket)
         group.waiters.add(future)
         try:
@@ -269,7 +269,7 @@ class MemoryLimiter:
 
     # -- one timer per due time ------------------------------------------------------------
 
-    def _at(self, when: float, kind: int, item: Ticket | Schedule) -> None:
+    def _at(self, when: float, kind: int, item: Ticket | Schedule | Waiter) -> None:
         heapq.heappush(self._heap, (when, next(self._seq), kind, item))
         if when < self._timer_at:
             assert self._loop is not None
@@ -289,11 +289,10 @@ class MemoryLimiter:
             when, _, kind, item = heapq.heappop(heap)
             if isinstance(item, Schedule):
                 self._pump((item,), now)
-            elif item.status != PENDING:
-                continue  # stale: granted, released or re-reserved since
-            elif kind == _DEADLINE:
-                self._fail(item)
-            elif item.wake_at == when:
+            elif isinstance(item, Waiter):  # a deadline: still waiting, whatever its ticket
+                if item in self._waiting:
+                    self._fail(item.ticket)
+            elif item.status == PENDING and item.wake_at == when:  # else stale
                 item.wake_at = -1.0
                 self.advance(item)
         if heap:

@@ -172,8 +172,7 @@ class Ticket:
                     if state.last is self:
                         state.tat = max(state.tat, after)
             elif now - self.granted_at > state.catch_up:  # a shared budget: shift its slots
-                late = now - self.granted_at - state.catch_up
-                state.tat = max(state.tat, self.afters[i] + late)
+                state.tat = max(state.tat, self.afters[i] + now - self.granted_at)
         self.prevs = []
         self._wake_followers()
 
