@@ -103,6 +103,7 @@ async def work(redis_url: str, base_url: str, start_at: float, seconds: float) -
         "errors": errors,
         "fell_back": fell_back,
         "on_redis": limiter.on_redis,
+        "carried": limiter.carried,
         "log": log,
     }
     await limiter.aclose()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections.abc import Sequence
-from typing import cast
 
 from ..._errors import ValidationError
 from .memory import MemoryLimiter, MemoryWaitGroup, memory_limiter_for_running_loop
@@ -109,7 +108,7 @@ def limiter_for(rate_limits: str | Limiter | None = None) -> Limiter:
         shared.users += 1
         return shared
     if all(callable(getattr(rate_limits, name, None)) for name in _LIMITER_METHODS):
-        return cast("Limiter", rate_limits)
+        return rate_limits
     raise ValidationError("rate_limits must be None, a redis:// URL or a limiter object")
 
 

@@ -11,9 +11,12 @@ from __future__ import annotations
 from ..declarations import Scope
 from ..seam import Budget
 
-__all__ = ["Plan", "budget_key", "epoch_key", "heartbeat_key", "tag"]
+__all__ = ["GATHER", "Plan", "budget_key", "epoch_key", "heartbeat_key", "tag"]
 
 _US = 1_000_000
+GATHER = 2.0
+"""Seconds a budget is held at most after Redis lost its state: time for every process that
+sent through it to carry its sends back (`scripts`); a shorter window is held one window."""
 PHASE_RESERVE, PHASE_CONFIRM, PHASE_SHARED = range(3)
 """What the slot script does with a budget: reserve an account slot (phase 1), confirm an
 account's slot as the request leaves (phase 2), take a shared slot (phase 2)."""
@@ -80,9 +83,9 @@ class Plan:
         self.keep_ms = [int(b.limit.period * (1 + b.margin) * 1000) + 1000 for b in budgets]
         self.tail: list[int] = []
         for b, keep, phase, epoch in zip(budgets, self.keep_ms, phases, self.epoch_of, strict=True):
-            window = b.interval * b.limit.max_requests - b.tolerance  # a full window's hold
+            hold = min(b.interval * b.limit.max_requests - b.tolerance, GATHER)
             self.tail += [round(b.interval * _US), round(b.tolerance * _US), keep]
-            self.tail += [round(window * _US), phase, epoch]
+            self.tail += [round(hold * _US), phase, epoch]
         self.chained = [i for i, b in enumerate(budgets) if b.scope is not Scope.IP]
         self.confirm: Plan | None = None
         if shared:

@@ -37,6 +37,8 @@ class _Owner(Protocol):
 
     def fire(self, script: str, keys: list[str], args: Sequence[str | int]) -> None: ...
 
+    def left(self, slots: list[Slot], at: float) -> None: ...
+
 
 class RedisWaitGroup:
     """The waits of one client on a `RedisLimiter`; `close` fails them all at once."""
@@ -191,6 +193,7 @@ class RedisPermit:
             self._done()
             return False
         self.status = 2
+        self._limiter.left(self.slots, now)
         for queue in self.queues:
             queue.floor = max(queue.floor, now + queue.interval - queue.catch_up)
         self._done()

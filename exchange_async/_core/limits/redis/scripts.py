@@ -13,50 +13,65 @@ processes sharing that scope.
 **Lost state.** Redis may come back empty (restarted without persistence) or answer from a
 replica that missed the last writes (replication is asynchronous). Each hash tag has an epoch
 key: an id, a write counter ``seq`` bumped by every slot call, and ``lost``, the last moment
-state was found lost. A caller passes the epoch id and counter it last saw. The epoch is
-missing although the caller saw one, its id changed, or its counter went backwards: the state
-the caller relied on is gone, and ``lost`` is set (to now, or to the new epoch's birth). Then
-every budget of the tag starts no earlier than ``lost + N * interval - tolerance``: as if the
-whole limit had been spent just before the loss, so no window at the server goes over,
-whatever was sent before it. (A process that never saw an epoch cannot tell a fresh Redis from
-an emptied one; it starts at once, and the first process that saw the old epoch sets the hold.)
+state was found lost. A caller passes the epoch id and counter it last saw; the epoch missing
+although the caller saw one, its id changed, or its counter gone backwards means the state the
+caller relied on is gone, and ``lost`` is set (to now, or to the new epoch's birth). Then:
+
+- every budget of the tag starts no earlier than ``lost + hold``, the hold being one full
+  window (``N * interval - tolerance``: as if the whole limit had been spent just before the
+  loss) but at most `GATHER` seconds;
+- within that time every process that sent through the tag in its last window carries its
+  own sends back (`CARRY`, replayed into the GCRA state: at least the state they imply), so a
+  window longer than the hold (the per-IP minute) is exact too once the hold ends.
+
+A process that never saw an epoch cannot tell a fresh Redis from an emptied one; it starts at
+once, and the first process that saw the old epoch sets the hold.
 """
 
-__all__ = ["PENALIZE", "REDATE", "ROLLBACK", "SLOT"]
+__all__ = ["CARRY", "PENALIZE", "REDATE", "ROLLBACK", "SLOT"]
 
-SLOT = """
+_EPOCH = """
+local function num(x) return tonumber(x) or 0 end
+local function str(x) return string.format('%.0f', x) end
+local function epoch(key, seen, seen_seq, candidate, now)
+  local v = redis.call('HMGET', key, 'id', 'seq', 'born', 'lost')
+  local id, seq, born, l = v[1], num(v[2]), num(v[3]), num(v[4])
+  local changed = 0
+  if not id then  -- a fresh Redis, or one that lost its state: the caller knows which
+    id, seq, born = candidate, 0, now
+    if seen ~= '' then l, changed = now, 1 end
+  elseif seen ~= '' and id ~= seen then  -- lost before this epoch was born
+    l, changed = math.max(l, born), 1
+  elseif seen ~= '' and seq < seen_seq then  -- a replica that missed writes answers
+    l, changed = now, 1
+  end
+  seq = seq + 1
+  redis.call('HSET', key, 'id', id, 'seq', seq, 'born', str(born), 'lost', str(l))
+  redis.call('PEXPIRE', key, 86400000)
+  return id, seq, l, changed
+end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+"""
+
+SLOT = (
+    _EPOCH
+    + """
 -- KEYS: n budget keys, m heartbeat keys, m epoch keys (one each per hash tag)
 -- ARGV: pid, not_before_rel_us, max_wait_us (-1: none), heartbeat_us, n, horizon_us,
 --       promised_us (a slot handed out earlier, to confirm; 0: none), m, epoch_candidate,
 --       then per tag: seen_epoch_id ('' none), seen_seq,
---       then per budget: interval_us, tolerance_us, keep_ms, window_us, phase, tag index
+--       then per budget: interval_us, tolerance_us, keep_ms, hold_us, phase, tag index
 -- phase 0: reserve an account slot (t); 1: the account's slot must have come (u), confirm it;
 -- 2: take a shared slot (t).
-local function num(x) return tonumber(x) or 0 end
-local function str(x) return string.format('%.0f', x) end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local n = tonumber(ARGV[5])
 local m = tonumber(ARGV[8])
 local base = 9 + 2 * m
 local function arg(i, k) return tonumber(ARGV[base + 6 * (i - 1) + k]) end
 local lost, epochs = {}, {}
 for j = 1, m do
-  local key = KEYS[n + m + j]
-  local v = redis.call('HMGET', key, 'id', 'seq', 'born', 'lost')
-  local id, seq, born, l = v[1], num(v[2]), num(v[3]), num(v[4])
-  local seen, seen_seq = ARGV[8 + 2 * j], tonumber(ARGV[9 + 2 * j])
-  if not id then
-    id, seq, born = ARGV[9] .. ':' .. j, 0, now
-    if seen ~= '' then l = now end
-  elseif seen ~= '' and id ~= seen then
-    l = math.max(l, born)
-  elseif seen ~= '' and seq < seen_seq then
-    l = now
-  end
-  seq = seq + 1
-  redis.call('HSET', key, 'id', id, 'seq', seq, 'born', str(born), 'lost', str(l))
-  redis.call('PEXPIRE', key, 86400000)
+  local id, seq, l = epoch(KEYS[n + m + j], ARGV[8 + 2 * j], tonumber(ARGV[9 + 2 * j]),
+    ARGV[9] .. ':' .. j, now)
   lost[j] = l
   epochs[2 * j - 1], epochs[2 * j] = id, seq
 end
@@ -122,6 +137,7 @@ end
 for j = 1, 2 * m do out[3 + m + 2 * n + j] = epochs[j] end
 return out
 """
+)
 """Hand out (or, with ``promised_us``, confirm) the next start slot of every budget at once.
 
 Returns ``[wait_us (-1: longer than max_wait; -2: an account slot has not come, no slot
@@ -130,6 +146,39 @@ taken), now_us, come_back_in_us, heartbeat counts..., (before, after) per budget
 keeps its place) but not confirmed: the caller may use it only after confirming it within the
 horizon (``come_back_in_us`` > 0). So no slot that can still be used lies more than the
 horizon ahead of the last call that reached Redis."""
+
+CARRY = (
+    _EPOCH
+    + """
+-- This process's own sends of the last window, carried back into a tag whose state it finds
+-- lost. KEYS: the tag's epoch key, then budget keys.
+-- ARGV: seen_epoch_id, seen_seq, epoch_candidate, then per key: interval_us, keep_ms, count,
+--       then that many send ages (us before now, oldest first)
+local id, seq, l, changed = epoch(KEYS[1], ARGV[1], tonumber(ARGV[2]), ARGV[3], now)
+if changed == 1 then
+  local at = 4
+  for i = 2, #KEYS do
+    local interval, keep, count = tonumber(ARGV[at]), tonumber(ARGV[at + 1]), tonumber(ARGV[at + 2])
+    local tat = num(redis.call('HGET', KEYS[i], 't'))
+    for k = 1, count do
+      local sent = now - tonumber(ARGV[at + 2 + k])
+      tat = math.max(tat, sent) + interval
+    end
+    at = at + 3 + count
+    if count > 0 then
+      redis.call('HSET', KEYS[i], 't', str(tat))
+      local u = num(redis.call('HGET', KEYS[i], 'u'))
+      if tat > u then redis.call('HSET', KEYS[i], 'u', str(tat)) end
+      redis.call('PEXPIRE', KEYS[i], str(math.max(0, tat - now) / 1000 + keep))
+    end
+  end
+end
+return {id, seq, changed}
+"""
+)
+"""Carry this process's sends back after a loss (only when the caller's view finds one, so
+two carries of the same sends by one process cannot happen for one loss). Returns
+``[epoch id, seq, carried (1/0)]``."""
 
 REDATE = """
 -- A request left late: its budgets' next starts count from the real send.
