@@ -14,7 +14,7 @@ from ..seam import Budget
 __all__ = ["GATHER", "Plan", "budget_key", "epoch_key", "heartbeat_key", "tag"]
 
 _US = 1_000_000
-GATHER = 2.0
+GATHER = 1.5
 """Seconds a budget is held at most after Redis lost its state: time for every process that
 sent through it to carry its sends back (`scripts`); a shorter window is held one window."""
 PHASE_RESERVE, PHASE_CONFIRM, PHASE_SHARED = range(3)
@@ -77,6 +77,9 @@ class Plan:
         self.keys = [budget_key(prefix, b, egress) for b in budgets]
         self.tags_of = [tag(prefix, b, egress) for b in budgets]  # each budget's hash tag
         self.tags = sorted(set(self.tags_of))
+        if shared and not cluster:  # phase 1 looks at the shared tags' epochs too: a lost
+            # state is found (and its hold starts) for every tag of the request at once
+            self.tags = sorted({*self.tags, *(tag(prefix, b, egress) for b in shared)})
         self.hb_keys = [heartbeat_key(t) for t in self.tags]
         self.epochs = [epoch_key(t) for t in self.tags]
         self.epoch_of = [self.tags.index(t) + 1 for t in self.tags_of]

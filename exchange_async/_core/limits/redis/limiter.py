@@ -99,7 +99,8 @@ class RedisLimiter:
         )
         self._scripts = Scripts(client, call_timeout, self._went_down)
         self._outage.on_up = self._back_up
-        self._recall = Recall(self._scripts, self._sleeps, lambda: self._outage.down)
+        outage = self._outage
+        self._recall = Recall(self._scripts, self._sleeps, lambda: outage.down, outage.state_lost)
         strategy = ClusterLineUp if self.cluster else SingleServer
         self._lineup = strategy(
             self._scripts, self._sleeps, self._counts, self._recall, pid, heartbeat

@@ -34,8 +34,15 @@ since (a silent process must carry its sends back too)."""
 class Recall:
     """Own sends per budget key (Redis clock, us) and the carry-back after a loss."""
 
-    def __init__(self, scripts: Scripts, sleeps: Sleeps, is_down: Callable[[], bool]) -> None:
+    def __init__(
+        self,
+        scripts: Scripts,
+        sleeps: Sleeps,
+        is_down: Callable[[], bool],
+        on_lost: Callable[[str], None],
+    ) -> None:
         self._scripts = scripts
+        self._on_lost = on_lost
         self._sleeps = sleeps
         self.epochs: dict[str, tuple[str, int]] = {}  # tag -> (epoch id, seq) last seen
         self._name = uuid.uuid4().hex[:12]  # a new epoch's id, if this carry creates it
@@ -81,6 +88,7 @@ class Recall:
 
     def lost(self, tag_: str, seen: tuple[str, int]) -> None:
         """This process found ``tag_``'s state lost (it had seen epoch ``seen``): carry back."""
+        self._on_lost(tag_)
         loop = self._sleeps.loop
         if loop is None or tag_ not in self._keys:
             return
@@ -101,12 +109,12 @@ class Recall:
     async def _carry(self, tag_: str, seen: tuple[str, int], since_us: int | None) -> None:
         now_us = self._now_us()
         keys = [epoch_key(tag_)]
-        args: list[Any] = [seen[0], seen[1], f"carry:{self._name}:{now_us}"]
+        args: list[Any] = [seen[0], seen[1], f"carry:{self._name}:{now_us}", self._name]
         for key, (window, interval, keep_ms) in self._keys.get(tag_, {}).items():
             floor = now_us - window if since_us is None else max(now_us - window, since_us)
-            ages = [now_us - t for t in self._sent.get(key, ()) if t >= floor]
+            sends = [t for t in self._sent.get(key, ()) if t >= floor]
             keys.append(key)
-            args += [interval, keep_ms, len(ages), *ages]
+            args += [interval, keep_ms, window, len(sends), *sends]
         reply = await self._scripts.call(CARRY, keys, args)
         self.carried += int(reply[2])
         epoch = reply[0].decode() if isinstance(reply[0], bytes) else str(reply[0])

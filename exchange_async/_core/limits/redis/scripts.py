@@ -152,25 +152,35 @@ CARRY = (
     + """
 -- This process's own sends of the last window, carried back into a tag whose state it finds
 -- lost. KEYS: the tag's epoch key, then budget keys.
--- ARGV: seen_epoch_id, seen_seq, epoch_candidate, then per key: interval_us, keep_ms, count,
---       then that many send ages (us before now, oldest first)
+-- ARGV: seen_epoch_id, seen_seq, epoch_candidate, process name, then per key: interval_us,
+--       keep_ms, window_us, count, then that many sends (us, on Redis's clock as this process
+--       knows it: a slot's start plus its lateness)
+-- The carried sends of every process are kept (a sorted set beside the budget, for one
+-- window) and the budget's state is the GCRA state of their union: carried twice, or by
+-- several processes, a send counts once.
 local id, seq, l, changed = epoch(KEYS[1], ARGV[1], tonumber(ARGV[2]), ARGV[3], now)
 if changed == 1 then
-  local at = 4
+  local at = 5
   for i = 2, #KEYS do
-    local interval, keep, count = tonumber(ARGV[at]), tonumber(ARGV[at + 1]), tonumber(ARGV[at + 2])
-    local tat = num(redis.call('HGET', KEYS[i], 't'))
+    local interval, keep = tonumber(ARGV[at]), tonumber(ARGV[at + 1])
+    local window, count = tonumber(ARGV[at + 2]), tonumber(ARGV[at + 3])
+    local carried = KEYS[i] .. ':carried'
     for k = 1, count do
-      local sent = now - tonumber(ARGV[at + 2 + k])
-      tat = math.max(tat, sent) + interval
+      local sent = ARGV[at + 3 + k]
+      redis.call('ZADD', carried, sent, ARGV[4] .. ':' .. sent)
     end
-    at = at + 3 + count
-    if count > 0 then
-      redis.call('HSET', KEYS[i], 't', str(tat))
-      local u = num(redis.call('HGET', KEYS[i], 'u'))
-      if tat > u then redis.call('HSET', KEYS[i], 'u', str(tat)) end
-      redis.call('PEXPIRE', KEYS[i], str(math.max(0, tat - now) / 1000 + keep))
+    at = at + 4 + count
+    redis.call('ZREMRANGEBYSCORE', carried, '-inf', str(now - window))
+    redis.call('PEXPIRE', carried, str(window / 1000 + 1000))
+    local tat = 0
+    local sends = redis.call('ZRANGE', carried, 0, -1, 'WITHSCORES')
+    for k = 2, #sends, 2 do tat = math.max(tat, tonumber(sends[k])) + interval end
+    for _, field in ipairs({'t', 'u'}) do
+      if tat > num(redis.call('HGET', KEYS[i], field)) then
+        redis.call('HSET', KEYS[i], field, str(tat))
+      end
     end
+    redis.call('PEXPIRE', KEYS[i], str(math.max(0, tat - now) / 1000 + keep))
   end
 end
 return {id, seq, changed}
