@@ -168,21 +168,23 @@ class Outage:
         now = self._sleeps.now()
         max_wait = None if deadline is None else max(0.0, deadline - now)
         loop = asyncio.get_running_loop()
-        share = loop.create_task(
+        waiting = loop.create_task(
             self.fallback.acquire(shares, max_wait=max_wait, group=group.memory)
         )
         up: asyncio.Future[None] = loop.create_future()
         self._up_waiters.append(up)
         try:  # Redis back: no more share permits (the carry-back would miss them)
-            await asyncio.wait((share, up), return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait((waiting, up), return_when=asyncio.FIRST_COMPLETED)
         finally:
-            if not share.done():
-                share.cancel()
+            if not up.done():
+                self._up_waiters.remove(up)
+            if not waiting.done():
+                waiting.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await share  # its ticket is given back
-        if share.cancelled():
+                    await waiting  # its ticket is given back
+        if waiting.cancelled():
             raise Repause
-        return share.result()
+        return waiting.result()
 
     async def wait_for_redis(
         self, plan: Plan, deadline: float | None, group: RedisWaitGroup
