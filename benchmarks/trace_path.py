@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,15 +80,17 @@ async def measure() -> tuple[Trace, Trace]:
     sim = Simulator(SimulatorConfig(seed=7))
     sim.add_bitget_account(api_key=KEY, secret_key=SECRET, passphrase=PASSPHRASE, orders=30)
     credentials = ea.BitgetCredentials(KEY, SECRET, PASSPHRASE)
-    async with SimulatorServer(sim) as server:
-        async with ea.BitgetClient(credentials, base_url=server.base_url) as client:
-            call: Callable[[], Any] = lambda: client.get_current_tracking_orders("USDT-FUTURES")
-            cold, warm = Trace(), Trace()
-            with traced(cold):
-                first = await call()
-            with traced(warm):
-                second = await call()
-    assert first.tracking_list and second.tracking_list, "the simulator sent no orders"
+    cold, warm = Trace(), Trace()
+    async with (
+        SimulatorServer(sim) as server,
+        ea.BitgetClient(credentials, base_url=server.base_url) as client,
+    ):
+        with traced(cold):
+            first = await client.get_current_tracking_orders("USDT-FUTURES")
+        with traced(warm):
+            second = await client.get_current_tracking_orders("USDT-FUTURES")
+    if not (first.tracking_list and second.tracking_list):
+        raise SystemExit("the simulator sent no orders")
     return cold, warm
 
 

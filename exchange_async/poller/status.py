@@ -1,30 +1,17 @@
-"""The live state of each watched account, and the options the poller's clients share."""
+"""The live state of each watched account."""
 
 from __future__ import annotations
 
 import asyncio
 import enum
 from dataclasses import dataclass, field
-from typing import TypedDict
 
 from .._core.client import BaseClient
-from .._core.limiter import Limiter
-from .._core.retry import RetryPolicy
-from .._core.transport import Transport
 from .._errors import ValidationError
 from .events import Order
 from .sources import Source
 
 __all__ = ["AccountState", "AccountStatus", "check_poller_options"]
-
-
-class ClientOptions(TypedDict):
-    """What every client the poller builds shares."""
-
-    timeout: float
-    retry: RetryPolicy
-    transport: Transport
-    rate_limits: str | Limiter | None
 
 
 class AccountState(enum.StrEnum):
