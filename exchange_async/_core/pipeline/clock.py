@@ -37,12 +37,6 @@ class ServerClock:
         """The server's current time in ms, as best known."""
         return int(time.time() * 1000) + self.offset_ms
 
-    def record(self, server_ms: int | None, local_ms: float = 0.0) -> None:
-        """One measurement: the server said ``server_ms`` at local wall-clock ``local_ms``
-        (ms); ``server_ms=None``: it could not be had, use the local clock."""
-        self.offset_ms = 0 if server_ms is None else round(server_ms - local_ms)
-        self.generation += 1
-
 
 _clocks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, ServerClock]] = (
     weakref.WeakKeyDictionary()

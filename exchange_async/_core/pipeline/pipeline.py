@@ -1,6 +1,6 @@
 """The request pipeline every exchange client runs on, one step per concern.
 
-    request            encode the exact query once (the bytes signed are the bytes sent)
+    request            the exact query, once (the bytes signed are the bytes sent)
     _send_with_retries carry out the `RetryPolicy`'s decision after each failed attempt
     _attempt           sync the server's clock if never done (`_sync_clock`), send, decode
     _transmit          limiter -> timestamp and sign -> transport (the permit is re-dated
@@ -35,7 +35,7 @@ from .clock import ServerClock, clock_for
 from .options import ClientOptions
 from .reply import decode_reply
 
-__all__ = ["Pipeline", "PipelineStats", "Signer", "SignerFactory", "encode_query"]
+__all__ = ["Pipeline", "PipelineStats", "Signer", "SignerFactory"]
 
 T = TypeVar("T")
 P = TypeVar("P")
@@ -52,18 +52,6 @@ SignerFactory = Callable[[Mapping[str, str]], Signer]
 # Characters that no HTTP client or server re-encodes in a query value. Anything else would
 # be percent-encoded by someone on the way, and the signature over the raw value would break.
 _SAFE_VALUE = re.compile(r"[A-Za-z0-9\-_.~,:]*\Z")
-
-
-def encode_query(params: Mapping[str, str]) -> str:
-    """``k1=v1&k2=v2`` with keys sorted ascending and values as they are (never re-encoded).
-
-    Values must already be strings of URL-safe characters; a value that would need encoding
-    raises `ValidationError`, because no exchange verifies such a signature reliably.
-    """
-    for key, value in params.items():
-        if not _SAFE_VALUE.match(value):
-            raise ValidationError(f"{key} has characters that cannot be sent unencoded")
-    return "&".join([f"{key}={params[key]}" for key in sorted(params)])
 
 
 @dataclass(slots=True)
@@ -171,8 +159,15 @@ class Pipeline:
         if cursor is not None:
             assert endpoint.cursor_param is not None, "the endpoint declares no cursor"
             params = {**params, endpoint.cursor_param: cursor}
-        query = encode_query(params) if params else ""
-        path_qs = f"{endpoint.path}?{query}" if query else endpoint.path
+        # The query, once: ``k1=v1&k2=v2``, keys sorted, values as they are (never
+        # re-encoded: the bytes signed are the bytes sent). A value that would need encoding
+        # is refused, because no exchange verifies such a signature reliably.
+        path_qs = endpoint.path
+        if params:
+            for key, value in params.items():
+                if not _SAFE_VALUE.match(value):
+                    raise ValidationError(f"{key} has characters that cannot be sent unencoded")
+            path_qs += "?" + "&".join([f"{key}={params[key]}" for key in sorted(params)])
         return await self._send_with_retries(endpoint, path_qs)
 
     async def _send_with_retries(self, endpoint: Endpoint[T], path_qs: str) -> T:
@@ -297,7 +292,7 @@ class Pipeline:
         """Resolve, for the running loop, the limiter instance and the server's clock (a client
         used under a second ``asyncio.run()`` resolves them again there)."""
         self._loop = asyncio.get_running_loop()
-        resolve = getattr(self._limiter, "for_running_loop", None)
+        resolve = getattr(self._limiter, "_here", None)  # the registry's: this loop's own
         self._loop_limiter = resolve() if resolve is not None else self._limiter
         if self.exchange.server_time is not None:
             self._clock = clock_for(self._server)
@@ -318,9 +313,11 @@ class Pipeline:
                 server_ms = rule.read(decode_reply(self.exchange, rule.endpoint, response))
             except ExchangeError as error:
                 logger.warning("server time unavailable (%s); using the local clock", error)
-                clock.record(None)
-            else:
-                clock.record(server_ms, ((sent_at[0] if sent_at else received) + received) / 2)
+                clock.offset_ms = 0
+            else:  # against the midpoint of the request's own round trip
+                local_ms = ((sent_at[0] if sent_at else received) + received) / 2
+                clock.offset_ms = round(server_ms - local_ms)
+            clock.generation += 1
 
     def __repr__(self) -> str:
         return f"<Pipeline {self.exchange.name} {self._server} {self._state.value}>"
