@@ -83,5 +83,7 @@ def _seconds(value: object) -> float | None:
     """``value`` as a finite, non-negative number of seconds, or None."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
+    if isinstance(value, int) and abs(value) > 10**12:  # float() of a huge int overflows
+        return None
     seconds = float(value)
     return seconds if 0 <= seconds < float("inf") else None

@@ -23,7 +23,7 @@ from .retry import RetryPolicy
 if TYPE_CHECKING:
     from ..aiohttp_transport import HttpSession
 
-__all__ = ["ClientOptions", "ClientOptionsDict"]
+__all__ = ["MAX_CONNECTIONS", "MAX_REPLY_BYTES", "ClientOptions", "ClientOptionsDict"]
 
 
 class ClientOptionsDict(TypedDict, total=False):
@@ -43,6 +43,11 @@ class ClientOptionsDict(TypedDict, total=False):
 
 
 _KEYWORDS = frozenset(ClientOptionsDict.__annotations__)
+
+MAX_CONNECTIONS = 100_000
+"""More connections to one exchange than any host can open."""
+MAX_REPLY_BYTES = 2**40
+"""A reply-size cap beyond this (1 TiB) is no cap."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,10 +106,15 @@ def _transport(options: ClientOptionsDict) -> tuple[Transport, bool]:
     http_session = resolve_http_session(options.get("http_session"), options.get("session"))
     transport = options.get("transport")
     if transport is None:
+        connections = options.get("max_connections", 100)
+        reply_bytes = options.get("max_reply_bytes", DEFAULT_MAX_REPLY_BYTES)
+        # The transport checks type and sign; an int of thousands of digits is refused here.
+        if isinstance(connections, int) and connections > MAX_CONNECTIONS:
+            raise ValidationError(f"max_connections must be at most {MAX_CONNECTIONS}")
+        if isinstance(reply_bytes, int) and reply_bytes > MAX_REPLY_BYTES:
+            raise ValidationError(f"max_reply_bytes must be at most {MAX_REPLY_BYTES}")
         built = AiohttpTransport(
-            http_session=http_session,
-            max_connections=options.get("max_connections", 100),
-            max_reply_bytes=options.get("max_reply_bytes", DEFAULT_MAX_REPLY_BYTES),
+            http_session=http_session, max_connections=connections, max_reply_bytes=reply_bytes
         )
         return built, True
     if http_session is not None:
