@@ -23,10 +23,10 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import msgspec
 
@@ -40,15 +40,14 @@ from ..._errors import (
     RateLimitError,
     UnknownExchangeError,
 )
-
-if TYPE_CHECKING:  # only for annotations: the declarations build their decoders from here
-    from ..declarations import Endpoint, ExchangeSpec
-    from ..transport import TransportResponse
+from ..transport import TransportResponse
 
 __all__ = [
     "MAX_SERVER_WAIT",
     "Envelope",
+    "ExchangeRules",
     "ReplyDecoder",
+    "ReplyRules",
     "StatusOnly",
     "clamp_wait",
     "decode_reply",
@@ -58,6 +57,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 
 MAX_SERVER_WAIT = 3600.0
 """A ``Retry-After`` or ban length longer than this (seconds) counts as this: an hour."""
@@ -175,7 +175,32 @@ def non_finite(obj: object, fields: tuple[str, ...]) -> str | None:
 # -- the whole reply ---------------------------------------------------------------------------
 
 
-def decode_reply(spec: ExchangeSpec, endpoint: Endpoint[T], response: TransportResponse) -> T:
+class ReplyRules(Protocol[T_co]):
+    """What decoding reads of an endpoint (a `declarations.Endpoint` is one; the declarations
+    import this module, so it names the shape, not the class)."""
+
+    @property
+    def path(self) -> str: ...
+    @property
+    def decoder(self) -> ReplyDecoder[Envelope[Any]]: ...
+    @property
+    def absent(self) -> Callable[[], Any] | None: ...
+    @property
+    def convert(self) -> Callable[[Any], T_co] | None: ...
+
+
+class ExchangeRules(Protocol):
+    """What decoding reads of an exchange (a `declarations.ExchangeSpec` is one)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def success_code(self) -> str: ...
+    @property
+    def errors(self) -> Mapping[str, type[ExchangeError]]: ...
+
+
+def decode_reply(spec: ExchangeRules, endpoint: ReplyRules[T], response: TransportResponse) -> T:
     """The envelope's ``data``, converted by ``endpoint.convert`` when it declares one, on
     success; otherwise raise the mapped `ExchangeError`.
 
@@ -213,7 +238,7 @@ def decode_reply(spec: ExchangeSpec, endpoint: Endpoint[T], response: TransportR
 
 
 def _refusal_or_bad_body(
-    spec: ExchangeSpec, endpoint: Endpoint[Any], response: TransportResponse, why: str
+    spec: ExchangeRules, endpoint: ReplyRules[Any], response: TransportResponse, why: str
 ) -> ExchangeError:
     """The data did not fit the model: an error reply with odd data, or a broken body."""
     status, body = response.status, response.body
@@ -233,7 +258,7 @@ def _refusal_or_bad_body(
 
 
 def error_for(
-    spec: ExchangeSpec, status: int, code: str | None, message: str, retry_after: float | None
+    spec: ExchangeRules, status: int, code: str | None, message: str, retry_after: float | None
 ) -> ExchangeError:
     """The exception for a refused request: by the exchange's code, else by HTTP status."""
     cls = spec.errors.get(code) if code is not None else None
@@ -345,7 +370,9 @@ def _status_only(body: bytes) -> StatusOnly | None:
         return None
 
 
-def _bad_body(spec: ExchangeSpec, endpoint: Endpoint[Any], status: int, what: str) -> DecodeError:
+def _bad_body(
+    spec: ExchangeRules, endpoint: ReplyRules[Any], status: int, what: str
+) -> DecodeError:
     return DecodeError(
         f"unexpected reply body for {endpoint.path}: {what}", http_status=status, exchange=spec.name
     )
