@@ -195,11 +195,14 @@ def test_the_options_are_checked_once_into_one_frozen_object() -> None:
     options = client._pipeline.options
     assert isinstance(options, ClientOptions)
     assert (options.timeout, options.max_rate_wait, options.transport) == (3.0, 2.0, transport)
-    assert options.owns_transport is False  # a given transport is never closed by the client
+    assert client._pipeline.transport is transport
+    assert client._owns_transport is False  # a given transport is never closed by the client
     with pytest.raises(dataclasses.FrozenInstanceError):
         options.timeout = 5  # type: ignore[misc]
-    own = ea.CoinWClient(ea.CoinWCredentials("cw-k", "cw-s"))
-    assert own._pipeline.options.owns_transport is True
+    own = ea.CoinWClient(ea.CoinWCredentials("cw-k", "cw-s"), max_connections=3)
+    assert own._owns_transport is True
+    assert own._pipeline.options.transport is None  # each client builds its own from these
+    assert own._pipeline.options.max_connections == 3
 
 
 def test_an_unknown_keyword_is_a_type_error_as_python_says() -> None:
@@ -227,4 +230,6 @@ async def test_a_poller_hands_one_options_object_to_every_client() -> None:
         assert one.client is not None and two.client is not None
         first, second = one.client._pipeline.options, two.client._pipeline.options
         assert first is second
-        assert (first.timeout, first.transport, first.owns_transport) == (7.0, transport, False)
+        assert (first.timeout, first.transport) == (7.0, transport)
+        assert one.client._pipeline.transport is two.client._pipeline.transport is transport
+        assert not one.client._owns_transport and not two.client._owns_transport

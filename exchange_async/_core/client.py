@@ -8,7 +8,7 @@ from typing import Any, Self
 from .._errors import ValidationError
 from .declarations import ExchangeSpec
 from .limiter import limiter_for, release_limiter
-from .params import check_base_url, check_flag, check_uid, redact_url
+from .params import check_base_url, check_uid, redact_url
 from .pipeline.options import ClientOptions, ClientOptionsDict
 from .pipeline.pipeline import Pipeline, PipelineStats, SignerFactory
 from .pipeline.signing import ApiKeyCredentials, account_fingerprint
@@ -23,6 +23,7 @@ class BaseClient:
     """
 
     _pipeline: Pipeline
+    _owns_transport: bool
 
     def _init_pipeline(
         self,
@@ -47,16 +48,14 @@ class BaseClient:
         if not isinstance(credentials, credentials_type):
             raise ValidationError(f"credentials must be {credentials_type.__name__}")
         if options is None:
-            insecure = check_flag("allow_insecure_http", keywords.get("allow_insecure_http", False))
-            base_url = check_base_url(base_url, allow_insecure=insecure)
             options = ClientOptions.from_keywords(**keywords)
         elif keywords or not isinstance(options, ClientOptions):
             raise ValidationError("pass options= (a ClientOptions) or keyword options, not both")
-        else:
-            base_url = check_base_url(base_url, allow_insecure=options.allow_insecure_http)
+        base_url = check_base_url(base_url, allow_insecure=options.allow_insecure_http)
         account_ids: tuple[str, ...] = (account_fingerprint(credentials.api_key),)
         if uid is not None:
             account_ids += ("uid:" + check_uid(uid),)
+        transport, self._owns_transport = options.open_transport(base_url)
         self._pipeline = Pipeline(
             exchange=exchange,
             base_url=base_url,
@@ -64,6 +63,7 @@ class BaseClient:
             signer=signer,
             account_ids=account_ids,
             options=options,
+            transport=transport,
             limiter=limiter_for(options.rate_limits),
             headers=headers,
         )
@@ -90,8 +90,8 @@ class BaseClient:
             return
         pipeline.close()
         try:
-            if pipeline.options.owns_transport:
-                await pipeline.options.transport.aclose()
+            if self._owns_transport:
+                await pipeline.transport.aclose()
         finally:
             await release_limiter(pipeline.limiter)
 

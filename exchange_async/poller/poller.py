@@ -115,7 +115,7 @@ class Poller(ExchangeShortcuts):
         self._transport: Transport = transport or AiohttpTransport(max_connections=max_connections)
         # One checked set of options for every client the poller builds.
         self._options = ClientOptions(
-            transport=self._transport, timeout=timeout, retry=self._retry, rate_limits=self._limiter
+            timeout=timeout, retry=self._retry, rate_limits=self._limiter, transport=self._transport
         )
         self._accounts: dict[str, Account] = {}
         self._queue: asyncio.Queue[object] = asyncio.Queue()

@@ -54,10 +54,6 @@ MAX_REPLY_BYTES = 2**40
 class ClientOptions:
     """Checked request settings of a client (or of every client of a poller)."""
 
-    transport: Transport
-    """Where requests go."""
-    owns_transport: bool = False
-    """Whether a client closes ``transport`` when it closes (it built it)."""
     timeout: float = 10.0
     """Seconds for one attempt in all: connecting, sending and reading the whole reply."""
     retry: RetryPolicy = field(default_factory=RetryPolicy)
@@ -70,11 +66,21 @@ class ClientOptions:
     """Where the limits are kept: None in-process, a ``redis://`` URL, or a limiter object."""
     allow_insecure_http: bool = False
     """Allow a plain ``http://`` base URL to a host that is not loopback."""
+    transport: Transport | None = None
+    """A transport to use as is (never closed by a client); None: each client builds its own
+    from the settings below (`open_transport`)."""
+    http_session: HttpSession | None = None
+    """A caller's aiohttp session for the built transport (never closed by the SDK)."""
+    max_connections: int = 100
+    """Connections in the built transport's pool (0: no limit)."""
+    max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES
+    """The built transport's cap on one reply body, after decompression."""
 
     @classmethod
     def from_keywords(cls, **options: Unpack[ClientOptionsDict]) -> ClientOptions:
-        """Check every keyword once (`ValidationError` naming the first bad one) and build the
-        transport unless one is given. An unknown keyword is a ``TypeError``, as Python's own."""
+        """Check every keyword once (`ValidationError` naming the first bad one; the transport
+        settings are the transport's to check, when it is built). An unknown keyword is a
+        ``TypeError``, as Python's own."""
         unknown = sorted(set(options) - _KEYWORDS)
         if unknown:
             raise TypeError(f"unexpected keyword argument {unknown[0]!r}")
@@ -86,41 +92,44 @@ class ClientOptions:
         )
         if max_rate_wait is not None:
             max_rate_wait = check_seconds("max_rate_wait", max_rate_wait, inclusive=False)
-        transport, owns = _transport(options)
+        insecure = check_flag("allow_insecure_http", options.get("allow_insecure_http", False))
+        http_session = resolve_http_session(options.get("http_session"), options.get("session"))
+        transport = options.get("transport")
+        if transport is not None:
+            if http_session is not None:
+                raise ValidationError("pass transport= or http_session=, not both")
+            if not (
+                callable(getattr(transport, "send", None))
+                and callable(getattr(transport, "aclose", None))
+            ):
+                raise ValidationError("transport must have async send() and aclose() (a Transport)")
         return cls(
-            transport=transport,
-            owns_transport=owns,
             timeout=timeout,
             retry=RetryPolicy() if retry is None else check_instance("retry", retry, RetryPolicy),
             rate_limit_margin=margin,
             max_rate_wait=max_rate_wait,
             rate_limits=options.get("rate_limits"),
-            allow_insecure_http=check_flag(
-                "allow_insecure_http", options.get("allow_insecure_http", False)
-            ),
+            allow_insecure_http=insecure,
+            transport=transport,
+            http_session=http_session,
+            max_connections=options.get("max_connections", 100),
+            max_reply_bytes=options.get("max_reply_bytes", DEFAULT_MAX_REPLY_BYTES),
         )
 
-
-def _transport(options: ClientOptionsDict) -> tuple[Transport, bool]:
-    """The given transport (not owned), or a new one built from the transport settings."""
-    http_session = resolve_http_session(options.get("http_session"), options.get("session"))
-    transport = options.get("transport")
-    if transport is None:
-        connections = options.get("max_connections", 100)
-        reply_bytes = options.get("max_reply_bytes", DEFAULT_MAX_REPLY_BYTES)
+    def open_transport(self, base_url: str) -> tuple[Transport, bool]:
+        """(the transport a client for ``base_url`` sends through, whether the client owns it):
+        the given one (not owned), or a new one built from the transport settings."""
+        if self.transport is not None:
+            return self.transport, False
+        connections, reply_bytes = self.max_connections, self.max_reply_bytes
         # The transport checks type and sign; an int of thousands of digits is refused here.
         if isinstance(connections, int) and connections > MAX_CONNECTIONS:
             raise ValidationError(f"max_connections must be at most {MAX_CONNECTIONS}")
         if isinstance(reply_bytes, int) and reply_bytes > MAX_REPLY_BYTES:
             raise ValidationError(f"max_reply_bytes must be at most {MAX_REPLY_BYTES}")
         built = AiohttpTransport(
-            http_session=http_session, max_connections=connections, max_reply_bytes=reply_bytes
+            http_session=self.http_session,
+            max_connections=connections,
+            max_reply_bytes=reply_bytes,
         )
         return built, True
-    if http_session is not None:
-        raise ValidationError("pass transport= or http_session=, not both")
-    if not (
-        callable(getattr(transport, "send", None)) and callable(getattr(transport, "aclose", None))
-    ):
-        raise ValidationError("transport must have async send() and aclose() (a Transport)")
-    return transport, False

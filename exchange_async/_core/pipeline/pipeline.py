@@ -30,7 +30,7 @@ from ..declarations import Endpoint, ExchangeSpec
 from ..limiter import Budget, Limiter, Permit, budgets_for
 from ..paging import PageRule, Paginator
 from ..ratelimit import Scope
-from ..transport import OnSent, TransportRequest, TransportResponse
+from ..transport import OnSent, Transport, TransportRequest, TransportResponse
 from .clock import ServerClock, clock_for
 from .options import ClientOptions
 from .reply import decode_reply
@@ -89,6 +89,7 @@ class Pipeline:
         signer: SignerFactory,
         account_ids: tuple[str, ...],
         options: ClientOptions,
+        transport: Transport,
         limiter: Limiter,
         headers: Mapping[str, str] | None = None,
     ) -> None:
@@ -101,7 +102,8 @@ class Pipeline:
         self.stats = PipelineStats()
         self._headers = {**exchange.headers, **(headers or {})}
         self._sign = signer(self._headers)
-        self._transport = options.transport
+        self.transport = transport
+        """Where the requests go (its owner closes it)."""
         self._limiter = limiter
         self._group = limiter.wait_group()
         self._server = server
@@ -264,7 +266,7 @@ class Pipeline:
             self._in_flight.add(task)
             # Built in the call, not in a local: this frame stays on a failure's traceback,
             # and must not hold the signed headers.
-            return await self._transport.send(
+            return await self.transport.send(
                 TransportRequest(
                     endpoint.method,
                     self.base_url + path_qs,
