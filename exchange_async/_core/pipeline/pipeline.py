@@ -294,8 +294,12 @@ class Pipeline:
         """Resolve, for the running loop, the limiter instance and the server's clock (a client
         used under a second ``asyncio.run()`` resolves them again there)."""
         self._loop = asyncio.get_running_loop()
-        resolve = getattr(self._limiter, "_here", None)  # the registry's: this loop's own
-        self._loop_limiter = resolve() if resolve is not None else self._limiter
+        # The registry's per-loop limiter (`here` on `_core/limits`' LoopLimiters, `_here` on
+        # the flat limiter's): called directly from now on. A caller's own limiter object is
+        # used as it is; so is the registry itself when it offers neither (correct, slower).
+        registry = self._limiter
+        resolve = getattr(registry, "here", None) or getattr(registry, "_here", None)
+        self._loop_limiter = resolve() if callable(resolve) else registry
         if self.exchange.server_time is not None:
             self._clock = clock_for(self._server)
 
