@@ -157,7 +157,8 @@ class Pipeline:
         Retries what `RetryPolicy` allows, every attempt through the rate limiter. Raises an
         `ExchangeError` subclass for every failure.
         """
-        self.check_open()
+        if self._state is _State.CLOSED:  # check_open(), without a call on every request
+            raise ClientClosedError("the client is closed", exchange=self.exchange.name)
         if cursor is not None:
             assert endpoint.cursor_param is not None, "the endpoint declares no cursor"
             params = {**params, endpoint.cursor_param: cursor}
@@ -261,7 +262,8 @@ class Pipeline:
         task = asyncio.current_task()
         assert task is not None
         try:
-            self.check_open()
+            if self._state is _State.CLOSED:  # closed while this call waited for the limiter
+                raise ClientClosedError("the client is closed", exchange=self.exchange.name)
             self.stats.requests += 1
             self._in_flight.add(task)
             # Built in the call, not in a local: this frame stays on a failure's traceback,
