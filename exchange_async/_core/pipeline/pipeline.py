@@ -143,6 +143,8 @@ class Pipeline:
         self, endpoint: Endpoint[P], params: Mapping[str, str], rule: PageRule[P, I]
     ) -> Paginator[P, I]:
         """A paginator over ``endpoint``: each next page sends ``endpoint.cursor_param``."""
+        if endpoint.cursor_param is None:
+            raise TypeError(f"{endpoint.path} declares no cursor_param: it is not paged")
         fetch = partial(self.request, endpoint, params)
         return Paginator(fetch, rule, exchange=self.exchange.name)
 
@@ -159,8 +161,7 @@ class Pipeline:
         """
         if self._state is _State.CLOSED:  # check_open(), without a call on every request
             raise ClientClosedError("the client is closed", exchange=self.exchange.name)
-        if cursor is not None:
-            assert endpoint.cursor_param is not None, "the endpoint declares no cursor"
+        if cursor is not None and endpoint.cursor_param is not None:  # see `paginate`
             params = {**params, endpoint.cursor_param: cursor}
         # The query, once: ``k1=v1&k2=v2``, keys sorted, values as they are (never
         # re-encoded: the bytes signed are the bytes sent). A value that would need encoding
