@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, TextIO
 
 from ... import BitgetCredentials, CoinWCredentials, Event, Poller
-from ..._core.limiter import Limiter
+from ..._core.limits import Limiter
 from .. import _sim
 from .advice import coverage_warnings, live_notes
 from .frame import Frame
