@@ -144,9 +144,11 @@ async def demo(args: argparse.Namespace) -> int:
     if args.faults and args.accounts < 2:
         raise UsageError("--faults needs --accounts of at least 2 (one of them gets a bad key)")
     if args.processes > 1:
-        from .demo.local_redis import redis_problem
+        from .demo.local_redis import redis_problem, redis_unreachable
 
         problem = redis_problem(args.redis)
+        if problem is None and args.redis:  # before any worker starts: none would send
+            problem = await redis_unreachable(args.redis)
         if problem:
             raise UsageError(problem)
         if args.processes > args.accounts:

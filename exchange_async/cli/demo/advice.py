@@ -9,6 +9,7 @@ from ... import AccountStatus
 from .frame import Frame
 from .report import DemoReport, names
 from .tracker import BITGET_PER_ACCOUNT, BITGET_PER_IP, Tracker
+from .verdict import limit_warning
 
 __all__ = ["coverage_warnings", "live_notes", "starved_warning"]
 
@@ -82,11 +83,9 @@ def coverage_warnings(tracker: Tracker, report: DemoReport) -> list[str]:
 
 def _failures(report: DemoReport) -> list[str]:
     warnings = []
-    if report.frame.violations:
-        warnings.append(
-            f"the simulator counted {report.frame.violations} windows over a documented "
-            "limit: the SDK sent more than an exchange allows (please report this)."
-        )
+    over = limit_warning(report.frame.violations, report.pairing)
+    if over:
+        warnings.append(over)
     check = report.check
     if check and (check.lost or check.invented):
         warnings.append(
