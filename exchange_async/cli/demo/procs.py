@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from .. import _sim
 from .advice import _failures
+from .frame import counted
 from .local_redis import LocalRedis, shown_url
 from .procs_state import FleetState
 from .report import DemoReport, names
@@ -269,20 +270,20 @@ def _warnings(state: FleetState, report: DemoReport) -> list[str]:
     warnings: list[str] = []
     if report.never_synced:
         warnings.append(
-            f"{len(report.never_synced)} accounts never completed a first snapshot, so the "
-            f"event check could not cover them: {names(report.never_synced)}"
+            f"{counted(len(report.never_synced), 'account')} never completed a first snapshot, "
+            f"so the event check could not cover them: {names(report.never_synced)}"
         )
     late = report.check.not_caught_up if report.check else []
     if late:
         warnings.append(
-            f"{len(late)} accounts completed no snapshot of the frozen data within the "
+            f"{counted(len(late), 'account')} completed no snapshot of the frozen data within the "
             f"{state.settle_limit:g} s settling phase, so the event check skipped them: "
             f"{names(late)}."
         )
     stopped = {n: r for n, r in report.stopped.items() if n != report.bad_key}
     if stopped:
         warnings.append(
-            f"{len(stopped)} accounts stopped and were not checked: "
+            f"{counted(len(stopped), 'account')} stopped and were not checked: "
             + "; ".join(f"{n} ({r})" for n, r in list(stopped.items())[:3])
         )
     return warnings + _failures(report)

@@ -6,7 +6,7 @@ per second)::
     schema, interrupted, exit_code,
     accounts {total, bitget, coinw, bad_key},
     seconds {total, running, settling},
-    requests {total, running, per_second, allowed_per_second, retries},
+    requests {total, running, per_second, allowed_per_second, share_of_limits, retries},
     orders {initial, opened, changed, closed},
     events {<event class>: count}, refused_for_rate {bitget, coinw}, limit_violations,
     limits {at_server, paired, at_send, at_handler, arrivals, paired_arrivals, unpaired_sends,
@@ -25,7 +25,7 @@ import textwrap
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TextIO
 
-from .frame import Frame
+from .frame import Frame, counted
 from .tracker import Check
 from .verdict import limit_json, limit_lines, sdk_over_limit
 
@@ -118,6 +118,7 @@ class DemoReport:
                 "running": f.run_requests,
                 "per_second": None if f.rate is None else round(f.rate, 2),
                 "allowed_per_second": f.allowed,
+                "share_of_limits": None if f.rate_share is None else round(f.rate_share, 3),
                 "retries": f.retries,
             },
             "orders": {k: f.orders.get(k, 0) for k in ("initial", "opened", "changed", "closed")},
@@ -154,7 +155,7 @@ class DemoReport:
 
     def _lines(self) -> list[str]:
         f = self.frame
-        events = ", ".join(f"{k} {v}" for k, v in sorted(self.events.items())) or "none"
+        events = self._events_text()
         faults = ", ".join(f"{k} {v}" for k, v in sorted(self.random_faults.items())) or "none"
         bad = f" + 1 CoinW with a bad key ({self.bad_key})" if self.bad_key else ""
         stopped = ", ".join(f"{k} ({v})" for k, v in self.stopped.items())
@@ -185,11 +186,23 @@ class DemoReport:
             *limit_lines(f.violations, self.pairing),
         ]
 
+    def _events_text(self) -> str:
+        """Events by class; the ``OrderOpened`` of first snapshots (initial orders) apart."""
+        initial = self.frame.orders.get("initial", 0)
+        parts = []
+        for name, count in sorted(self.events.items()):
+            if name == "OrderOpened" and initial:
+                parts.append(f"OrderOpened {count - initial} + {initial} initial")
+            else:
+                parts.append(f"{name} {count}")
+        return ", ".join(parts) or "none"
+
     def _check_text(self) -> str:
         if self.check is None:
             return "skipped (interrupted before the data was frozen and re-read)"
         c = self.check
-        text = f"{c.checked} accounts: {c.lost} orders lost, {c.invented} invented"
+        lost = counted(c.lost, "order")
+        text = f"{counted(c.checked, 'account')}: {lost} lost, {c.invented} invented"
         missing = self.unchecked
         if missing:
             text += f"; NOT CHECKED {len(missing)}: {names(missing)}"

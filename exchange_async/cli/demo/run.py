@@ -25,7 +25,7 @@ from ..._core.aiohttp_transport import AiohttpTransport
 from ..._core.limiter import Limiter
 from .. import _sim
 from .advice import coverage_warnings, live_notes
-from .frame import Frame
+from .frame import Frame, counted
 from .plain import PlainView
 from .report import DemoReport
 from .sends import SendLog
@@ -133,7 +133,7 @@ def _opening(fleet: list[FleetAccount], options: DemoOptions, base_url: str) -> 
     bitget = sum(1 for a in fleet if a.exchange == "bitget")
     bad = " + 1 CoinW with a bad key" if options.faults else ""
     return (
-        f"exchange-async demo: {options.accounts} accounts ({bitget} Bitget, "
+        f"exchange-async demo: {counted(options.accounts, 'account')} ({bitget} Bitget, "
         f"{len(fleet) - bitget} CoinW{bad}) on a simulator at {base_url}: "
         f"{options.duration:g} s of changing data, then up to {options.settle:g} s settling. "
         "Ctrl-C ends early with a summary."

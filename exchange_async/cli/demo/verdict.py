@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .frame import counted
+
 if TYPE_CHECKING:
     from exchange_async_sim import Pairing
 
@@ -34,8 +36,8 @@ def _who(pairing: Pairing) -> str:
     bunched = pairing.bunched
     if bunched == "client":
         return (
-            f"the client: {pairing.over_at_send} requests over a limit by their own send "
-            "times (the SDK sent them too close)"
+            f"the client: {counted(pairing.over_at_send, 'request')} over a limit by their own "
+            "send times (the SDK sent them too close)"
         )
     if bunched == "after sending":
         return (
@@ -72,7 +74,7 @@ def limit_warning(violations: int, pairing: Pairing | None) -> str | None:
     if sdk_over_limit(violations, pairing):
         over = violations if pairing is None else max(violations, pairing.over_at_send)
         return (
-            f"{over} requests went over a documented limit: the SDK sent more than an "
+            f"{counted(over, 'request')} went over a documented limit: the SDK sent more than an "
             "exchange allows (please report this)."
         )
     if violations:
