@@ -17,30 +17,17 @@ NAME = "exchange_async"
 
 # Known debts (owned by helper "path", who regroups the rest of `_core`): modules over 400
 # lines. Nothing of `_core/limits` may ever be listed here.
-TOO_LONG_ALLOWED: set[str] = {
-    # The flat limiter modules, replaced by `_core/limits/` (helper "limits"): remove on merge.
-    "exchange_async._core.limiter_memory",
-}
+TOO_LONG_ALLOWED: set[str] = set()
 # Known import circles, each as the sorted tuple of its modules (same owner, same rule).
-CIRCLES_ALLOWED: set[tuple[str, ...]] = {
-    # The flat limiter modules' lazy imports, replaced by `_core/limits/`: remove on merge.
-    tuple(
-        f"exchange_async._core.limiter{suffix}"
-        for suffix in ("", "_memory", "_redis", "_redis_parts", "_redis_reserve", "_redis_share")
-    ),
-}
+CIRCLES_ALLOWED: set[tuple[str, ...]] = set()
 # Known functions over 60 lines that are not flat tables, as "module:qualified name".
-TOO_LONG_FUNCTIONS_ALLOWED: set[str] = {
-    # Replaced by `_core/limits/redis/` (helper "limits"): remove on merge.
-    "exchange_async._core.limiter_redis:RedisLimiter.__init__",
-}
+TOO_LONG_FUNCTIONS_ALLOWED: set[str] = set()
 # The exchange packages and what is built on them; `_core` imports none of them.
 ABOVE_THE_CORE = ("bitget", "coinw", "poller", "fleet", "cli")
 # The demo command hosts the bundled simulator next to the SDK it drives (owner: helper
 # "newcomer"); the SDK proper (everything else) never imports it.
 SIM_IMPORT_ALLOWED = {
-    "exchange_async.cli._sim",
-    "exchange_async.cli.demo.rates",
+    "exchange_async.cli._sim",  # the demo's one door to the simulator (an optional extra)
 }
 
 
@@ -153,6 +140,15 @@ def test_the_sdk_never_imports_the_simulator() -> None:
             continue
         sim = {m for m in _imports(name, path, tree) if m.split(".")[0] == "exchange_async_sim"}
         assert not sim, f"{name} imports {sim}"
+
+
+def test_the_limits_package_imports_no_backend_from_its_seam() -> None:
+    graph = import_graph()
+    for seam in ("declarations", "seam"):
+        deps = graph[f"{NAME}._core.limits.{seam}"]
+        assert not {d for d in deps if d.startswith(f"{NAME}._core.limits.")} - {
+            f"{NAME}._core.limits.declarations"
+        }, deps
 
 
 def test_the_core_imports_no_exchange_package() -> None:

@@ -7,7 +7,7 @@ from typing import Any, Self
 
 from .._errors import ValidationError
 from .declarations import ExchangeSpec
-from .limiter import limiter_for, release_limiter
+from .limits import limiter_for, release_limiter
 from .params import check_base_url, check_uid, redact_url
 from .pipeline.options import ClientOptions, ClientOptionsDict
 from .pipeline.pipeline import Pipeline, PipelineStats, SignerFactory

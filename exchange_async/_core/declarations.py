@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from .._errors import ExchangeError
+from .limits import RateLimit
 from .pipeline.reply import Envelope, ReplyDecoder
-from .ratelimit import RateLimit
 
 __all__ = ["Endpoint", "ExchangeSpec", "ServerTimeRule"]
 

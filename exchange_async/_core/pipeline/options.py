@@ -14,9 +14,8 @@ from typing import TYPE_CHECKING, TypedDict, Unpack
 
 from ..._errors import ValidationError
 from ..aiohttp_transport import DEFAULT_MAX_REPLY_BYTES, AiohttpTransport, resolve_http_session
-from ..limiter import Limiter
+from ..limits import DEFAULT_MARGIN, Limiter
 from ..params import check_flag, check_instance, check_seconds
-from ..ratelimit import DEFAULT_MARGIN
 from ..transport import Transport
 from .retry import RetryPolicy
 

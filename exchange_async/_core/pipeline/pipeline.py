@@ -27,9 +27,8 @@ from typing import Any, TypeVar
 
 from ..._errors import ClientClosedError, ExchangeError, ValidationError
 from ..declarations import Endpoint, ExchangeSpec
-from ..limiter import Budget, Limiter, Permit, budgets_for
+from ..limits import Budget, Limiter, Permit, Scope, budgets_for, limiter_here
 from ..paging import PageRule, Paginator
-from ..ratelimit import Scope
 from ..transport import OnSent, Transport, TransportRequest, TransportResponse
 from .clock import ServerClock, clock_for
 from .options import ClientOptions
@@ -297,12 +296,7 @@ class Pipeline:
         """Resolve, for the running loop, the limiter instance and the server's clock (a client
         used under a second ``asyncio.run()`` resolves them again there)."""
         self._loop = asyncio.get_running_loop()
-        # The registry's per-loop limiter (`here` on `_core/limits`' LoopLimiters, `_here` on
-        # the flat limiter's): called directly from now on. A caller's own limiter object is
-        # used as it is; so is the registry itself when it offers neither (correct, slower).
-        registry = self._limiter
-        resolve = getattr(registry, "here", None) or getattr(registry, "_here", None)
-        self._loop_limiter = resolve() if callable(resolve) else registry
+        self._loop_limiter = limiter_here(self._limiter)  # called directly from now on
         if self.exchange.server_time is not None:
             self._clock = clock_for(self._server)
 
