@@ -44,6 +44,6 @@ def sdk_decoders() -> tuple[Callable[[bytes], Any], Callable[[bytes], Any]]:
 
 def default_transport() -> Any:
     """A new instance of the transport a client builds when given none (aiohttp's)."""
-    from exchange_async._core.aiohttp_transport import AiohttpTransport
+    from exchange_async._core.transport.aiohttp import AiohttpTransport
 
     return AiohttpTransport()

@@ -8,7 +8,7 @@ async with ea.BitgetClient(ea.BitgetCredentials(key, secret, passphrase)) as bit
 """
 
 from ._core.limiter_redis import RedisLimiter
-from ._core.memory_transport import MemoryTransport
+from ._core.transport.memory import MemoryTransport
 from ._core.pipeline import PipelineStats
 from ._core.retry import RetryPolicy
 from ._core.transport import Transport, TransportRequest, TransportResponse

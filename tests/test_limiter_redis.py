@@ -19,7 +19,7 @@ from redis_server import RedisServer, redis_server
 from sim_transport import simulator_transport
 
 import exchange_async as ea
-from exchange_async._core.aiohttp_transport import AiohttpTransport
+from exchange_async._core.transport.aiohttp import AiohttpTransport
 from exchange_async._core.limiter import Budget, Limiter, limiter_for, release_limiter
 from exchange_async._core.limiter_memory import MemoryLimiter
 from exchange_async._core.limiter_redis import RedisLimiter, RedisPermit
@@ -507,7 +507,7 @@ async def test_a_late_request_holding_the_only_connection_does_not_wait_for_one_
     from aiohttp import web
     from aiohttp.test_utils import TestServer
 
-    from exchange_async._core.aiohttp_transport import new_http_session
+    from exchange_async._core.transport.aiohttp import new_http_session
 
     async def handler(request: web.Request) -> web.Response:
         if request.path == "/slow":

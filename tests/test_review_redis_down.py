@@ -10,7 +10,7 @@ import pytest
 
 import exchange_async as ea
 import exchange_async._core.limiter_redis_share as limiter_redis_share
-from exchange_async._core.memory_transport import MemoryTransport
+from exchange_async._core.transport.memory import MemoryTransport
 from exchange_async._core.transport import TransportResponse
 
 DOWN = "redis://127.0.0.1:1/0"

@@ -25,7 +25,7 @@ from conftest import (
 )
 
 import exchange_async as ea
-from exchange_async._core.aiohttp_transport import AiohttpTransport, new_http_session
+from exchange_async._core.transport.aiohttp import AiohttpTransport, new_http_session
 from exchange_async._core.transport import TransportRequest
 from exchange_async_sim import Simulator, SimulatorServer
 

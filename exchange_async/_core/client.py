@@ -7,7 +7,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from .._errors import ValidationError
-from .aiohttp_transport import DEFAULT_MAX_REPLY_BYTES, AiohttpTransport, resolve_http_session
+from .transport.aiohttp import resolve_http_session
 from .credentials import ApiKeyCredentials
 from .decode import convert
 from .endpoint import Endpoint
@@ -19,10 +19,11 @@ from .pipeline import Pipeline, PipelineOptions, PipelineStats, Signer, redact_u
 from .ratelimit import DEFAULT_MARGIN
 from .retry import RetryPolicy
 from .secrets import account_fingerprint
-from .transport import Transport
+from .transport import DEFAULT_MAX_REPLY_BYTES, Transport
+from .transport.choose import check_transport, transport_for
 
 if TYPE_CHECKING:
-    from .aiohttp_transport import HttpSession
+    from .transport.aiohttp import HttpSession
 
 __all__ = ["BaseClient", "ClientOptions"]
 
@@ -56,7 +57,7 @@ class ClientOptions:
         max_rate_wait: float | None = None,
         http_session: HttpSession | None = None,
         session: HttpSession | None = None,
-        transport: Transport | None = None,
+        transport: Transport | str | None = None,
         rate_limits: str | Limiter | None = None,
         max_connections: int = 100,
         max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES,
@@ -73,13 +74,9 @@ class ClientOptions:
         self.rate_limits = rate_limits
         self.max_connections = max_connections
         self.max_reply_bytes = max_reply_bytes
-        if transport is not None and self.http_session is not None:
+        check_transport(transport)
+        if transport not in (None, "aiohttp") and self.http_session is not None:
             raise ValidationError("pass transport= or http_session=, not both")
-        if transport is not None and not (
-            callable(getattr(transport, "send", None))
-            and callable(getattr(transport, "aclose", None))
-        ):
-            raise ValidationError("transport must have async send() and aclose() (a Transport)")
 
 
 class BaseClient:
@@ -121,10 +118,12 @@ class BaseClient:
             rate_limit_margin=options.rate_limit_margin,
             max_rate_wait=options.max_rate_wait,
         )
-        if options.transport is not None:
+        if options.transport is not None and not isinstance(options.transport, str):
             self._transport, self._owns_transport = options.transport, False
-        else:
-            self._transport = AiohttpTransport(
+        else:  # the lean transport, or aiohttp's (see `transport_for`)
+            self._transport = transport_for(
+                base_url,
+                transport=options.transport,
                 http_session=options.http_session,
                 max_connections=options.max_connections,
                 max_reply_bytes=options.max_reply_bytes,

@@ -6,14 +6,14 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from functools import partial
 
-from .._core.aiohttp_transport import DEFAULT_MAX_REPLY_BYTES, HttpSession
+from .._core.transport.aiohttp import HttpSession
 from .._core.client import BaseClient, ClientOptions
 from .._core.limiter import Limiter
 from .._core.paging import PageRule, Paginator
 from .._core.params import check_choice, check_flag, check_int_range, check_token, to_ms
 from .._core.ratelimit import DEFAULT_MARGIN
 from .._core.retry import RetryPolicy
-from .._core.transport import Transport
+from .._core.transport import DEFAULT_MAX_REPLY_BYTES, Transport
 from .._errors import PaginationError, ValidationError
 from .auth import BitgetCredentials, auth_headers
 from .endpoints import CURRENT_TRACK, SERVER_TIME
@@ -48,7 +48,8 @@ class BitgetClient(BaseClient):
     ``rate_limit_margin`` (fraction under each limit, default 0.05), ``max_rate_wait``
     (seconds; raise instead of queueing longer), ``http_session`` (share an
     ``aiohttp.ClientSession``, never closed by the client; ``session`` is its deprecated
-    alias), ``transport`` (any `Transport`, e.g. `MemoryTransport` in tests),
+    alias), ``transport`` (any `Transport`, e.g. `MemoryTransport` in tests;
+    or ``"aiohttp"`` for aiohttp instead of the default lean HTTP/1.1 transport),
     ``rate_limits`` (where limits are kept: None in-process, a ``redis://`` URL shared by
     every process using it, or a `RedisLimiter`), ``max_connections`` (connections in the
     pool of the client's own session; 0: no limit), ``max_reply_bytes`` (bytes of the largest
@@ -74,7 +75,7 @@ class BitgetClient(BaseClient):
         max_rate_wait: float | None = None,
         http_session: HttpSession | None = None,
         session: HttpSession | None = None,
-        transport: Transport | None = None,
+        transport: Transport | str | None = None,
         rate_limits: str | Limiter | None = None,
         max_connections: int = 100,
         max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES,

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Mapping
 from types import TracebackType
 from typing import Self
 
-from .._core.aiohttp_transport import AiohttpTransport
+from .._core.transport.lean import LeanTransport
 from .._core.limiter import Limiter, limiter_for, release_limiter
 from .._core.params import check_instance, check_seconds
 from .._core.retry import RetryPolicy
@@ -112,7 +112,7 @@ class Poller(ExchangeShortcuts):
         # back when the poller closes); checked now, not when the first account is added.
         self._limiter = limiter_for(rate_limits)
         self._owns_transport = transport is None
-        self._transport: Transport = transport or AiohttpTransport(max_connections=max_connections)
+        self._transport: Transport = transport or LeanTransport(max_connections=max_connections)
         self._accounts: dict[str, Account] = {}
         self._queue: asyncio.Queue[object] = asyncio.Queue()
         self._slots: asyncio.Semaphore | None = None

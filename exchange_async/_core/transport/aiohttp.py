@@ -20,7 +20,7 @@ import aiohttp
 from aiohttp.connector import Connection
 from yarl import URL
 
-from .._errors import (
+from ..._errors import (
     ClientClosedError,
     ExchangeError,
     ReplyTooLargeError,
@@ -28,15 +28,12 @@ from .._errors import (
     TransportError,
     ValidationError,
 )
-from .transport import OnSent, TransportRequest, TransportResponse
+from .base import DEFAULT_MAX_REPLY_BYTES, OnSent, TransportRequest, TransportResponse
 
 __all__ = ["DEFAULT_MAX_REPLY_BYTES", "AiohttpTransport", "HttpSession", "resolve_http_session"]
 
 HttpSession = aiohttp.ClientSession
 """The aiohttp session type a caller may share with the SDK (``http_session=``)."""
-
-DEFAULT_MAX_REPLY_BYTES = 8 * 1024 * 1024
-"""Largest reply body read, after decompression: 8 MiB."""
 
 _USER_AGENT = "exchange-async/0.1"
 _CHUNK = 64 * 1024

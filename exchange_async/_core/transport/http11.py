@@ -1,0 +1,282 @@
+"""One HTTP/1.1 keep-alive connection: an asyncio `Protocol` that writes a request's bytes and
+parses the reply with httptools (llhttp).
+
+Everything a reply needs lives on the connection, allocated once and reset per reply: the
+parser, the header list, the body chunks. A reply is complete when llhttp says so, or, for a
+reply with neither ``Content-Length`` nor chunked framing (HTTP/1.0 style), when the server
+closes the connection. 1xx interim replies are skipped. A failure is an SDK error set on the
+request's future; the protocol never raises into the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import select
+import zlib
+from collections.abc import Iterator, Mapping
+
+import httptools
+
+from ..._errors import ExchangeError, ReplyTooLargeError, TransportError
+from .base import TransportResponse
+
+__all__ = ["MAX_HEAD_BYTES", "Connection", "ReplyHeaders", "ServerClosedEarly"]
+
+MAX_HEAD_BYTES = 64 * 1024
+"""Largest status line + headers accepted (one reply), in bytes."""
+
+_FRAMED = (b"content-length", b"transfer-encoding")
+
+
+class ServerClosedEarly(TransportError):
+    """The server closed the connection before the first byte of a reply."""
+
+
+class ReplyHeaders(Mapping[str, str]):
+    """A reply's headers, case-insensitive; the dict is built only if someone reads them
+    (the decoder reads ``Retry-After`` of refusals only). Repeated names are joined by ``, ``."""
+
+    __slots__ = ("_map", "_raw")
+
+    def __init__(self, raw: list[tuple[bytes, bytes]]) -> None:
+        self._raw = raw
+        self._map: dict[str, str] | None = None
+
+    def _built(self) -> dict[str, str]:
+        built = self._map
+        if built is None:
+            built = self._map = {}
+            for name, value in self._raw:
+                key = name.decode("latin-1").lower()
+                text = value.decode("latin-1")
+                built[key] = f"{built[key]}, {text}" if key in built else text
+        return built
+
+    def __getitem__(self, key: str) -> str:
+        return self._built()[key.lower()]
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and key.lower() in self._built()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._built())
+
+    def __len__(self) -> int:
+        return len(self._built())
+
+    def __repr__(self) -> str:
+        return f"ReplyHeaders({list(self._built())})"
+
+
+class Connection(asyncio.Protocol):
+    """One keep-alive connection to one server; one request at a time.
+
+    `request` writes a request and returns the future of its `TransportResponse` (or of an SDK
+    error). ``reusable`` says whether another request may follow on it.
+    """
+
+    def __init__(self, max_reply_bytes: int) -> None:
+        self.cap = max_reply_bytes
+        self.transport: asyncio.Transport | None = None
+        self.poller: select.poll | None = None
+        self.parser = httptools.HttpResponseParser(self)
+        self.waiter: asyncio.Future[TransportResponse] | None = None
+        self.closed = False
+        self.reusable = False
+        self.replies = 0  # replies completed on this connection
+        self.idle_since = 0.0
+        self._reset()
+
+    def _reset(self) -> None:
+        self.got_bytes = False
+        self.head_bytes = 0
+        self.head_wire = 0
+        self.headers_done = False
+        self.framed = False
+        self.encoding = b""
+        self.raw_headers: list[tuple[bytes, bytes]] = []
+        self.chunks: list[bytes] = []
+        self.size = 0
+        self.failure: ExchangeError | None = None
+
+    # -- asyncio.Protocol -------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.poller = _poller_for(transport)
+
+    def data_received(self, data: bytes) -> None:
+        if self.waiter is None:  # bytes nobody asked for: the connection is not reusable
+            self.close()
+            return
+        self.got_bytes = True
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            self._fail(TransportError("the server switched protocols (an HTTP upgrade)"))
+        except httptools.HttpParserError as exc:
+            self._fail(self.failure or TransportError(f"malformed reply: {_reason(exc)}"))
+        else:
+            if self.waiter is not None and not self.headers_done:
+                self.head_wire += len(data)  # a header still open inside httptools counts too
+                if self.head_wire > MAX_HEAD_BYTES:
+                    self._fail(_head_too_large())
+
+    def eof_received(self) -> bool:
+        self._ended()
+        return False  # close the transport
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._ended()
+
+    def _ended(self) -> None:
+        self.closed = True
+        self.reusable = False
+        if self.waiter is None or self.waiter.done():
+            return
+        if self.headers_done and not self.framed:  # HTTP/1.0 style: the body ends at close
+            self._complete()
+        elif not self.got_bytes:
+            self._fail(
+                ServerClosedEarly("ServerDisconnectedError: the server closed the connection")
+            )
+        else:
+            self._fail(TransportError("ServerDisconnectedError: the reply was cut short"))
+
+    # -- httptools callbacks ----------------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        if self.waiter is None:  # a reply after the reply (a lying Content-Length): stop here
+            raise _Abort
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.head_bytes += len(name) + len(value) + 4
+        if self.head_bytes > MAX_HEAD_BYTES:
+            self.failure = _head_too_large()
+            raise _Abort
+        self.raw_headers.append((name, value))
+
+    def on_headers_complete(self) -> None:
+        if self.parser.get_status_code() < 200:
+            return  # 1xx: an interim reply, its message completes next
+        self.headers_done = True
+        for name, value in self.raw_headers:
+            lowered = name.lower()
+            if lowered in _FRAMED:
+                self.framed = True
+                if lowered == b"content-length" and value.strip().isdigit():
+                    declared = int(value)
+                    if declared > self.cap:
+                        self.failure = _too_large(f"reply of {declared} bytes is over")
+                        raise _Abort
+            elif lowered == b"content-encoding":
+                self.encoding = value.strip().lower()
+
+    def on_body(self, body: bytes) -> None:
+        self.size += len(body)
+        if self.size > self.cap:
+            self.failure = _too_large("reply is over")
+            raise _Abort
+        self.chunks.append(body)
+
+    def on_message_complete(self) -> None:
+        if not self.headers_done:  # the end of a 1xx: the real reply follows
+            self.raw_headers = []
+            self.head_bytes = 0
+            return
+        self.reusable = self.parser.should_keep_alive() and not self.closed
+        self._complete()
+
+    # -- the request ------------------------------------------------------------------------
+
+    def request(
+        self, head: bytes, body: bytes | None, loop: asyncio.AbstractEventLoop
+    ) -> asyncio.Future[TransportResponse]:
+        """Write one request (head already framed, ``body`` after it); the reply's future."""
+        assert self.transport is not None
+        self._reset()
+        self.reusable = False
+        waiter = self.waiter = loop.create_future()
+        self.transport.write(head if body is None else head + body)
+        return waiter
+
+    def _complete(self) -> None:
+        waiter, self.waiter = self.waiter, None
+        if waiter is None or waiter.done():
+            return
+        status = self.parser.get_status_code()
+        body = b"".join(self.chunks) if len(self.chunks) != 1 else self.chunks[0]
+        if self.encoding and body:
+            try:
+                body = _decompress(self.encoding, body, self.cap)
+            except ExchangeError as error:
+                self.reusable = False
+                self.close()
+                waiter.set_exception(error)
+                return
+        self.replies += 1
+        if not self.reusable:
+            self.close()
+        waiter.set_result(TransportResponse(status, ReplyHeaders(self.raw_headers), body))
+
+    def _fail(self, error: ExchangeError) -> None:
+        self.reusable = False
+        self.close()
+        waiter, self.waiter = self.waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(error)
+
+    def close(self) -> None:
+        """Close the socket (idempotent); a pending request fails as cut short."""
+        self.closed = True
+        self.reusable = False
+        if self.transport is not None:
+            self.transport.close()
+
+
+class _Abort(Exception):
+    """Raised in a parser callback to stop parsing; the reason is on `Connection.failure`."""
+
+
+def _reason(exc: Exception) -> str:
+    return str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+
+
+def _too_large(what: str) -> ReplyTooLargeError:
+    return ReplyTooLargeError(f"{what} the cap of the client's max_reply_bytes")
+
+
+def _head_too_large() -> TransportError:
+    return TransportError(f"reply headers are over {MAX_HEAD_BYTES} bytes")
+
+
+def _decompress(encoding: bytes, body: bytes, cap: int) -> bytes:
+    if encoding == b"gzip" or encoding == b"x-gzip":
+        wbits = 16 + zlib.MAX_WBITS
+    elif encoding == b"deflate":  # zlib-wrapped as the RFC says, or raw as some servers send
+        wbits = zlib.MAX_WBITS if body[:1] == b"\x78" else -zlib.MAX_WBITS
+    elif encoding == b"identity":
+        return body
+    else:
+        raise TransportError(f"unsupported Content-Encoding {encoding[:40]!r}")
+    inflater = zlib.decompressobj(wbits)
+    try:
+        out = inflater.decompress(body, cap + 1)
+    except zlib.error:
+        raise TransportError("the compressed reply is corrupt") from None
+    if len(out) > cap:
+        raise _too_large("decompressed reply is over")
+    if not inflater.eof:
+        raise TransportError("the compressed reply is cut short")
+    return out
+
+
+def _poller_for(transport: asyncio.BaseTransport) -> select.poll | None:
+    """A poll object watching ``transport``'s socket for input (None where there is none)."""
+    sock = transport.get_extra_info("socket")
+    if sock is None or not hasattr(select, "poll"):
+        return None
+    poller = select.poll()
+    poller.register(sock.fileno(), select.POLLIN)
+    return poller
