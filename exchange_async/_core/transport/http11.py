@@ -79,6 +79,7 @@ class Connection(asyncio.Protocol):
         self.cap = max_reply_bytes
         self.transport: asyncio.Transport | None = None
         self.poller: select.poll | None = None
+        self.lost: asyncio.Future[None] | None = None  # done once the socket is closed
         self.parser = httptools.HttpResponseParser(self)
         self.waiter: asyncio.Future[TransportResponse] | None = None
         self.closed = False
@@ -105,6 +106,7 @@ class Connection(asyncio.Protocol):
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
         self.poller = _poller_for(transport)
+        self.lost = asyncio.get_running_loop().create_future()
 
     def data_received(self, data: bytes) -> None:
         if self.waiter is None:  # bytes nobody asked for: the connection is not reusable
@@ -129,6 +131,8 @@ class Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._ended()
+        if self.lost is not None and not self.lost.done():
+            self.lost.set_result(None)
 
     def _ended(self) -> None:
         self.closed = True

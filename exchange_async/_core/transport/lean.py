@@ -92,6 +92,7 @@ class LeanTransport:
         if loop is not self._loop:
             await self._follow(loop)
         failure: ExchangeError
+        head = b""
         try:
             url = request.url
             cut = url.find("/", 8)  # the path starts after "scheme://host"
@@ -107,6 +108,8 @@ class LeanTransport:
             failure = error.with_traceback(None)
             if self._closed and isinstance(failure, TransportError):
                 failure = ClientClosedError("the client was closed")
+            elif type(failure) is ServerClosedEarly:  # the public type, not the internal one
+                failure = TransportError(failure.message)
         except TimeoutError:
             failure = RequestTimeoutError(f"no reply within {request.timeout:g}s")
         except OSError as exc:  # refused, reset, unreachable, a certificate not verified
@@ -114,9 +117,20 @@ class LeanTransport:
                 failure = ClientClosedError("the client was closed")
             else:
                 failure = TransportError(f"{type(exc).__name__}: {_clean(exc)}")
-        # Raised outside the except blocks, so the library's exception does not ride along.
-        del request
+        # Raised outside the except blocks, so the library's exception does not ride along;
+        # and this frame stays on the traceback, so it lets go of the signed headers first.
+        del request, head
         raise failure
+
+    @property
+    def open_connections(self) -> int:
+        """Connections open now (idle or carrying a request), over every origin."""
+        return sum(
+            1
+            for pool in self._pools.values()
+            for conn in (*pool.idle, *pool.busy)
+            if not conn.closed
+        )
 
     def _pool(self, origin: str) -> HostPool:
         pool = self._pools[origin] = HostPool(
@@ -146,22 +160,22 @@ class LeanTransport:
         try:
             yield
         finally:
-            self._close_pools()
+            await _closed(self._close_pools())
 
-    def _close_pools(self) -> None:
+    def _close_pools(self) -> list[asyncio.Future[None]]:
         pools, self._pools = self._pools, {}
-        for pool in pools.values():
-            pool.close()
+        return [lost for pool in pools.values() for lost in pool.close()]
 
     async def aclose(self) -> None:
         """Close every connection. Idempotent."""
         if self._closed:
             return
         self._closed = True
-        self._close_pools()
+        lost = self._close_pools()
         guard, self._guard = self._guard, None
         if guard is not None and self._loop is _running_loop():
             await guard.aclose()  # type: ignore[attr-defined]
+            await _closed(lost)
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else f"{len(self._pools)} origins"
@@ -206,6 +220,13 @@ async def _reconnect(
     pool.busy.discard(conn)
     conn.close()
     return await pool.connect(loop)
+
+
+async def _closed(lost: list[asyncio.Future[None]]) -> None:
+    # Wait (briefly: a TLS peer may never answer the close) until the sockets are closed.
+    if lost:
+        await asyncio.wait(lost, timeout=1.0)
+        await asyncio.sleep(0)  # one more turn: a local peer sees the end (as with aiohttp)
 
 
 def _check_int(name: str, value: object, least: int) -> None:

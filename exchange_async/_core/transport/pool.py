@@ -175,17 +175,23 @@ class HostPool:
         else:
             self.idle.append(conn)
 
-    def close(self) -> None:
-        """Close every connection, idle or in use; fail the waiters. Idempotent."""
+    def close(self) -> list[asyncio.Future[None]]:
+        """Close every connection, idle or in use; fail the waiters. Idempotent.
+
+        Returns the futures that are done once those sockets are closed."""
         self.closed = True
+        lost = []
         for conn in (*self.idle, *self.busy):
             conn.close()
+            if conn.lost is not None and not conn.lost.done():
+                lost.append(conn.lost)
         self.idle.clear()
         self.busy.clear()
         while self.waiters:
             waiter = self.waiters.popleft()
             if not waiter.done():
                 waiter.set_exception(ClientClosedError("the client was closed"))
+        return lost
 
 
 def _alive(conn: Connection) -> bool:
