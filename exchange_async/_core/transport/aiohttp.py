@@ -110,6 +110,8 @@ class AiohttpTransport:
                 failure = ClientClosedError("the client was closed")
         except ValueError as exc:  # an invalid URL or header, found by the HTTP library
             failure = TransportError(f"{type(exc).__name__}: {_clean(exc)}")
+        if self._closed and isinstance(failure, TransportError):
+            failure = ClientClosedError("the client was closed")  # aclose cut it short
         # Raised outside the except blocks: the aiohttp exception must not ride along; and
         # this frame stays on the traceback, so it lets go of the signed headers first.
         del request

@@ -265,10 +265,15 @@ def _decompress(encoding: bytes, body: bytes, cap: int) -> bytes:
     else:
         raise TransportError(f"unsupported Content-Encoding {encoding[:40]!r}")
     inflater = zlib.decompressobj(wbits)
+    out = b""
     try:
         out = inflater.decompress(body, cap + 1)
     except zlib.error:
-        raise TransportError("the compressed reply is corrupt") from None
+        corrupt = True  # raised below, outside this block: nothing chained to zlib's error
+    else:
+        corrupt = False
+    if corrupt:
+        raise TransportError("the compressed reply is corrupt")
     if len(out) > cap:
         raise _too_large("decompressed reply is over")
     if not inflater.eof:

@@ -201,9 +201,12 @@ async def _exchange(
                 conn = await _reconnect(pool, conn, loop)
         try:
             reply = await conn.request(head, body, loop)
+            stale = False
         except ServerClosedEarly:
             if not (may_resend and conn.replies):  # only a reused connection can be stale
                 raise
+            stale = True
+        if stale:  # outside the except block: a failure now is not chained to the first
             conn = await _reconnect(pool, conn, loop)
             reply = await conn.request(head, body, loop)
     except BaseException:
