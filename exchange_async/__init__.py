@@ -8,10 +8,10 @@ async with ea.BitgetClient(ea.BitgetCredentials(key, secret, passphrase)) as bit
 """
 
 from ._core.limiter_redis import RedisLimiter
-from ._core.transport.memory import MemoryTransport
 from ._core.pipeline import PipelineStats
 from ._core.retry import RetryPolicy
 from ._core.transport import Transport, TransportRequest, TransportResponse
+from ._core.transport.memory import MemoryTransport
 from ._errors import (
     AuthenticationError,
     BadRequestError,

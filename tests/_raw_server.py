@@ -88,9 +88,7 @@ class RawServer:
         return f"{scheme}://127.0.0.1:{port}"
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(
-            self._serve, "127.0.0.1", 0, ssl=self.ssl_context
-        )
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0, ssl=self.ssl_context)
 
     async def close(self) -> None:
         assert self._server is not None

@@ -19,12 +19,12 @@ from redis_server import RedisServer, redis_server
 from sim_transport import simulator_transport
 
 import exchange_async as ea
-from exchange_async._core.transport.aiohttp import AiohttpTransport
 from exchange_async._core.limiter import Budget, Limiter, limiter_for, release_limiter
 from exchange_async._core.limiter_memory import MemoryLimiter
 from exchange_async._core.limiter_redis import RedisLimiter, RedisPermit
 from exchange_async._core.ratelimit import RateLimit, Scope
 from exchange_async._core.transport import OnSent
+from exchange_async._core.transport.aiohttp import AiohttpTransport
 from exchange_async.coinw.client import DEFAULT_BASE_URL as COINW_URL
 from exchange_async_sim import Simulator, SimulatorServer
 

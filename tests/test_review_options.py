@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import exchange_async as ea
-from exchange_async._core.transport.memory import MemoryTransport
 from exchange_async._core.transport import TransportRequest, TransportResponse
+from exchange_async._core.transport.memory import MemoryTransport
 
 PASSWORD = "REDIS-PASSWORD-zq9"
 

@@ -7,7 +7,6 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from .._errors import ValidationError
-from .transport.aiohttp import resolve_http_session
 from .credentials import ApiKeyCredentials
 from .decode import convert
 from .endpoint import Endpoint
@@ -20,6 +19,7 @@ from .ratelimit import DEFAULT_MARGIN
 from .retry import RetryPolicy
 from .secrets import account_fingerprint
 from .transport import DEFAULT_MAX_REPLY_BYTES, Transport
+from .transport.aiohttp import resolve_http_session
 from .transport.choose import check_transport, transport_for
 
 if TYPE_CHECKING:

@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from functools import partial
 
-from .._core.transport.aiohttp import HttpSession
 from .._core.client import BaseClient, ClientOptions
 from .._core.limiter import Limiter
 from .._core.paging import PageRule, Paginator
@@ -14,6 +13,7 @@ from .._core.params import check_choice, check_flag, check_int_range, check_toke
 from .._core.ratelimit import DEFAULT_MARGIN
 from .._core.retry import RetryPolicy
 from .._core.transport import DEFAULT_MAX_REPLY_BYTES, Transport
+from .._core.transport.aiohttp import HttpSession
 from .._errors import PaginationError, ValidationError
 from .auth import BitgetCredentials, auth_headers
 from .endpoints import CURRENT_TRACK, SERVER_TIME

@@ -7,13 +7,13 @@ from collections.abc import Coroutine, Iterable
 from functools import partial
 from typing import Any, TypeVar
 
-from .._core.transport.aiohttp import HttpSession
 from .._core.client import BaseClient, ClientOptions
 from .._core.limiter import Limiter
 from .._core.params import check_choice, check_ids, check_token
 from .._core.ratelimit import DEFAULT_MARGIN
 from .._core.retry import RetryPolicy
 from .._core.transport import DEFAULT_MAX_REPLY_BYTES, Transport
+from .._core.transport.aiohttp import HttpSession
 from .auth import CoinWCredentials, auth_headers
 from .endpoints import ORDER_INFO
 from .errors import COINW

@@ -11,12 +11,12 @@ from collections.abc import AsyncIterator, Mapping
 from types import TracebackType
 from typing import Self
 
-from .._core.transport.lean import LeanTransport
 from .._core.limiter import Limiter, limiter_for, release_limiter
 from .._core.params import check_instance, check_seconds
 from .._core.retry import RetryPolicy
 from .._core.secrets import require_text
 from .._core.transport import Transport
+from .._core.transport.lean import LeanTransport
 from .._errors import (
     AuthenticationError,
     ClientClosedError,

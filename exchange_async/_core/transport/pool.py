@@ -108,19 +108,19 @@ class HostPool:
         waiter: asyncio.Future[Connection | None] = loop.create_future()
         self.waiters.append(waiter)
         try:
-            conn = await waiter
+            handed = await waiter
         except BaseException:
             if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
                 self._hand_on(waiter.result())  # handed over as this request left: pass it on
             elif waiter in self.waiters:
                 self.waiters.remove(waiter)
             raise
-        if conn is not None and not _alive(conn):
-            conn.close()  # died while handed over: keep its slot, open a new one
+        if handed is not None and not _alive(handed):
+            handed.close()  # died while handed over: keep its slot, open a new one
             return None
-        if conn is not None:
-            self.busy.add(conn)
-        return conn
+        if handed is not None:
+            self.busy.add(handed)
+        return handed
 
     async def connect(self, loop: asyncio.AbstractEventLoop) -> Connection:
         """A new connection in the slot the caller holds (the slot is not freed on failure:
