@@ -109,7 +109,7 @@ def layer_of(path: str) -> str:
 
 async def count_opcodes(contender: Contender, base_url: str, requests: int) -> Counter[str]:
     """Bytecodes executed per layer over ``requests`` calls of one account at the real pace."""
-    caller = await contender.open(base_url, 0)
+    caller = await contender.open(base_url, 0, None)
     loop = asyncio.get_running_loop()
     counts: Counter[str] = Counter()
     layers: dict[str, str] = {}
