@@ -26,6 +26,10 @@ MAX_HEAD_BYTES = 64 * 1024
 """Largest status line + headers accepted (one reply), in bytes."""
 
 _FRAMED = (b"content-length", b"transfer-encoding")
+_NOT_JSON = frozenset(bytes([b]) for b in range(256)) - frozenset(
+    bytes([b]) for b in b' \t\r\n{["-0123456789tfn'
+)
+"""First bytes a JSON body never starts with (a gzip or zlib body always does)."""
 
 
 class ServerClosedEarly(TransportError):
@@ -33,23 +37,23 @@ class ServerClosedEarly(TransportError):
 
 
 class ReplyHeaders(Mapping[str, str]):
-    """A reply's headers, case-insensitive; the dict is built only if someone reads them
-    (the decoder reads ``Retry-After`` of refusals only). Repeated names are joined by ``, ``."""
+    """A reply's headers, case-insensitive; the text dict is built only if someone reads them
+    (the decoder reads ``Retry-After`` of refusals only). A repeated name keeps its last value.
+    """
 
     __slots__ = ("_map", "_raw")
 
-    def __init__(self, raw: list[tuple[bytes, bytes]]) -> None:
+    def __init__(self, raw: dict[bytes, bytes]) -> None:
         self._raw = raw
         self._map: dict[str, str] | None = None
 
     def _built(self) -> dict[str, str]:
         built = self._map
         if built is None:
-            built = self._map = {}
-            for name, value in self._raw:
-                key = name.decode("latin-1").lower()
-                text = value.decode("latin-1")
-                built[key] = f"{built[key]}, {text}" if key in built else text
+            built = self._map = {
+                name.decode("latin-1").lower(): value.decode("latin-1")
+                for name, value in self._raw.items()
+            }
         return built
 
     def __getitem__(self, key: str) -> str:
@@ -72,7 +76,8 @@ class Connection(asyncio.Protocol):
     """One keep-alive connection to one server; one request at a time.
 
     `request` writes a request and returns the future of its `TransportResponse` (or of an SDK
-    error). ``reusable`` says whether another request may follow on it.
+    error). ``reusable`` says whether another request may follow on it; ``deadline`` (loop
+    time) is when the request in flight times out (the transport enforces it).
     """
 
     def __init__(self, max_reply_bytes: int) -> None:
@@ -80,23 +85,21 @@ class Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.poller: select.poll | None = None
         self.lost: asyncio.Future[None] | None = None  # done once the socket is closed
+        self.headers: dict[bytes, bytes] = {}
+        # httptools looks its callbacks up once, here: every header goes straight into the
+        # dict, with no Python frame per header.
+        self.on_header = self.headers.__setitem__
         self.parser = httptools.HttpResponseParser(self)
+        self.chunks: list[bytes] = []
         self.waiter: asyncio.Future[TransportResponse] | None = None
+        self.deadline = 0.0
         self.closed = False
         self.reusable = False
         self.replies = 0  # replies completed on this connection
-        self.idle_since = 0.0
-        self._reset()
-
-    def _reset(self) -> None:
         self.got_bytes = False
-        self.head_bytes = 0
-        self.head_wire = 0
+        self.head_wire = 0  # bytes received before the reply's headers were complete
         self.headers_done = False
-        self.framed = False
-        self.encoding = b""
-        self.raw_headers: list[tuple[bytes, bytes]] = []
-        self.chunks: list[bytes] = []
+        self.encoding: bytes | None = None
         self.size = 0
         self.failure: ExchangeError | None = None
 
@@ -113,17 +116,17 @@ class Connection(asyncio.Protocol):
             self.close()
             return
         self.got_bytes = True
+        if not self.headers_done:
+            self.head_wire += len(data)
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
             self._fail(TransportError("the server switched protocols (an HTTP upgrade)"))
         except httptools.HttpParserError as exc:
             self._fail(self.failure or TransportError(f"malformed reply: {_reason(exc)}"))
-        else:
-            if self.waiter is not None and not self.headers_done:
-                self.head_wire += len(data)  # a header still open inside httptools counts too
-                if self.head_wire > MAX_HEAD_BYTES:
-                    self._fail(_head_too_large())
+        else:  # headers that never end (a header still open inside httptools counts too)
+            if not self.headers_done and self.head_wire > MAX_HEAD_BYTES:
+                self._fail(_head_too_large())
 
     def eof_received(self) -> bool:
         self._ended()
@@ -139,7 +142,7 @@ class Connection(asyncio.Protocol):
         self.reusable = False
         if self.waiter is None or self.waiter.done():
             return
-        if self.headers_done and not self.framed:  # HTTP/1.0 style: the body ends at close
+        if self.headers_done and not _framed(self.headers):  # HTTP/1.0: the body ends here
             self._complete()
         elif not self.got_bytes:
             self._fail(
@@ -154,28 +157,19 @@ class Connection(asyncio.Protocol):
         if self.waiter is None:  # a reply after the reply (a lying Content-Length): stop here
             raise _Abort
 
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self.head_bytes += len(name) + len(value) + 4
-        if self.head_bytes > MAX_HEAD_BYTES:
-            self.failure = _head_too_large()
-            raise _Abort
-        self.raw_headers.append((name, value))
-
     def on_headers_complete(self) -> None:
         if self.parser.get_status_code() < 200:
             return  # 1xx: an interim reply, its message completes next
         self.headers_done = True
-        for name, value in self.raw_headers:
-            lowered = name.lower()
-            if lowered in _FRAMED:
-                self.framed = True
-                if lowered == b"content-length" and value.strip().isdigit():
-                    declared = int(value)
-                    if declared > self.cap:
-                        self.failure = _too_large(f"reply of {declared} bytes is over")
-                        raise _Abort
-            elif lowered == b"content-encoding":
-                self.encoding = value.strip().lower()
+        headers = self.headers
+        if self.head_wire > MAX_HEAD_BYTES and _head_size(headers) > MAX_HEAD_BYTES:
+            self.failure = _head_too_large()
+            raise _Abort
+        declared = headers.get(b"Content-Length") or headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.cap:
+            self.failure = _too_large(f"reply of {int(declared)} bytes is over")
+            raise _Abort
+        self.encoding = headers.get(b"Content-Encoding") or headers.get(b"content-encoding")
 
     def on_body(self, body: bytes) -> None:
         self.size += len(body)
@@ -186,8 +180,8 @@ class Connection(asyncio.Protocol):
 
     def on_message_complete(self) -> None:
         if not self.headers_done:  # the end of a 1xx: the real reply follows
-            self.raw_headers = []
-            self.head_bytes = 0
+            self.headers.clear()
+            self.head_wire = 0
             return
         self.reusable = self.parser.should_keep_alive() and not self.closed
         self._complete()
@@ -199,34 +193,45 @@ class Connection(asyncio.Protocol):
     ) -> asyncio.Future[TransportResponse]:
         """Write one request (head already framed, ``body`` after it); the reply's future."""
         assert self.transport is not None
-        self._reset()
-        self.reusable = False
+        self.headers.clear()
+        self.got_bytes = self.headers_done = self.reusable = False
+        self.head_wire = self.size = 0
+        self.failure = None
         waiter = self.waiter = loop.create_future()
         self.transport.write(head if body is None else head + body)
         return waiter
+
+    def expire(self) -> None:
+        """The request in flight ran out of time: fail it (`TimeoutError`), close."""
+        self._fail(TimeoutError())
 
     def _complete(self) -> None:
         waiter, self.waiter = self.waiter, None
         if waiter is None or waiter.done():
             return
-        status = self.parser.get_status_code()
-        body = b"".join(self.chunks) if len(self.chunks) != 1 else self.chunks[0]
-        if self.encoding and body:
-            try:
-                body = _decompress(self.encoding, body, self.cap)
-            except ExchangeError as error:
+        chunks = self.chunks
+        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        chunks.clear()
+        encoding = self.encoding
+        if encoding is None and body[:1] in _NOT_JSON:  # a name in odd case? look it up
+            encoding = _lookup(self.headers, b"content-encoding")
+        if encoding is not None and body:
+            body, failure = _decompress(encoding.strip().lower(), body, self.cap)
+            if failure is not None:
                 self.reusable = False
                 self.close()
-                waiter.set_exception(error)
+                waiter.set_exception(failure)
                 return
         self.replies += 1
         if not self.reusable:
             self.close()
-        waiter.set_result(TransportResponse(status, ReplyHeaders(self.raw_headers), body))
+        headers = ReplyHeaders(self.headers.copy())
+        waiter.set_result(TransportResponse(self.parser.get_status_code(), headers, body))
 
-    def _fail(self, error: ExchangeError) -> None:
+    def _fail(self, error: Exception) -> None:
         self.reusable = False
         self.close()
+        self.chunks.clear()
         waiter, self.waiter = self.waiter, None
         if waiter is not None and not waiter.done():
             waiter.set_exception(error)
@@ -255,30 +260,41 @@ def _head_too_large() -> TransportError:
     return TransportError(f"reply headers are over {MAX_HEAD_BYTES} bytes")
 
 
-def _decompress(encoding: bytes, body: bytes, cap: int) -> bytes:
+def _decompress(encoding: bytes, body: bytes, cap: int) -> tuple[bytes, ExchangeError | None]:
+    """``(body decoded, None)``, or ``(b"", the error)``: corrupt, cut short, over ``cap``."""
     if encoding == b"gzip" or encoding == b"x-gzip":
         wbits = 16 + zlib.MAX_WBITS
     elif encoding == b"deflate":  # zlib-wrapped as the RFC says, or raw as some servers send
         wbits = zlib.MAX_WBITS if body[:1] == b"\x78" else -zlib.MAX_WBITS
     elif encoding == b"identity":
-        return body
+        return body, None
     else:
-        raise TransportError(f"unsupported Content-Encoding {encoding[:40]!r}")
+        return b"", TransportError(f"unsupported Content-Encoding {encoding[:40]!r}")
     inflater = zlib.decompressobj(wbits)
-    out = b""
     try:
         out = inflater.decompress(body, cap + 1)
     except zlib.error:
-        corrupt = True  # raised below, outside this block: nothing chained to zlib's error
-    else:
-        corrupt = False
-    if corrupt:
-        raise TransportError("the compressed reply is corrupt")
+        out = None  # the error is made below, outside this block: nothing chained to zlib's
+    if out is None:
+        return b"", TransportError("the compressed reply is corrupt")
     if len(out) > cap:
-        raise _too_large("decompressed reply is over")
+        return b"", _too_large("decompressed reply is over")
     if not inflater.eof:
-        raise TransportError("the compressed reply is cut short")
-    return out
+        return b"", TransportError("the compressed reply is cut short")
+    return out, None
+
+
+def _lookup(headers: dict[bytes, bytes], lowered: bytes) -> bytes | None:
+    return next((v for k, v in headers.items() if k.lower() == lowered), None)
+
+
+def _framed(headers: dict[bytes, bytes]) -> bool:
+    """Whether a reply says where its body ends (else it ends when the connection closes)."""
+    return any(name.lower() in _FRAMED for name in headers)
+
+
+def _head_size(headers: dict[bytes, bytes]) -> int:
+    return sum(len(name) + len(value) + 4 for name, value in headers.items())
 
 
 def _poller_for(transport: asyncio.BaseTransport) -> select.poll | None:

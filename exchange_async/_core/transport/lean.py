@@ -42,6 +42,8 @@ from .pool import HostPool
 
 __all__ = ["LeanTransport"]
 
+_NEVER = float("inf")
+
 
 class LeanTransport:
     """Sends requests on pooled keep-alive connections; see the module docstring.
@@ -83,6 +85,8 @@ class LeanTransport:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._guard: AsyncIterator[None] | None = None
         self._closed = False
+        self._sweeper: asyncio.TimerHandle | None = None
+        self._sweep_at = _NEVER  # loop time the sweeper wakes at
 
     async def send(self, request: TransportRequest, on_sent: OnSent) -> TransportResponse:
         """Send ``request``, read the whole reply (at most ``max_reply_bytes``)."""
@@ -99,10 +103,8 @@ class LeanTransport:
             origin, target = (url, "/") if cut < 0 else (url[:cut], url[cut:])
             pool = self._pools.get(origin) or self._pool(origin)
             head = pool.head(request.method, target, request.headers, request.body)
-            async with asyncio.timeout(request.timeout):
-                return await _exchange(
-                    pool, loop, head, request.body, on_sent, request.method == "GET"
-                )
+            deadline = loop.time() + request.timeout
+            return await self._exchange(pool, loop, head, request.body, on_sent, deadline)
         except ExchangeError as error:
             # Its traceback holds this frame, whose locals hold the signed headers.
             failure = error.with_traceback(None)
@@ -121,6 +123,73 @@ class LeanTransport:
         # and this frame stays on the traceback, so it lets go of the signed headers first.
         del request, head
         raise failure
+
+    async def _exchange(
+        self,
+        pool: HostPool,
+        loop: asyncio.AbstractEventLoop,
+        head: bytes,
+        body: bytes | None,
+        on_sent: OnSent,
+        deadline: float,
+    ) -> TransportResponse:
+        # The common case awaits one thing, the reply: an idle connection is at hand, on_sent
+        # returns None, and the deadline is kept by the sweep (no timer per request).
+        conn = pool.take()
+        if conn is None:
+            async with asyncio.timeout_at(deadline):
+                conn = await pool.get(loop)
+        try:
+            waiting = on_sent()
+            if waiting is not None:  # a wait for a new start slot, before any byte is written
+                async with asyncio.timeout_at(deadline):
+                    await waiting
+                    if conn.closed:  # it died while we waited; nothing was sent on it
+                        conn = await pool.replace(conn, loop)
+            self._watch(conn, deadline, loop)
+            try:
+                reply = await conn.request(head, body, loop)
+                stale = False
+            except ServerClosedEarly:
+                if not (head.startswith(b"GET ") and conn.replies):  # a reused connection
+                    raise
+                stale = True
+            if stale:  # outside the except block: a failure now is not chained to the first
+                async with asyncio.timeout_at(deadline):
+                    conn = await pool.replace(conn, loop)
+                self._watch(conn, deadline, loop)
+                reply = await conn.request(head, body, loop)
+        except BaseException:
+            pool.discard(conn)
+            raise
+        pool.release(conn)
+        return reply
+
+    def _watch(self, conn: Connection, deadline: float, loop: asyncio.AbstractEventLoop) -> None:
+        conn.deadline = deadline
+        if deadline < self._sweep_at:  # (with one timeout for all, only the first request)
+            self._arm(deadline, loop)
+
+    def _arm(self, when: float, loop: asyncio.AbstractEventLoop) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+        self._sweep_at = when
+        self._sweeper = loop.call_at(when, self._sweep, loop)
+
+    def _sweep(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Fail the requests past their deadline; wake again at the next deadline."""
+        self._sweeper, self._sweep_at = None, _NEVER
+        now, earliest = loop.time(), _NEVER
+        for pool in self._pools.values():
+            for conn in tuple(pool.busy):
+                if conn.waiter is None:
+                    continue
+                if conn.deadline <= now:
+                    conn.expire()
+                elif conn.deadline < earliest:
+                    earliest = conn.deadline
+        if earliest < _NEVER:
+            self._arm(earliest, loop)
 
     @property
     def open_connections(self) -> int:
@@ -150,6 +219,7 @@ class LeanTransport:
             )
         # First use, or the old loop is gone (a second asyncio.run): start afresh here.
         self._pools = {}
+        self._sweeper, self._sweep_at = None, _NEVER
         self._loop = loop
         self._guard = self._close_at_loop_end()
         await anext(self._guard)
@@ -163,6 +233,9 @@ class LeanTransport:
             await _closed(self._close_pools())
 
     def _close_pools(self) -> list[asyncio.Future[None]]:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+        self._sweeper, self._sweep_at = None, _NEVER
         pools, self._pools = self._pools, {}
         return [lost for pool in pools.values() for lost in pool.close()]
 
@@ -180,49 +253,6 @@ class LeanTransport:
     def __repr__(self) -> str:
         state = "closed" if self._closed else f"{len(self._pools)} origins"
         return f"<LeanTransport {state}>"
-
-
-async def _exchange(
-    pool: HostPool,
-    loop: asyncio.AbstractEventLoop,
-    head: bytes,
-    body: bytes | None,
-    on_sent: OnSent,
-    may_resend: bool,
-) -> TransportResponse:
-    conn: Connection | None = await pool.acquire(loop)
-    try:
-        if conn is None:
-            conn = await pool.connect(loop)
-        waiting = on_sent()
-        if waiting is not None:  # a wait for a new start slot, before any byte is written
-            await waiting
-            if conn.closed:  # it died while we waited; nothing was sent on it
-                conn = await _reconnect(pool, conn, loop)
-        try:
-            reply = await conn.request(head, body, loop)
-            stale = False
-        except ServerClosedEarly:
-            if not (may_resend and conn.replies):  # only a reused connection can be stale
-                raise
-            stale = True
-        if stale:  # outside the except block: a failure now is not chained to the first
-            conn = await _reconnect(pool, conn, loop)
-            reply = await conn.request(head, body, loop)
-    except BaseException:
-        pool.discard(conn)
-        raise
-    pool.release(conn, loop)
-    return reply
-
-
-async def _reconnect(
-    pool: HostPool, conn: Connection, loop: asyncio.AbstractEventLoop
-) -> Connection:
-    """A new connection in ``conn``'s slot (``conn`` is closed)."""
-    pool.busy.discard(conn)
-    conn.close()
-    return await pool.connect(loop)
 
 
 async def _closed(lost: list[asyncio.Future[None]]) -> None:

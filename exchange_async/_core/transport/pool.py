@@ -86,12 +86,13 @@ class HostPool:
         try:
             return text.encode("latin-1")
         except UnicodeEncodeError:
-            raise TransportError("a header is not latin-1 text") from None
+            pass  # raised below, outside this block: nothing chained
+        raise TransportError("a header is not latin-1 text")
 
     # -- slots and connections --------------------------------------------------------------
 
-    async def acquire(self, loop: asyncio.AbstractEventLoop) -> Connection | None:
-        """A live idle connection, or None: a slot to open a new one in (call `connect`)."""
+    def take(self) -> Connection | None:
+        """A live idle connection (now in use), or None when there is none."""
         if self.closed:
             raise ClientClosedError("the client was closed")
         idle = self.idle
@@ -101,7 +102,23 @@ class HostPool:
                 self.busy.add(conn)
                 return conn
             conn.close()
-            self.open -= 1
+            self.open -= 1  # (no one waits while a connection is idle)
+        return None
+
+    async def get(self, loop: asyncio.AbstractEventLoop) -> Connection:
+        """A connection in use: a new one, or one handed back by another request once the
+        pool is full (first come, first served)."""
+        handed = await self._slot(loop)
+        if handed is not None:
+            return handed
+        try:
+            return await self.connect(loop)
+        except BaseException:
+            self._hand_on(None)
+            raise
+
+    async def _slot(self, loop: asyncio.AbstractEventLoop) -> Connection | None:
+        # A connection handed over, or None: a free slot, counted, to open one in.
         if not self.limit or self.open < self.limit:
             self.open += 1
             return None
@@ -121,6 +138,13 @@ class HostPool:
         if handed is not None:
             self.busy.add(handed)
         return handed
+
+    async def replace(self, conn: Connection, loop: asyncio.AbstractEventLoop) -> Connection:
+        """A new connection in ``conn``'s slot (``conn`` is closed). On failure the slot stays
+        held: the caller's `discard` of ``conn`` frees it."""
+        self.busy.discard(conn)
+        conn.close()
+        return await self.connect(loop)
 
     async def connect(self, loop: asyncio.AbstractEventLoop) -> Connection:
         """A new connection in the slot the caller holds (the slot is not freed on failure:
@@ -145,11 +169,10 @@ class HostPool:
             raise
         return conn
 
-    def release(self, conn: Connection, loop: asyncio.AbstractEventLoop) -> None:
+    def release(self, conn: Connection) -> None:
         """``conn`` finished a request: keep it for the next one if it may carry one."""
         self.busy.discard(conn)
         if conn.reusable and not self.closed:
-            conn.idle_since = loop.time()
             self._hand_on(conn)
         else:
             conn.close()
