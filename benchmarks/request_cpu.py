@@ -62,6 +62,7 @@ def settings(quick: bool) -> dict[str, Any]:
         "warmup_s": 1.5,
         "paced_accounts": 15,
         "saturated_accounts": 400,
+        "loads": ["paced", "saturated", "paced TLS", "saturated TLS"],
     }
 
 
