@@ -296,7 +296,9 @@ class Pipeline:
         """Resolve, for the running loop, the limiter instance and the server's clock (a client
         used under a second ``asyncio.run()`` resolves them again there)."""
         self._loop = asyncio.get_running_loop()
-        self._loop_limiter = limiter_here(self._limiter)  # called directly from now on
+        # The registry's limiter of this loop, called directly from now on (a caller's own
+        # limiter object is used as it is).
+        self._loop_limiter = limiter_here(self._limiter)
         if self.exchange.server_time is not None:
             self._clock = clock_for(self._server)
 

@@ -24,8 +24,8 @@ CIRCLES_ALLOWED: set[tuple[str, ...]] = set()
 TOO_LONG_FUNCTIONS_ALLOWED: set[str] = set()
 # The exchange packages and what is built on them; `_core` imports none of them.
 ABOVE_THE_CORE = ("bitget", "coinw", "poller", "fleet", "cli")
-# The demo command hosts the bundled simulator next to the SDK it drives (owner: helper
-# "newcomer"); the SDK proper (everything else) never imports it.
+# The demo command hosts the bundled simulator next to the SDK it drives; the SDK proper
+# (everything else) never imports it.
 SIM_IMPORT_ALLOWED = {
     "exchange_async.cli._sim",  # the demo's one door to the simulator (an optional extra)
 }
