@@ -28,7 +28,7 @@ class ExchangeShortcuts:
     def add(self, name: str, source: Source, *, interval: float | None = None) -> AccountStatus:
         raise NotImplementedError
 
-    def _client_options(self) -> ClientOptions:
+    def _client_options(self, name: str) -> ClientOptions:
         raise NotImplementedError
 
     def _check_name(self, name: str) -> None:
@@ -53,7 +53,7 @@ class ExchangeShortcuts:
         if symbol is not None:
             check_token("symbol", symbol, max_length=40)
         self._check_name(name)
-        client = BitgetClient(credentials, base_url=base_url, uid=uid, **self._client_options())
+        client = BitgetClient(credentials, base_url=base_url, uid=uid, **self._client_options(name))
         return self.add(name, BitgetSource(client, kinds, symbol), interval=interval)
 
     def add_coinw(
@@ -80,5 +80,5 @@ class ExchangeShortcuts:
         if instrument is not None:
             check_token("instrument", instrument, max_length=30)
         self._check_name(name)
-        client = CoinWClient(credentials, base_url=base_url, uid=uid, **self._client_options())
+        client = CoinWClient(credentials, base_url=base_url, uid=uid, **self._client_options(name))
         return self.add(name, CoinWSource(client, kinds, instrument), interval=interval)
