@@ -55,8 +55,8 @@ class _Envelope(msgspec.Struct, frozen=True, kw_only=True):
     exchange: str
     at: float
     key: str | None = None
-    order: msgspec.Raw | None = None
-    previous: msgspec.Raw | None = None
+    order: msgspec.Raw = msgspec.field(default_factory=msgspec.Raw)
+    previous: msgspec.Raw = msgspec.field(default_factory=msgspec.Raw)
     initial: bool = False
     changes: tuple[str, ...] = ()
     orders: int = 0
