@@ -33,7 +33,7 @@ async def stream_events(url: str, name: str) -> list[ea.Event]:
     """Every event the fleet's stream holds, in stream order."""
     client = aioredis.Redis.from_url(url)
     try:
-        entries = await client.xrange(FleetKeys("ea", name).stream)
+        entries: Any = await client.xrange(FleetKeys("ea", name).stream)
     finally:
         await client.aclose()
     return [decode_event(fields[b"data"], fields[b"id"].decode()) for _, fields in entries]
