@@ -109,11 +109,13 @@ class FleetEvents:
         if client is not None:
             await client.aclose(close_connection_pool=True)
 
-    async def ack(self, event: Event) -> None:
-        """Acknowledge ``event``: it will not be delivered to this group again."""
-        entry = self._entries.pop(event.event_id, None)
-        if entry is not None and self._client is not None:
-            await self._client.xack(self._stream, self.group, entry)
+    async def ack(self, *events: Event) -> None:
+        """Acknowledge ``events`` (one call for many is one round trip): they will not be
+        delivered to this group again."""
+        entries = [self._entries.pop(e.event_id, None) for e in events]
+        wanted = [entry for entry in entries if entry is not None]
+        if wanted and self._client is not None:
+            await self._client.xack(self._stream, self.group, *wanted)
 
     def __aiter__(self) -> AsyncIterator[Event]:
         return self._events()
