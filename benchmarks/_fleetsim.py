@@ -1,7 +1,8 @@
 """The simulator in its own process, for the fleet benchmark.
 
-``python -m benchmarks._fleetsim N`` serves N demo accounts (``Simulator.with_demo_fleet``) on
-127.0.0.1, prints the port, then answers one JSON line per command on stdin until it closes:
+``python -m benchmarks._fleetsim N B`` serves N demo accounts (``Simulator.with_demo_fleet``),
+B of them Bitget and the rest CoinW, on 127.0.0.1, prints the port, then answers one JSON line
+per command on stdin until it closes:
 
 - ``accounts``: the accounts' credentials (`FleetAccount` fields);
 - ``mutate INTERVAL SHARE``: start changing orders (each account with probability SHARE every
@@ -40,9 +41,13 @@ def answer(sim: Simulator, accounts: list[Any], command: list[str]) -> Any:
     return {"limit_violations": sim.limit_violations(), "refused": sim.violations()}
 
 
-async def serve(accounts: int) -> None:
+async def serve(accounts: int, bitget: int) -> None:
     """Serve until stdin closes."""
-    sim, fleet = Simulator.with_demo_fleet(accounts, SimulatorConfig(seed=4))
+    sim, everyone = Simulator.with_demo_fleet(
+        2 * max(bitget, accounts - bitget), SimulatorConfig(seed=4)
+    )
+    fleet = [a for a in everyone if a.exchange == "bitget"][:bitget]
+    fleet += [a for a in everyone if a.exchange == "coinw"][: accounts - bitget]
     async with SimulatorServer(sim) as server:
         print(server.port, flush=True)
         loop = asyncio.get_running_loop()
@@ -65,4 +70,4 @@ async def serve(accounts: int) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(serve(int(sys.argv[1])))
+    asyncio.run(serve(int(sys.argv[1]), int(sys.argv[2])))

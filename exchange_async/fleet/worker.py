@@ -162,6 +162,8 @@ class FleetWorker:
                 await self._round()
             except self._errors as error:  # the leases lapse by themselves if this lasts
                 log.warning("fleet round failed: %s: %s", type(error).__name__, error)
+            except Exception:  # a bug: keep the rounds going (the leases would lapse)
+                log.exception("fleet round failed unexpectedly")
 
     async def _round(self) -> None:
         leases = self._leases
