@@ -84,7 +84,7 @@ async def _throughput(url: str, events: int) -> tuple[float, float, float]:
     """Events/s committed, then consumed acknowledging each, then acknowledging a batch."""
     import exchange_async as ea
     from exchange_async.fleet.checkpoints import Checkpoints
-    from exchange_async.fleet.fleet import connect
+    from exchange_async.fleet.connection import connect
     from exchange_async.fleet.leases import Leases
 
     fleet = ea.Fleet(url, name="tp", shards=1)

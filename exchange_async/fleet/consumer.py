@@ -7,13 +7,13 @@ from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import Any, Self
 
-from .._core.limiter import check_redis_url
+from .._core.limits import check_redis_url
 from .._core.params import check_int_range, check_seconds
 from .._core.secrets import require_text
 from .._errors import ClientClosedError
 from ..poller.events import Event
 from .codec import decode_event
-from .fleet import connect
+from .connection import connect
 from .keys import FleetKeys
 
 __all__ = ["FleetEvents"]

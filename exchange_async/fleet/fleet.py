@@ -5,37 +5,20 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from .._core.limiter import check_redis_url
+from .._core.limits import check_redis_url
 from .._core.params import check_int_range, check_seconds
 from .._core.secrets import require_text
 from .._errors import ValidationError
+from .connection import connect
 from .keys import FleetKeys, shard_of
+from .worker import FleetWorker
 
 if TYPE_CHECKING:
     from ..poller.publish import AccountRunner
-    from .worker import FleetWorker
 
-__all__ = ["Fleet", "connect"]
-
-_POOL = 64
-"""Connections to Redis per worker at most (commits of many accounts queue for one)."""
-
-
-def connect(url: str, *, timeout: float) -> Any:
-    """A ``redis.asyncio.Redis`` on ``url``: a bounded pool, every call at most ``timeout``
-    seconds (a hung Redis must not hold a worker past its leases)."""
-    try:
-        import redis.asyncio as aioredis
-    except ImportError:  # pragma: no cover - depends on the install
-        raise ValidationError(
-            'a fleet needs the redis extra: pip install "exchange-async[redis]"'
-        ) from None
-    pool = aioredis.BlockingConnectionPool.from_url(
-        url, max_connections=_POOL, socket_timeout=timeout, socket_connect_timeout=timeout
-    )
-    return aioredis.Redis(connection_pool=pool)
+__all__ = ["Fleet"]
 
 
 class Fleet:
@@ -101,8 +84,6 @@ class Fleet:
 
     def publisher(self, runner: AccountRunner) -> FleetWorker:
         """This process's worker for a poller (``Poller(fleet=...)`` calls it)."""
-        from .worker import FleetWorker
-
         return FleetWorker(self, runner)
 
     async def owners(self) -> dict[str, str]:

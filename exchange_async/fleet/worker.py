@@ -15,20 +15,19 @@ import contextlib
 import logging
 import math
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from .._core.transport import Transport
 from ..poller.events import Event
 from ..poller.publish import AccountRunner, CommitError, LeaseLostError
 from ..poller.status import Account
 from .checkpoints import Checkpoints
+from .connection import connect, redis_errors
 from .guard import GuardedTransport
+from .keys import FleetKeys
 from .leases import Lease, Leases
 
-if TYPE_CHECKING:
-    from .fleet import Fleet
-
-__all__ = ["FleetWorker"]
+__all__ = ["FleetSettings", "FleetWorker"]
 
 log = logging.getLogger("exchange_async.fleet")
 
@@ -39,19 +38,31 @@ _RETRY = 0.25
 """Seconds between attempts to read a checkpoint while Redis does not answer."""
 
 
-def _redis_errors() -> tuple[type[BaseException], ...]:
-    from redis.exceptions import RedisError
+class FleetSettings(Protocol):
+    """What a worker reads of its `Fleet`."""
 
-    return (RedisError, OSError, TimeoutError)
+    url: str
+    keys: FleetKeys
+    worker_id: str
+    lease_ttl: float
+    lease_margin: float
+    shards: int
+    handoff_gap: float
+    max_events: int
+
+    @property
+    def renew_every(self) -> float: ...
+
+    def shard_of(self, account: str) -> int: ...
 
 
 class FleetWorker:
     """Leases shards for one `Poller` and records its events (see the module docstring)."""
 
-    def __init__(self, fleet: Fleet, runner: AccountRunner) -> None:
+    def __init__(self, fleet: FleetSettings, runner: AccountRunner) -> None:
         self.fleet = fleet
         self._runner = runner
-        self._errors = _redis_errors()
+        self._errors = redis_errors()
         self._client: Any = None
         self._leases: Leases | None = None
         self._checkpoints: Checkpoints | None = None
@@ -84,7 +95,7 @@ class FleetWorker:
 
     async def start(self) -> None:
         fleet = self.fleet
-        self._client = client = _connect(fleet)
+        self._client = client = connect(fleet.url, timeout=max(0.5, fleet.lease_ttl / 3))
         self._leases = Leases(
             client,
             fleet.keys,
@@ -218,9 +229,3 @@ class FleetWorker:
         if new:
             await self._client.sadd(self.fleet.keys.accounts, *new)
             self._registered.update(new)
-
-
-def _connect(fleet: Fleet) -> Any:
-    from .fleet import connect
-
-    return connect(fleet.url, timeout=max(0.5, fleet.lease_ttl / 3))

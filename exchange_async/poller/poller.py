@@ -8,7 +8,7 @@ import math
 from collections import Counter
 from collections.abc import AsyncIterator
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import Self
 
 from .._core.aiohttp_transport import AiohttpTransport
 from .._core.limits import Limiter, limiter_for, release_limiter
@@ -19,13 +19,10 @@ from .._core.transport import Transport
 from .._errors import ClientClosedError, ValidationError
 from .events import Event
 from .loop import AccountLoop
-from .publish import LocalPublisher, Publisher
+from .publish import JoinsFleet, LocalPublisher, Publisher
 from .shortcuts import ExchangeShortcuts
 from .sources import Source
 from .status import Account, AccountState, AccountStatus, ClientOptions, check_poller_options
-
-if TYPE_CHECKING:
-    from ..fleet import Fleet
 
 __all__ = ["AccountState", "AccountStatus", "Poller"]
 
@@ -84,7 +81,7 @@ class Poller(ExchangeShortcuts, AccountLoop):
         max_connections: int = 100,
         transport: Transport | None = None,
         rate_limits: str | Limiter | None = None,
-        fleet: Fleet | None = None,
+        fleet: JoinsFleet | None = None,
     ) -> None:
         check_poller_options(interval, max_pending, backoff, max_backoff)
         if retry is not None:
@@ -269,7 +266,7 @@ class Poller(ExchangeShortcuts, AccountLoop):
         account.status.last_event = kind
 
 
-def _joined(fleet: Any, poller: Poller) -> Publisher:
+def _joined(fleet: JoinsFleet, poller: Poller) -> Publisher:
     """The fleet's worker for ``poller`` (``ea.Fleet.publisher``)."""
     factory = getattr(fleet, "publisher", None)
     if not callable(factory):

@@ -8,7 +8,6 @@ from its checkpoint, and commits every event to the fleet's stream before it is 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
 from typing import Protocol
 
 import msgspec
@@ -18,7 +17,14 @@ from .._errors import ExchangeError
 from .events import Event
 from .status import Account
 
-__all__ = ["AccountRunner", "CommitError", "LeaseLostError", "LocalPublisher", "Publisher"]
+__all__ = [
+    "AccountRunner",
+    "CommitError",
+    "JoinsFleet",
+    "LeaseLostError",
+    "LocalPublisher",
+    "Publisher",
+]
 
 
 class LeaseLostError(ExchangeError):
@@ -116,5 +122,9 @@ class LocalPublisher:
         return None
 
 
-PublisherFactory = Callable[[AccountRunner], Publisher]
-"""What ``Poller(fleet=...)`` calls with the poller: ``fleet.publisher``."""
+class JoinsFleet(Protocol):
+    """What ``Poller(fleet=...)`` takes: an `ea.Fleet`, which makes the poller's publisher."""
+
+    def publisher(self, runner: AccountRunner) -> Publisher:
+        """The publisher (the fleet's worker) for the poller ``runner``."""
+        ...
