@@ -72,7 +72,6 @@ class AccountLoop:
         status = account.status
         loop = asyncio.get_running_loop()
         initial = await self._publisher.resume(account)
-        first = True
         while True:
             started = loop.time()
             if not self._publisher.may_poll(account):
@@ -94,19 +93,21 @@ class AccountLoop:
                 await self._failed(account, error)
                 continue
             try:
-                await self._succeeded(account, snapshot, initial=initial, first=first)
+                await self._succeeded(account, snapshot, initial=initial)
             except CommitError as error:
                 await self._failed(account, error, record=False)
                 continue
-            initial = first = False
+            initial = False
             if account.interval:
                 await asyncio.sleep(max(0.0, account.interval - (loop.time() - started)))
             else:
                 await asyncio.sleep(0)  # let other accounts' tasks run between snapshots
 
     async def _succeeded(
-        self, account: Account, snapshot: Mapping[str, Order], *, initial: bool, first: bool
+        self, account: Account, snapshot: Mapping[str, Order], *, initial: bool
     ) -> None:
+        """Record what changed since the last snapshot (in a fleet: since the checkpoint); the
+        account's first snapshot ever ends with `AccountSynced`."""
         status = account.status
         common = {"account": status.name, "exchange": status.exchange}
         events = self._diff_events(account, snapshot, initial=initial)
@@ -118,7 +119,7 @@ class AccountLoop:
                 failures=status.failures,
             )
             events.insert(0, recovered)
-        if first:
+        if initial:
             events.append(AccountSynced(**common, at=time.time(), orders=len(snapshot)))
         await self._record(account, events)
         account.known = dict(snapshot)
