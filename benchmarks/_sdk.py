@@ -2,9 +2,9 @@
 and the default transport (to wrap it with a recorder of send times).
 
 The SDK's public API has no "decode this body" call, so the decode benchmark reaches for the
-endpoint's decoder and its model conversion. Those internals are being reworked; when they move,
-fix :func:`sdk_decoders` and nothing else. Everything else in ``benchmarks/`` uses the public API
-(``import exchange_async as ea``).
+endpoint's decoder (it decodes straight into the public page). Those internals are being
+reworked; when they move, fix :func:`sdk_decoders` and nothing else. Everything else in
+``benchmarks/`` uses the public API (``import exchange_async as ea``).
 """
 
 from __future__ import annotations
@@ -19,19 +19,16 @@ def sdk_decoders() -> tuple[Callable[[bytes], Any], Callable[[bytes], Any]]:
     """``(bitget, coinw)``: body bytes -> the public result the client call returns
     (`ea.TrackingOrdersPage`, ``list[ea.OrderInfo]``), as the SDK decodes them."""
     from exchange_async.bitget import endpoints as bitget_endpoints
-    from exchange_async.bitget import models as bitget_models
     from exchange_async.coinw import endpoints as coinw_endpoints
 
     bitget_decoder: Any = bitget_endpoints.CURRENT_TRACK.decoder
     coinw_decoder: Any = coinw_endpoints.ORDER_INFO.decoder
-    to_page: Any = getattr(bitget_models, "to_page", None)
 
     def bitget(body: bytes) -> Any:
         envelope = bitget_decoder.decode(body)
         if str(envelope.code) != "00000":
             raise ValueError("bitget reply is an error")
-        data = envelope.data
-        return to_page(data) if to_page is not None else data
+        return envelope.data  # the public page itself: nothing converts it
 
     def coinw(body: bytes) -> Any:
         envelope = coinw_decoder.decode(body)

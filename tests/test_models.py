@@ -9,7 +9,6 @@ import pytest
 
 import exchange_async as ea
 from exchange_async.bitget.endpoints import CURRENT_TRACK
-from exchange_async.bitget.models import to_page
 from exchange_async.coinw.endpoints import ORDER_INFO
 
 BITGET_SEED = b"""{
@@ -42,8 +41,14 @@ def _strings_variant(body: bytes) -> bytes:
     return quoted.replace(b'"code": "0"', b'"code": 0')
 
 
+def _page(body: bytes) -> ea.TrackingOrdersPage:
+    envelope = CURRENT_TRACK.decoder.decode(body)
+    assert envelope.data is not None
+    return envelope.data
+
+
 def test_bitget_seed_example() -> None:
-    page = to_page(CURRENT_TRACK.decoder.decode(BITGET_SEED).data)
+    page = _page(BITGET_SEED)
     assert page.end_id == "1"
     (order,) = page.tracking_list
     assert order == ea.TrackingOrder(
@@ -67,7 +72,7 @@ def test_bitget_seed_example() -> None:
 @pytest.mark.parametrize("blank", ['""', "null", '"  "'])
 def test_bitget_unset_prices_are_none(blank: str) -> None:
     body = BITGET_SEED.replace(b'"27561.34"', blank.encode()).replace(b'"25855.16"', b'""')
-    (order,) = to_page(CURRENT_TRACK.decoder.decode(body).data).tracking_list
+    (order,) = _page(body).tracking_list
     assert order.preset_stop_surplus_price is None
     assert order.preset_stop_loss_price is None
 
@@ -78,14 +83,14 @@ def test_bitget_variants_request_time_string_unknown_fields_numeric_end_id() -> 
         .replace(b'"followCount": "1"', b'"followCount": "1", "newField": {"x": 1}')
         .replace(b'"endId": "1"', b'"endId": 1')
     )
-    page = to_page(CURRENT_TRACK.decoder.decode(body).data)
+    page = _page(body)
     assert page.end_id == "1"
     assert page.tracking_list[0].follow_count == 1
 
 
 def test_bitget_empty_page_has_no_cursor() -> None:
     body = b'{"code":"00000","msg":"success","data":{"trackingList":[],"endId":null}}'
-    page = to_page(CURRENT_TRACK.decoder.decode(body).data)
+    page = _page(body)
     assert page.tracking_list == [] and page.end_id is None
 
 

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from .._errors import ValidationError
 from .aiohttp_transport import DEFAULT_MAX_REPLY_BYTES, AiohttpTransport, resolve_http_session
 from .credentials import ApiKeyCredentials
-from .decode import convert
-from .endpoint import Endpoint
 from .exchange import ExchangeSpec
 from .limiter import Limiter, limiter_for, release_limiter
-from .paging import PageRule, Paginator
+from .paging import PagedEndpoint, Paginator
 from .params import check_base_url, check_flag, check_options, check_uid
 from .pipeline import Pipeline, PipelineOptions, PipelineStats, Signer, redact_url
 from .ratelimit import DEFAULT_MARGIN
@@ -26,7 +24,6 @@ if TYPE_CHECKING:
 
 __all__ = ["BaseClient", "ClientOptions"]
 
-W = TypeVar("W")
 P = TypeVar("P")
 I = TypeVar("I")  # noqa: E741
 
@@ -183,19 +180,17 @@ class BaseClient:
         return redact_url(self._pipeline.base_url)
 
     def _paginate(
-        self,
-        endpoint: Endpoint[W],
-        params: Mapping[str, str],
-        rule: PageRule[P, I],
-        to_page: Callable[[W], P],
-        cursor_param: str,
+        self, endpoint: PagedEndpoint[P, I], params: Mapping[str, str]
     ) -> Paginator[P, I]:
-        """A paginator over ``endpoint``: each next page sends ``cursor_param=<cursor>``."""
+        """A paginator over ``endpoint``: each next page sends the cursor in its
+        ``pages.cursor_param``. The pages come out of the pipeline as they are (decoded straight
+        into the public page type): nothing converts them here."""
         pipeline = self._pipeline
+        rule = endpoint.pages
 
         async def fetch(cursor: str | None) -> P:
-            query = params if cursor is None else {**params, cursor_param: cursor}
-            return convert(pipeline.exchange, to_page, await pipeline.request(endpoint, query))
+            query = params if cursor is None else {**params, rule.cursor_param: cursor}
+            return await pipeline.request(endpoint, query)
 
         return Paginator(fetch, rule, exchange=pipeline.exchange.name)
 

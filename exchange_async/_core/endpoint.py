@@ -1,4 +1,6 @@
-"""Endpoints declared as data: method, path, the limits they count against, the reply type."""
+"""Endpoints declared as data: method, path, the limits they count against, the reply type.
+
+A paged endpoint (`paging.PagedEndpoint`) carries its paging shape as well."""
 
 from __future__ import annotations
 
@@ -23,8 +25,9 @@ class Endpoint(Generic[T]):
     one reusable decoder for its whole reply. ``strict=False`` lets numeric strings decode into
     ``int`` and ``Decimal`` fields, which both exchanges need. ``absent`` says what a successful
     reply without ``data`` means (``list`` for "no orders"); without it, that is a `DecodeError`.
-    ``blank_as_null`` names keys whose ``""`` means unset, ``fast_suffix`` a suffix they share
-    (see `ReplyDecoder`).
+    ``data_type`` is the public type itself (a row list, a page): the reply decodes straight
+    into it, and its fields' metadata say which wire blanks mean ``None`` (see `ReplyDecoder`),
+    so nothing converts the data after the decode.
     """
 
     method: str
@@ -33,14 +36,8 @@ class Endpoint(Generic[T]):
     data_type: type[T]
     signed: bool = True
     absent: Callable[[], T] | None = None
-    blank_as_null: tuple[str, ...] = ()
-    fast_suffix: str | None = None
     decoder: ReplyDecoder[Envelope[T]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        decoder = ReplyDecoder(
-            Envelope[self.data_type],  # type: ignore[name-defined]
-            blank_as_null=self.blank_as_null,
-            fast_suffix=self.fast_suffix,
-        )
+        decoder = ReplyDecoder(Envelope[self.data_type])  # type: ignore[name-defined]
         object.__setattr__(self, "decoder", decoder)

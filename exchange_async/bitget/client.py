@@ -9,18 +9,31 @@ from functools import partial
 from .._core.aiohttp_transport import DEFAULT_MAX_REPLY_BYTES, HttpSession
 from .._core.client import BaseClient, ClientOptions
 from .._core.limiter import Limiter
-from .._core.paging import PageRule, Paginator
+from .._core.paging import Paginator
 from .._core.params import check_choice, check_flag, check_int_range, check_token, to_ms
 from .._core.ratelimit import DEFAULT_MARGIN
 from .._core.retry import RetryPolicy
 from .._core.transport import Transport
 from .._errors import PaginationError, ValidationError
 from .auth import BitgetCredentials, auth_headers
-from .endpoints import CURRENT_TRACK, SERVER_TIME
+from .endpoints import CURRENT_TRACK, HISTORY_TRACK, HISTORY_TRACK_OLDEST_FIRST, SERVER_TIME
 from .errors import BITGET
-from .models import ProductType, TrackingOrder, TrackingOrdersPage, to_page
+from .models import (
+    HistoryTrackingOrder,
+    HistoryTrackingOrdersPage,
+    ProductType,
+    SortOrder,
+    TrackingOrder,
+    TrackingOrdersPage,
+)
 
-__all__ = ["DEFAULT_BASE_URL", "BitgetClient", "PaginationError", "TrackingOrderPaginator"]
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "BitgetClient",
+    "HistoryTrackingOrderPaginator",
+    "PaginationError",
+    "TrackingOrderPaginator",
+]
 
 DEFAULT_BASE_URL = "https://api.bitget.com"
 
@@ -29,11 +42,8 @@ TimeArg = int | datetime | None
 TrackingOrderPaginator = Paginator[TrackingOrdersPage, TrackingOrder]
 """``await`` it for one page, ``async for`` it for every order, ``.pages()`` for every page."""
 
-_TRACKING_PAGES: PageRule[TrackingOrdersPage, TrackingOrder] = PageRule(
-    items=lambda page: page.tracking_list,
-    next_cursor=lambda page: page.end_id,
-    key=lambda order: order.tracking_no,
-)
+HistoryTrackingOrderPaginator = Paginator[HistoryTrackingOrdersPage, HistoryTrackingOrder]
+"""The same for history tracking orders."""
 
 
 class BitgetClient(BaseClient):
@@ -133,15 +143,8 @@ class BitgetClient(BaseClient):
         argument is invalid; `PaginationError` if paging makes no progress.
         """
         params = _track_params(product_type, symbol, start_time, end_time)
-        if limit is not None:
-            params["limit"] = str(check_int_range("limit", limit, 1, 50))
-        if id_less_than is not None and id_greater_than is not None:
-            raise ValidationError("pass id_less_than or id_greater_than, not both")
-        if id_less_than is not None:
-            params["idLessThan"] = check_token("id_less_than", id_less_than)
-        if id_greater_than is not None:
-            params["idGreaterThan"] = check_token("id_greater_than", id_greater_than)
-        return self._paginate(CURRENT_TRACK, params, _TRACKING_PAGES, to_page, "idLessThan")
+        _page_params(params, limit, 50, id_less_than, id_greater_than)
+        return self._paginate(CURRENT_TRACK, params)
 
     def iter_current_tracking_orders(
         self,
@@ -155,7 +158,7 @@ class BitgetClient(BaseClient):
         """Every current tracking order, newest to oldest (``async for``), each once."""
         params = _track_params(product_type, symbol, start_time, end_time)
         params["limit"] = str(check_int_range("page_size", page_size, 1, 50))
-        return self._paginate(CURRENT_TRACK, params, _TRACKING_PAGES, to_page, "idLessThan")
+        return self._paginate(CURRENT_TRACK, params)
 
     def iter_current_tracking_order_pages(
         self,
@@ -174,6 +177,59 @@ class BitgetClient(BaseClient):
             end_time=end_time,
             page_size=page_size,
         ).pages()
+
+    def get_history_tracking_orders(
+        self,
+        product_type: ProductType | str,
+        *,
+        symbol: str | None = None,
+        start_time: TimeArg = None,
+        end_time: TimeArg = None,
+        limit: int | None = None,
+        order: SortOrder | str | None = None,
+        id_less_than: str | int | None = None,
+        id_greater_than: str | int | None = None,
+    ) -> HistoryTrackingOrderPaginator:
+        """The trader's closed tracking orders (``order-history-track``), newest first.
+
+        Like `get_current_tracking_orders`, with ``limit`` 1..100 and ``order`` (``"desc"``,
+        Bitget's default, or ``"asc"``: oldest first, iterated with ``idGreaterThan``). Times
+        filter on the order's creation time, Unix ms or aware datetimes.
+        """
+        params = _track_params(product_type, symbol, start_time, end_time)
+        _page_params(params, limit, 100, id_less_than, id_greater_than)
+        endpoint = HISTORY_TRACK
+        if order is not None:
+            params["order"] = check_choice("order", order, SortOrder, case_insensitive=True).value
+            endpoint = HISTORY_TRACK_OLDEST_FIRST if params["order"] == "asc" else HISTORY_TRACK
+        return self._paginate(endpoint, params)
+
+    def iter_history_tracking_orders(
+        self,
+        product_type: ProductType | str,
+        *,
+        symbol: str | None = None,
+        start_time: TimeArg = None,
+        end_time: TimeArg = None,
+        page_size: int = 100,
+    ) -> HistoryTrackingOrderPaginator:
+        """Every history tracking order, newest to oldest (``async for``), each once."""
+        params = _track_params(product_type, symbol, start_time, end_time)
+        params["limit"] = str(check_int_range("page_size", page_size, 1, 100))
+        return self._paginate(HISTORY_TRACK, params)
+
+
+def _page_params(
+    params: dict[str, str], limit: int | None, most: int, older: object, newer: object
+) -> None:
+    if limit is not None:
+        params["limit"] = str(check_int_range("limit", limit, 1, most))
+    if older is not None and newer is not None:
+        raise ValidationError("pass id_less_than or id_greater_than, not both")
+    if older is not None:
+        params["idLessThan"] = check_token("id_less_than", older)
+    if newer is not None:
+        params["idGreaterThan"] = check_token("id_greater_than", newer)
 
 
 def _track_params(

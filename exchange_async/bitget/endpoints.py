@@ -1,54 +1,60 @@
-"""Bitget endpoints as data: path, limits, reply type. Adding one is a few lines."""
+"""Bitget endpoints as data: path, limits, reply type and paging. Adding one is a few lines."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TypeVar
+from dataclasses import replace
+from typing import Any, TypeVar
 
 from .._core.endpoint import Endpoint
+from .._core.paging import PagedEndpoint, PageRule
 from .._core.ratelimit import RateLimit, Scope
-from .models import BLANK_AS_NULL, ServerTime, TrackingPageWire
+from .models import HistoryTrackingOrdersPage, ServerTime, TrackingOrdersPage, TrackingPage
 
-__all__ = ["CURRENT_TRACK", "IP_LIMIT", "SERVER_TIME", "copy_trader_endpoint"]
+__all__ = [
+    "CURRENT_TRACK",
+    "HISTORY_TRACK",
+    "HISTORY_TRACK_OLDEST_FIRST",
+    "IP_LIMIT",
+    "SERVER_TIME",
+    "TRACKING_PAGES",
+    "copy_trader_pages",
+]
 
-T = TypeVar("T")
+P = TypeVar("P", bound=TrackingPage[Any])
 
 IP_LIMIT = RateLimit("bitget.ip", 6000, 60.0, Scope.IP)
 """6000 requests per minute per IP, across every Bitget endpoint."""
 
-
-def copy_trader_endpoint(
-    path: str,
-    data_type: type[T],
-    per_uid: int = 5,
-    absent: Callable[[], T] | None = None,
-    blank_as_null: tuple[str, ...] = (),
-) -> Endpoint[T]:
-    """A signed GET of the copy-trading family: ``per_uid`` requests/s per UID, plus the IP cap.
-
-    ``blank_as_null``: keys of price fields Bitget sends as ``""`` when unset (all ending in
-    ``Price``, like every such field of the family).
-    """
-    limits = (RateLimit(path, per_uid, 1.0, Scope.ENDPOINT), IP_LIMIT)
-    suffix = "Price" if blank_as_null else None
-    return Endpoint(
-        "GET",
-        path,
-        limits,
-        data_type,
-        absent=absent,
-        blank_as_null=blank_as_null,
-        fast_suffix=suffix,
-    )
-
-
-CURRENT_TRACK = copy_trader_endpoint(
-    "/api/v2/copy/mix-trader/order-current-track",
-    TrackingPageWire,
-    absent=TrackingPageWire,
-    blank_as_null=BLANK_AS_NULL,
+TRACKING_PAGES: PageRule[Any, Any] = PageRule(
+    items=lambda page: page.tracking_list,
+    next_cursor=lambda page: page.end_id,
+    key=lambda row: row.tracking_no,
+    cursor_param="idLessThan",
 )
+"""How the copy-trading cursor endpoints page: ``endId`` sent back as ``idLessThan`` (older
+rows), rows identified by ``trackingNo``."""
+
+
+def copy_trader_pages(path: str, page_type: type[P], per_uid: int = 5) -> PagedEndpoint[P, Any]:
+    """A signed, cursor-paged GET of the copy-trading family: ``per_uid`` requests/s per UID on
+    the endpoint's own budget, plus the IP cap. ``page_type`` is the public page the reply
+    decodes into (its row model names the fields whose ``""`` means ``None``)."""
+    limits = (RateLimit(path, per_uid, 1.0, Scope.ENDPOINT), IP_LIMIT)
+    return PagedEndpoint("GET", path, limits, page_type, absent=page_type, pages=TRACKING_PAGES)
+
+
+CURRENT_TRACK = copy_trader_pages("/api/v2/copy/mix-trader/order-current-track", TrackingOrdersPage)
 """Get Current Tracking Orders: 5 req/s per UID."""
+
+HISTORY_TRACK = copy_trader_pages(
+    "/api/v2/copy/mix-trader/order-history-track", HistoryTrackingOrdersPage
+)
+"""Get History Tracking Orders: 5 req/s per UID, its own budget."""
+
+HISTORY_TRACK_OLDEST_FIRST = replace(
+    HISTORY_TRACK, pages=replace(TRACKING_PAGES, cursor_param="idGreaterThan")
+)
+"""The same with ``order=asc``: the next page is the newer one, asked with ``idGreaterThan``."""
 
 SERVER_TIME = Endpoint(
     "GET",
