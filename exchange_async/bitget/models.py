@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, Generic, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar
 
 import msgspec
 
@@ -23,6 +23,7 @@ __all__ = [
     "TrackingOrder",
     "TrackingOrdersPage",
     "TrackingPage",
+    "decode_page",
     "decode_tracking_orders_page",
 ]
 
@@ -188,6 +189,8 @@ class HistoryTrackingOrder(msgspec.Struct, frozen=True, kw_only=True, rename="ca
             and self.close_size.is_finite()
         ):
             raise ValueError(non_finite(self, _HISTORY_MONEY))
+        if self.stop_type is not None and self.stop_type.isspace():  # "" is null on the wire
+            msgspec.structs.force_setattr(self, "stop_type", None)
 
 
 _HISTORY_MONEY = (
@@ -212,17 +215,29 @@ class ServerTime(msgspec.Struct, rename="camel"):
     server_time: Annotated[int, _INT64]
 
 
-_PAGE_DECODER = ReplyDecoder(Envelope[TrackingOrdersPage])
+PageT = TypeVar("PageT", bound=TrackingPage[Any])
+
+_DECODERS: dict[type[Any], ReplyDecoder[Envelope[Any]]] = {}
 
 
-def decode_tracking_orders_page(body: bytes) -> TrackingOrdersPage:
-    """The page in a raw ``order-current-track`` reply body (a recorded reply, a fixture).
+def decode_page(page_type: type[PageT], body: bytes) -> PageT:
+    """The ``page_type`` page (e.g. `TrackingOrdersPage`) in a raw reply body of its endpoint
+    (a recorded reply, a fixture).
 
     Raises `DecodeError` naming the field when the body is not a well-formed page (non-finite
     or non-numeric money included). The envelope's ``code`` is not checked: the clients do that.
     """
+    decoder = _DECODERS.get(page_type)
+    if decoder is None:
+        decoder = _DECODERS[page_type] = ReplyDecoder(Envelope[page_type])  # type: ignore[valid-type]
     try:
-        envelope = _PAGE_DECODER.decode(body)
+        envelope = decoder.decode(body)
     except (msgspec.DecodeError, RecursionError) as exc:
-        raise DecodeError(f"not a tracking-orders page: {exc}", exchange="bitget") from None
-    return envelope.data or TrackingOrdersPage()
+        raise DecodeError(f"not a {page_type.__name__}: {exc}", exchange="bitget") from None
+    page: PageT = envelope.data or page_type()
+    return page
+
+
+def decode_tracking_orders_page(body: bytes) -> TrackingOrdersPage:
+    """``decode_page(TrackingOrdersPage, body)``: an ``order-current-track`` reply's page."""
+    return decode_page(TrackingOrdersPage, body)

@@ -110,11 +110,13 @@ class Simulator:
         uid: str | None = None,
         orders: int = 300,
         trader: bool = True,
+        history: int = 150,
     ) -> BitgetAccount:
-        """Register a Bitget API key; generate ``orders`` current tracking orders for it.
+        """Register a Bitget API key; generate ``orders`` current tracking orders and
+        ``history`` closed ones (``order-history-track``) for it.
 
         A key whose ``uid`` is already registered joins that account: it shares its orders,
-        cursors and rate limit, and ``orders`` is ignored.
+        history, cursors and rate limits, and ``orders`` and ``history`` are ignored.
         """
         return self.bitget.add_account(
             api_key=api_key,
@@ -123,6 +125,7 @@ class Simulator:
             uid=uid,
             orders=orders,
             trader=trader,
+            history=history,
         )
 
     def add_coinw_account(
