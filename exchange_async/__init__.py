@@ -39,7 +39,6 @@ from .bitget import (
     NotTraderError,
     PosSide,
     ProductType,
-    SortOrder,
     TrackingOrder,
     TrackingOrdersPage,
 )
@@ -110,7 +109,6 @@ __all__ = [
     "RequestTimeoutError",
     "RetryPolicy",
     "SessionStats",
-    "SortOrder",
     "TimestampError",
     "TrackingOrder",
     "TrackingOrdersPage",

@@ -60,7 +60,6 @@ PUBLIC = {
     "RequestTimeoutError",
     "RetryPolicy",
     "SessionStats",
-    "SortOrder",
     "TimestampError",
     "Transport",
     "TransportError",

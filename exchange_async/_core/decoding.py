@@ -7,8 +7,8 @@ What msgspec cannot do natively, declared on the model's fields and done here at
   ``split``/``join`` pass turns those values into ``null`` in the raw bytes, in the spelling
   the body uses (``"key":""`` or ``"key": ""``, read off the first such key). Only when
   decoding then fails, a slower pass also accepts blanks with odd whitespace (``"x": "  "``).
-  The keys are read from the model, never guessed; the pass matches them by their longest
-  common suffix, checked at declaration to end no other key of the model.
+  The keys are read from the model, never guessed: one pass serves them all when their
+  longest common suffix ends no other key of the model, else each key has its own pass.
 * ``also_spelled(...)``: other wire names of a field (Bitget's ``openAvgPrice`` beside
   ``openPriceAvg``). Tried only when the decode fails, so the usual spelling costs nothing.
 * Non-finite numbers (``NaN``, ``sNaN``, ``Infinity``) decode into ``Decimal`` without
@@ -37,7 +37,8 @@ BLANK_IS_NULL = msgspec.Meta(extra={"blank_is_null": True})
 
 
 def also_spelled(*names: str) -> msgspec.Meta:
-    """``Annotated[Decimal, also_spelled("openAvgPrice")]``: other wire names of this field."""
+    """``Annotated[Decimal, also_spelled("openAvgPrice")]``: other wire names of this (required)
+    field, tried when a reply lacks its usual one."""
     return msgspec.Meta(extra={"aliases": names})
 
 
@@ -52,6 +53,8 @@ def wire_keys(type_: Any) -> tuple[set[str], set[str], dict[str, str]]:
         if extra.get("blank_is_null"):
             blank.add(field.encode_name)
         for alias in extra.get("aliases", ()):
+            if not field.required:  # the other spelling is tried when the usual one is missing
+                raise TypeError(f"{field.name}: only a required field can be also_spelled")
             aliases[alias] = field.encode_name
     return keys, blank, aliases
 
@@ -93,19 +96,21 @@ class ReplyDecoder(Generic[T]):
     to decode (never a bare ``RecursionError``).
     """
 
-    __slots__ = ("_alias_map", "_aliases", "_decoder", "_key_end", "_lenient")
+    __slots__ = ("_alias_map", "_aliases", "_decoder", "_key_ends", "_lenient")
 
     def __init__(self, type_: type[T]) -> None:
         self._decoder: msgspec.json.Decoder[T] = msgspec.json.Decoder(type_, strict=False)
         keys, blank, aliases = wire_keys(type_)
-        self._key_end = b""
+        self._key_ends: tuple[bytes, ...] = ()
         self._lenient: re.Pattern[bytes] | None = None
         if blank:
+            # One pass for all the keys when they share a suffix that ends no other key of the
+            # model (an unknown key is ignored anyway); else one pass per key.
             suffix = _common_suffix(blank)
-            clash = sorted(k for k in keys - blank if k.endswith(suffix))
-            if not suffix or clash:
-                raise TypeError(f"blank-is-null keys {sorted(blank)} share no suffix apart {clash}")
-            self._key_end = suffix.encode() + b'"'
+            shared = suffix and not any(k.endswith(suffix) for k in keys - blank)
+            self._key_ends = tuple(
+                k.encode() + b'"' for k in ([suffix] if shared else sorted(blank))
+            )
             names = b"|".join(re.escape(k.encode()) for k in sorted(blank))
             self._lenient = re.compile(rb'("(?:' + names + rb')"\s*:\s*)"\s*"')
         self._aliases = (
@@ -117,7 +122,9 @@ class ReplyDecoder(Generic[T]):
 
     def decode(self, body: bytes) -> T:
         """The decoded reply; ``msgspec.DecodeError`` if ``body`` does not fit the type."""
-        fast = self._nulled(body) if self._key_end else body
+        fast = body
+        for key_end in self._key_ends:
+            fast = _nulled(fast, key_end)
         try:
             return self._decoder.decode(fast)
         except msgspec.ValidationError:
@@ -133,26 +140,27 @@ class ReplyDecoder(Generic[T]):
         except RecursionError:
             raise msgspec.DecodeError("reply nested too deeply") from None
 
-    def _nulled(self, body: bytes) -> bytes:
-        """``body`` with the blank-is-null keys' ``""`` as ``null``, in the body's spelling."""
-        at = body.find(self._key_end)
-        if at < 0:
-            return body
-        at += len(self._key_end)
-        colon = body.find(b":", at, at + 8)
-        if colon < 0:
-            return body
-        space = body[colon + 1 : colon + 2]
-        sep = body[at : colon + 1] + (space if space.isspace() else b"")
-        blank = self._key_end + sep + b'""'
-        return (self._key_end + sep + b"null").join(body.split(blank))
-
     def _lenient_body(self, body: bytes) -> bytes:
         if self._lenient is not None:
             body = self._lenient.sub(rb"\1null", body)
         if self._aliases is not None:
             body = self._aliases.sub(lambda m: b'"' + self._alias_map[m[1]] + b'"', body)
         return body
+
+
+def _nulled(body: bytes, key_end: bytes) -> bytes:
+    """``body`` with ``""`` after keys ending in ``key_end`` as ``null``, in the body's own
+    spelling (``"k":""`` or ``"k": ""``, read off the first such key): one split/join pass."""
+    at = body.find(key_end)
+    if at < 0:
+        return body
+    at += len(key_end)
+    colon = body.find(b":", at, at + 8)
+    if colon < 0:
+        return body
+    space = body[colon + 1 : colon + 2]
+    sep = body[at : colon + 1] + (space if space.isspace() else b"")
+    return (key_end + sep + b"null").join(body.split(key_end + sep + b'""'))
 
 
 def non_finite(obj: object, fields: tuple[str, ...]) -> str | None:

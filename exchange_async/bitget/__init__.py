@@ -8,7 +8,6 @@ from .models import (
     HistoryTrackingOrdersPage,
     PosSide,
     ProductType,
-    SortOrder,
     TrackingOrder,
     TrackingOrdersPage,
 )
@@ -22,7 +21,6 @@ __all__ = [
     "PaginationError",
     "PosSide",
     "ProductType",
-    "SortOrder",
     "TrackingOrder",
     "TrackingOrdersPage",
 ]

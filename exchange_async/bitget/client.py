@@ -16,24 +16,17 @@ from .._core.retry import RetryPolicy
 from .._core.transport import Transport
 from .._errors import PaginationError, ValidationError
 from .auth import BitgetCredentials, auth_headers
-from .endpoints import CURRENT_TRACK, HISTORY_TRACK, HISTORY_TRACK_OLDEST_FIRST, SERVER_TIME
+from .endpoints import CURRENT_TRACK, HISTORY_TRACK, HISTORY_TRACK_ASC, SERVER_TIME
 from .errors import BITGET
 from .models import (
     HistoryTrackingOrder,
     HistoryTrackingOrdersPage,
     ProductType,
-    SortOrder,
     TrackingOrder,
     TrackingOrdersPage,
 )
 
-__all__ = [
-    "DEFAULT_BASE_URL",
-    "BitgetClient",
-    "HistoryTrackingOrderPaginator",
-    "PaginationError",
-    "TrackingOrderPaginator",
-]
+__all__ = ["DEFAULT_BASE_URL", "BitgetClient", "PaginationError", "TrackingOrderPaginator"]
 
 DEFAULT_BASE_URL = "https://api.bitget.com"
 
@@ -41,9 +34,6 @@ TimeArg = int | datetime | None
 
 TrackingOrderPaginator = Paginator[TrackingOrdersPage, TrackingOrder]
 """``await`` it for one page, ``async for`` it for every order, ``.pages()`` for every page."""
-
-HistoryTrackingOrderPaginator = Paginator[HistoryTrackingOrdersPage, HistoryTrackingOrder]
-"""The same for history tracking orders."""
 
 
 class BitgetClient(BaseClient):
@@ -186,23 +176,21 @@ class BitgetClient(BaseClient):
         start_time: TimeArg = None,
         end_time: TimeArg = None,
         limit: int | None = None,
-        order: SortOrder | str | None = None,
+        order: str | None = None,
         id_less_than: str | int | None = None,
         id_greater_than: str | int | None = None,
-    ) -> HistoryTrackingOrderPaginator:
-        """The trader's closed tracking orders (``order-history-track``), newest first.
-
-        Like `get_current_tracking_orders`, with ``limit`` 1..100 and ``order`` (``"desc"``,
-        Bitget's default, or ``"asc"``: oldest first, iterated with ``idGreaterThan``). Times
-        filter on the order's creation time, Unix ms or aware datetimes.
-        """
+    ) -> Paginator[HistoryTrackingOrdersPage, HistoryTrackingOrder]:
+        """The trader's closed tracking orders (``order-history-track``): as
+        `get_current_tracking_orders`, with ``limit`` 1..100 and ``order``: ``"desc"`` (newest
+        first, the default) or ``"asc"`` (oldest first; iterating then pages to newer rows)."""
         params = _track_params(product_type, symbol, start_time, end_time)
         _page_params(params, limit, 100, id_less_than, id_greater_than)
-        endpoint = HISTORY_TRACK
         if order is not None:
-            params["order"] = check_choice("order", order, SortOrder, case_insensitive=True).value
-            endpoint = HISTORY_TRACK_OLDEST_FIRST if params["order"] == "asc" else HISTORY_TRACK
-        return self._paginate(endpoint, params)
+            params["order"] = check_token("order", order).lower()
+            if params["order"] not in ("asc", "desc"):
+                raise ValidationError(f"order must be 'asc' or 'desc'; got {order!r}")
+        asc = params.get("order") == "asc"
+        return self._paginate(HISTORY_TRACK_ASC if asc else HISTORY_TRACK, params)
 
     def iter_history_tracking_orders(
         self,
@@ -212,8 +200,8 @@ class BitgetClient(BaseClient):
         start_time: TimeArg = None,
         end_time: TimeArg = None,
         page_size: int = 100,
-    ) -> HistoryTrackingOrderPaginator:
-        """Every history tracking order, newest to oldest (``async for``), each once."""
+    ) -> Paginator[HistoryTrackingOrdersPage, HistoryTrackingOrder]:
+        """Every closed tracking order, newest to oldest (``async for``), each once."""
         params = _track_params(product_type, symbol, start_time, end_time)
         params["limit"] = str(check_int_range("page_size", page_size, 1, 100))
         return self._paginate(HISTORY_TRACK, params)

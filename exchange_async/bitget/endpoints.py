@@ -13,7 +13,6 @@ from .models import HistoryTrackingOrdersPage, ServerTime, TrackingOrdersPage, T
 __all__ = [
     "CURRENT_TRACK",
     "HISTORY_TRACK",
-    "HISTORY_TRACK_OLDEST_FIRST",
     "IP_LIMIT",
     "SERVER_TIME",
     "TRACKING_PAGES",
@@ -51,10 +50,10 @@ HISTORY_TRACK = copy_trader_pages(
 )
 """Get History Tracking Orders: 5 req/s per UID, its own budget."""
 
-HISTORY_TRACK_OLDEST_FIRST = replace(
+HISTORY_TRACK_ASC = replace(
     HISTORY_TRACK, pages=replace(TRACKING_PAGES, cursor_param="idGreaterThan")
 )
-"""The same with ``order=asc``: the next page is the newer one, asked with ``idGreaterThan``."""
+"""The same with ``order=asc``: the next page is the newer one (``idGreaterThan``)."""
 
 SERVER_TIME = Endpoint(
     "GET",

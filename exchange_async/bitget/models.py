@@ -19,7 +19,6 @@ __all__ = [
     "PosSide",
     "ProductType",
     "ServerTime",
-    "SortOrder",
     "TrackingOrder",
     "TrackingOrdersPage",
     "TrackingPage",
@@ -48,15 +47,6 @@ class PosSide(StrEnum):
 
     LONG = "long"
     SHORT = "short"
-
-
-class SortOrder(StrEnum):
-    """The order of a history page, by creation time."""
-
-    DESC = "desc"
-    """Newest first (Bitget's default)."""
-    ASC = "asc"
-    """Oldest first."""
 
 
 class TrackingPage(msgspec.Struct, Generic[Row], frozen=True, kw_only=True, rename="camel"):
