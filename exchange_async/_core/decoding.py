@@ -79,12 +79,20 @@ def _fields(info: Any, seen: set[int]) -> Iterator[msgspec.inspect.Field]:
         yield from _fields(inner, seen)
 
 
-def _common_suffix(keys: set[str]) -> str:
-    first = min(keys)
+def _key_ends(blank: set[str], others: set[str]) -> tuple[bytes, ...]:
+    """What the blank pass looks for: one suffix shared by every blank key and ending no other
+    key of the model (from its last camel-case word on when that is enough: ``"Price"``, not
+    ``"sPrice"``, measured faster), else every key on its own."""
+    first = min(blank)
     n = len(first)
-    while n and not all(k.endswith(first[len(first) - n :]) for k in keys):
+    while n and not all(k.endswith(first[len(first) - n :]) for k in blank):
         n -= 1
-    return first[len(first) - n :]
+    suffix = first[len(first) - n :]
+    word = max((i for i, c in enumerate(suffix) if c.isupper()), default=0)
+    for end in (suffix[word:], suffix):
+        if end and not any(k.endswith(end) for k in others):
+            return (end.encode() + b'"',)
+    return tuple(k.encode() + b'"' for k in sorted(blank))
 
 
 class ReplyDecoder(Generic[T]):
@@ -104,13 +112,7 @@ class ReplyDecoder(Generic[T]):
         self._key_ends: tuple[bytes, ...] = ()
         self._lenient: re.Pattern[bytes] | None = None
         if blank:
-            # One pass for all the keys when they share a suffix that ends no other key of the
-            # model (an unknown key is ignored anyway); else one pass per key.
-            suffix = _common_suffix(blank)
-            shared = suffix and not any(k.endswith(suffix) for k in keys - blank)
-            self._key_ends = tuple(
-                k.encode() + b'"' for k in ([suffix] if shared else sorted(blank))
-            )
+            self._key_ends = _key_ends(blank, keys - blank)  # an unknown key is ignored anyway
             names = b"|".join(re.escape(k.encode()) for k in sorted(blank))
             self._lenient = re.compile(rb'("(?:' + names + rb')"\s*:\s*)"\s*"')
         self._aliases = (
