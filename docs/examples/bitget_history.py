@@ -37,9 +37,10 @@ async def main() -> None:
         since = datetime(2025, 11, 1, tzinfo=UTC)
         total, stops = Decimal(0), Counter[str]()
         async for order in bitget.iter_history_tracking_orders("USDT-FUTURES", start_time=since):
-            total += order.achieved_pl - order.open_fee.copy_abs() - order.close_fee.copy_abs()
+            total += order.achieved_pl + order.open_fee + order.close_fee  # fees are negative
             stops[order.stop_type or "manual"] += 1
-        print(f"{sum(stops.values())} orders since {since:%F}: net {total}, by close: {dict(stops)}")
+        count = sum(stops.values())
+        print(f"{count} orders since {since:%F}: net {total} after fees, by close: {dict(stops)}")
 
 
 asyncio.run(main())
