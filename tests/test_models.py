@@ -12,7 +12,7 @@ import msgspec
 import pytest
 
 import exchange_async as ea
-from exchange_async._core.decoding import BLANK_IS_NULL, ReplyDecoder, also_spelled
+from exchange_async._core.pipeline.decoder import BLANK_IS_NULL, ReplyDecoder, also_spelled
 from exchange_async.bitget.endpoints import CURRENT_TRACK
 from exchange_async.coinw.endpoints import ORDER_INFO
 
@@ -47,9 +47,9 @@ def _strings_variant(body: bytes) -> bytes:
 
 
 def _page(body: bytes) -> ea.TrackingOrdersPage:
-    envelope = CURRENT_TRACK.decoder.decode(body)
-    assert envelope.data is not None
-    return envelope.data
+    page = CURRENT_TRACK.decoder.decode(body).data
+    assert isinstance(page, ea.TrackingOrdersPage)
+    return page
 
 
 def test_bitget_seed_example() -> None:
@@ -102,7 +102,8 @@ def test_bitget_empty_page_has_no_cursor() -> None:
 def _coinw_order(body: bytes) -> ea.OrderInfo:
     envelope = ORDER_INFO.decoder.decode(body)
     assert envelope.data is not None
-    (order,) = envelope.data
+    order: ea.OrderInfo = envelope.data[0]
+    assert len(envelope.data) == 1
     return order
 
 

@@ -1,24 +1,22 @@
 """One paginator for every cursor-paged endpoint (openai-python's ``pagination.py`` style).
 
 ``await`` it for the first page, ``async for`` over it for every item, or over ``.pages()``
-for every page. A `PagedEndpoint` carries its `PageRule`: where a page's items and next cursor
-are, which query parameter sends the cursor back, and what identifies an item. The guards
-live here, once: paging stops with `PaginationError` on a repeated or unusable cursor, and on
-a page that brings nothing new (a server that sends the same rows under a fresh cursor would
-otherwise be paged forever).
+for every page. An endpoint supplies a `PageRule`: where a page's items and next cursor are,
+and what identifies an item. The guards live here, once: paging stops with `PaginationError`
+on a repeated or unusable cursor, and on a page that brings nothing new (a server that sends
+the same rows under a fresh cursor would otherwise be paged forever).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Callable, Coroutine, Generator, Hashable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from .._errors import PaginationError
-from .endpoint import Endpoint
 
-__all__ = ["PageRule", "PagedEndpoint", "Paginator"]
+__all__ = ["PageRule", "Paginator"]
 
 P = TypeVar("P")
 I = TypeVar("I")  # noqa: E741
@@ -33,22 +31,13 @@ def _usable(cursor: str) -> bool:
 @dataclass(frozen=True, slots=True)
 class PageRule(Generic[P, I]):
     """How to walk one endpoint's pages: ``items(page)``, ``next_cursor(page)`` (None: the
-    last page), ``key(item)`` (what makes an item the same item on another page),
-    ``cursor_param`` (the query parameter that asks for the page after a cursor), and
+    last page), ``key(item)`` (what makes an item the same item on another page), and
     ``usable(cursor)`` (a cursor the SDK will send back)."""
 
     items: Callable[[P], Sequence[I]]
     next_cursor: Callable[[P], str | None]
     key: Callable[[I], Hashable]
-    cursor_param: str
     usable: Callable[[str], bool] = _usable
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class PagedEndpoint(Endpoint[P], Generic[P, I]):
-    """An endpoint whose ``data`` is a page ``P`` of items ``I``, walked by ``pages``."""
-
-    pages: PageRule[P, I] = field(kw_only=True)
 
 
 class Paginator(Coroutine[Any, Any, P], Generic[P, I]):

@@ -5,18 +5,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import datetime
 from functools import partial
+from typing import Unpack
 
-from .._core.aiohttp_transport import DEFAULT_MAX_REPLY_BYTES, HttpSession
-from .._core.client import BaseClient, ClientOptions
-from .._core.limiter import Limiter
+from .._core.client import BaseClient
 from .._core.paging import Paginator
 from .._core.params import check_choice, check_flag, check_int_range, check_token, to_ms
-from .._core.ratelimit import DEFAULT_MARGIN
-from .._core.retry import RetryPolicy
-from .._core.transport import Transport
+from .._core.pipeline.options import ClientOptions, ClientOptionsDict
 from .._errors import PaginationError, ValidationError
-from .auth import BitgetCredentials, auth_headers
-from .endpoints import CURRENT_TRACK, HISTORY_TRACK, HISTORY_TRACK_ASC, SERVER_TIME
+from .auth import BitgetCredentials, request_signer
+from .endpoints import CURRENT_TRACK, HISTORY_TRACK, HISTORY_TRACK_ASC, SERVER_TIME, TRACKING_PAGES
 from .errors import BITGET
 from .models import (
     HistoryTrackingOrder,
@@ -54,7 +51,8 @@ class BitgetClient(BaseClient):
     pool of the client's own session; 0: no limit), ``max_reply_bytes`` (bytes of the largest
     reply read, after decompression; default 8 MiB), ``demo_trading`` (send Bitget's
     ``paptrading: 1`` header), ``allow_insecure_http`` (allow a plain ``http://``
-    ``base_url`` to a non-loopback host).
+    ``base_url`` to a non-loopback host). ``options`` takes a prebuilt `ClientOptions`
+    instead of those keywords (a poller shares one among its clients).
 
     Lifecycle: ``async with`` or ``await close()`` (idempotent; queued callers and calls
     waiting for a reply fail at once with `ClientClosedError`). A client that outlives its
@@ -68,41 +66,20 @@ class BitgetClient(BaseClient):
         *,
         base_url: str = DEFAULT_BASE_URL,
         uid: str | int | None = None,
-        timeout: float = 10.0,
-        retry: RetryPolicy | None = None,
-        rate_limit_margin: float = DEFAULT_MARGIN,
-        max_rate_wait: float | None = None,
-        http_session: HttpSession | None = None,
-        session: HttpSession | None = None,
-        transport: Transport | None = None,
-        rate_limits: str | Limiter | None = None,
-        max_connections: int = 100,
-        max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES,
-        allow_insecure_http: bool = False,
         demo_trading: bool = False,
+        options: ClientOptions | None = None,
+        **keywords: Unpack[ClientOptionsDict],
     ) -> None:
         self._credentials = credentials
-        options = ClientOptions(
-            timeout=timeout,
-            retry=retry,
-            rate_limit_margin=rate_limit_margin,
-            max_rate_wait=max_rate_wait,
-            http_session=http_session,
-            session=session,
-            transport=transport,
-            rate_limits=rate_limits,
-            max_connections=max_connections,
-            max_reply_bytes=max_reply_bytes,
-            allow_insecure_http=allow_insecure_http,
-        )
         self._init_pipeline(
             exchange=BITGET,
             credentials=credentials,
             credentials_type=BitgetCredentials,
-            signer=partial(auth_headers, credentials),
+            signer=partial(request_signer, credentials),
             base_url=base_url,
             uid=uid,
             options=options,
+            keywords=keywords,
             headers={"paptrading": "1"} if check_flag("demo_trading", demo_trading) else None,
         )
 
@@ -134,7 +111,7 @@ class BitgetClient(BaseClient):
         """
         params = _track_params(product_type, symbol, start_time, end_time)
         _page_params(params, limit, 50, id_less_than, id_greater_than)
-        return self._paginate(CURRENT_TRACK, params)
+        return self._pipeline.paginate(CURRENT_TRACK, params, TRACKING_PAGES)
 
     def iter_current_tracking_orders(
         self,
@@ -148,7 +125,7 @@ class BitgetClient(BaseClient):
         """Every current tracking order, newest to oldest (``async for``), each once."""
         params = _track_params(product_type, symbol, start_time, end_time)
         params["limit"] = str(check_int_range("page_size", page_size, 1, 50))
-        return self._paginate(CURRENT_TRACK, params)
+        return self._pipeline.paginate(CURRENT_TRACK, params, TRACKING_PAGES)
 
     def iter_current_tracking_order_pages(
         self,
@@ -189,8 +166,8 @@ class BitgetClient(BaseClient):
             params["order"] = check_token("order", order).lower()
             if params["order"] not in ("asc", "desc"):
                 raise ValidationError(f"order must be 'asc' or 'desc'; got {order!r}")
-        asc = params.get("order") == "asc"
-        return self._paginate(HISTORY_TRACK_ASC if asc else HISTORY_TRACK, params)
+        endpoint = HISTORY_TRACK_ASC if params.get("order") == "asc" else HISTORY_TRACK
+        return self._pipeline.paginate(endpoint, params, TRACKING_PAGES)
 
     def iter_history_tracking_orders(
         self,
@@ -204,7 +181,7 @@ class BitgetClient(BaseClient):
         """Every closed tracking order, newest to oldest (``async for``), each once."""
         params = _track_params(product_type, symbol, start_time, end_time)
         params["limit"] = str(check_int_range("page_size", page_size, 1, 100))
-        return self._paginate(HISTORY_TRACK, params)
+        return self._pipeline.paginate(HISTORY_TRACK, params, TRACKING_PAGES)
 
 
 def _page_params(

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar
 
 import msgspec
 
-from .._core.decoding import BLANK_IS_NULL, ReplyDecoder, also_spelled, non_finite
-from .._core.envelope import Envelope
+from .._core.pipeline.decoder import BLANK_IS_NULL, ReplyDecoder, also_spelled, non_finite
+from .._core.pipeline.reply import Envelope
 from .._errors import DecodeError
 
 __all__ = [

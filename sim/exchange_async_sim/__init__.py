@@ -8,7 +8,7 @@ random), and can make orders open, change and close over time.
 
 Layers, each importing only those before it: data (``models``, ``accounts``, ``data``,
 ``dynamics``, ``config``), concerns (``signing``, ``wire``, ``arrivals``, ``limits``,
-``faults``), the venues (``bitget``, ``coinw``), the mutation driver (``driver``), the
+``faults``, ``referee``), the venues (``bitget``, ``coinw``), the mutation driver (``driver``), the
 engine (``engine.Simulator``, whose ``handle()`` answers one request without sockets), and
 on top the HTTP adapter (``server``, the only user of ``aiohttp.web``, imported on first
 use) and the pytest plugin (``pytest_plugin``).
@@ -40,6 +40,7 @@ from .fleet import FleetAccount
 from .limits import EndpointLimit, PenaltyLevel, running_loop_time
 from .models import BitgetHistoryOrder, BitgetTrackingOrder, CoinWOrder
 from .options import add_simulator_arguments, config_from_arguments
+from .referee import Pairing, Referee
 
 if TYPE_CHECKING:
     from .server import SimulatorServer, make_app, serve_forever
@@ -63,7 +64,9 @@ __all__ = [
     "Mutation",
     "MutationKind",
     "NumberStyle",
+    "Pairing",
     "PenaltyLevel",
+    "Referee",
     "SimulatedDisconnect",
     "Simulator",
     "SimulatorConfig",

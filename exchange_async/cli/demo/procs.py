@@ -13,14 +13,17 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import tempfile
 import time
 from contextlib import ExitStack
 from dataclasses import asdict
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from .. import _sim
 from .advice import _failures
-from .local_redis import LocalRedis
+from .frame import counted
+from .local_redis import LocalRedis, shown_url
 from .procs_state import FleetState
 from .report import DemoReport, names
 from .run import (
@@ -34,6 +37,7 @@ from .run import (
     _wait,
     make_view,
 )
+from .sends import read_sends
 from .worker import WorkerSpec, spec_for
 
 if TYPE_CHECKING:
@@ -147,19 +151,27 @@ async def run_demo_processes(
     view, note = make_view(options, out, err)
     if note:
         print(f"exchange-async demo: {note}", file=err, flush=True)
+    sim.referee.keep = True  # the summary pairs its arrivals with the workers' sends
     with ExitStack() as stack:
         url = redis_url or stack.enter_context(LocalRedis())
+        logs = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="exchange-async-")))
         async with module.SimulatorServer(sim) as server:
             parts = split(fleet, processes)
             specs = [
-                spec_for(part, server.base_url, url, bad_key=options.faults and i == 0)
+                spec_for(
+                    part,
+                    server.base_url,
+                    url,
+                    bad_key=options.faults and i == 0,
+                    send_log=str(logs / f"sends-{i}.jsonl"),
+                )
                 for i, part in enumerate(parts)
             ]
             state = FleetState(
                 sim, fleet, processes, duration=options.duration, settle_limit=options.settle
             )
             opening = _opening(fleet, options, server.base_url) + (
-                f" {processes} processes share the rate limits through Redis at {url}."
+                f" {processes} processes share the rate limits through Redis at {shown_url(url)}."
             )
             workers = Workers(specs, state)
             try:
@@ -231,6 +243,7 @@ def _report(state: FleetState, workers: Workers, interrupted: bool) -> DemoRepor
         or (not statuses[a.name]["snapshots"] and statuses[a.name]["state"] != "stopped")
     ]
     bitget = sum(1 for a in state.fleet if a.exchange == "bitget")
+    sends = read_sends(spec.send_log for spec in workers.specs)
     report = DemoReport(
         frame=frame,
         bitget_accounts=bitget,
@@ -245,6 +258,7 @@ def _report(state: FleetState, workers: Workers, interrupted: bool) -> DemoRepor
         check=None if interrupted else state.check(),
         never_synced=sorted(never),
         processes=len(workers.specs),
+        pairing=state.sim.referee.pair(sends),
     )
     if not interrupted:
         report.warnings = workers.failures + _warnings(state, report)
@@ -256,20 +270,20 @@ def _warnings(state: FleetState, report: DemoReport) -> list[str]:
     warnings: list[str] = []
     if report.never_synced:
         warnings.append(
-            f"{len(report.never_synced)} accounts never completed a first snapshot, so the "
-            f"event check could not cover them: {names(report.never_synced)}"
+            f"{counted(len(report.never_synced), 'account')} never completed a first snapshot, "
+            f"so the event check could not cover them: {names(report.never_synced)}"
         )
     late = report.check.not_caught_up if report.check else []
     if late:
         warnings.append(
-            f"{len(late)} accounts completed no snapshot of the frozen data within the "
+            f"{counted(len(late), 'account')} completed no snapshot of the frozen data within the "
             f"{state.settle_limit:g} s settling phase, so the event check skipped them: "
             f"{names(late)}."
         )
     stopped = {n: r for n, r in report.stopped.items() if n != report.bad_key}
     if stopped:
         warnings.append(
-            f"{len(stopped)} accounts stopped and were not checked: "
+            f"{counted(len(stopped), 'account')} stopped and were not checked: "
             + "; ".join(f"{n} ({r})" for n, r in list(stopped.items())[:3])
         )
     return warnings + _failures(report)

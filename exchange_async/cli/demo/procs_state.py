@@ -96,6 +96,7 @@ class FleetState(RateMeter):
             waiting=self.waiting() if self.phase == "settling" else 0,
             rate=self._rate(now),
             allowed=self.allowed_rate(),
+            rate_seconds=self._rate_seconds(now),
             requests=requests,
             run_requests=self.run_requests if self.frozen_at else requests,
             retries=self._total("retries"),

@@ -19,8 +19,10 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 from ... import RedisLimiter
+from ..._core.aiohttp_transport import AiohttpTransport
 from .frame import sort_rows
 from .run import _peak_rss_mib, _poller
+from .sends import SendLog
 from .tracker import Tracker, _row
 
 if TYPE_CHECKING:
@@ -56,13 +58,17 @@ class WorkerSpec:
     """`FleetAccount` fields, one dict per account."""
     bad_key: bool
     """Also watch the CoinW account with a wrong secret (``--faults``)."""
+    send_log: str
+    """The file to write when each request was sent (`SendLog.write`), before the final
+    report."""
 
 
 def spec_for(
-    fleet: list[FleetAccount], base_url: str, redis_url: str, *, bad_key: bool
+    fleet: list[FleetAccount], base_url: str, redis_url: str, *, bad_key: bool, send_log: str
 ) -> WorkerSpec:
     """The spec of a worker watching ``fleet``."""
-    return WorkerSpec(base_url, redis_url, [_account_fields(a) for a in fleet], bad_key)
+    fields = [_account_fields(a) for a in fleet]
+    return WorkerSpec(base_url, redis_url, fields, bad_key, send_log)
 
 
 def _account_fields(account: FleetAccount) -> dict[str, Any]:
@@ -154,7 +160,8 @@ async def run_worker(spec: WorkerSpec) -> bool:
     module = __import__("exchange_async_sim")
     fleet = [module.FleetAccount(**fields) for fields in spec.accounts]
     limiter, client = _limiter(spec.redis_url)
-    poller = _poller(fleet, spec.base_url, bad_key=spec.bad_key, rate_limits=limiter)
+    sends = SendLog(AiohttpTransport())
+    poller = _poller(fleet, spec.base_url, bad_key=spec.bad_key, rate_limits=limiter, sends=sends)
     # The tracker's simulator-side parts (frame, check) run in the parent, not here.
     tracker = Tracker(cast("Simulator", None), poller, fleet, duration=0.0, settle_limit=0.0)
     gc.freeze()
@@ -169,10 +176,12 @@ async def run_worker(spec: WorkerSpec) -> bool:
         await asyncio.gather(reporter, return_exceptions=True)
         closing = asyncio.create_task(poller.aclose())
         done, _ = await asyncio.wait([closing, consumer], timeout=CLOSE_GRACE)
+        sends.write(spec.send_log, fleet)
         _send(final(tracker))
     if len(done) < 2:
         print(NOT_CLOSED, file=sys.stderr, flush=True)
         return False
+    await sends.aclose()
     await limiter.aclose()
     await client.aclose(close_connection_pool=True)
     return True

@@ -1,4 +1,5 @@
-"""Reply decoding: one reusable msgspec decoder per endpoint, straight into the public models.
+"""Bytes to the declared type: one reusable msgspec decoder per endpoint, straight into the
+public models.
 
 What msgspec cannot do natively, declared on the model's fields and done here at C speed:
 
