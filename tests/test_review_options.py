@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import exchange_async as ea
-from exchange_async._core.memory_transport import MemoryTransport
 from exchange_async._core.pipeline.options import ClientOptions
 from exchange_async._core.transport import TransportRequest, TransportResponse
+from exchange_async._core.transport.memory import MemoryTransport
 
 PASSWORD = "REDIS-PASSWORD-zq9"
 

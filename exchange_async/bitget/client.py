@@ -45,7 +45,8 @@ class BitgetClient(BaseClient):
     ``rate_limit_margin`` (fraction under each limit, default 0.05), ``max_rate_wait``
     (seconds; raise instead of queueing longer), ``http_session`` (share an
     ``aiohttp.ClientSession``, never closed by the client; ``session`` is its deprecated
-    alias), ``transport`` (any `Transport`, e.g. `MemoryTransport` in tests),
+    alias), ``transport`` (any `Transport`, e.g. `MemoryTransport` in tests;
+    or ``"aiohttp"`` for aiohttp instead of the default lean HTTP/1.1 transport),
     ``rate_limits`` (where limits are kept: None in-process, a ``redis://`` URL shared by
     every process using it, or a `RedisLimiter`), ``max_connections`` (connections in the
     pool of the client's own session; 0: no limit), ``max_reply_bytes`` (bytes of the largest

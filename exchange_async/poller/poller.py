@@ -11,13 +11,13 @@ from collections.abc import AsyncIterator, Mapping
 from types import TracebackType
 from typing import Self
 
-from .._core.aiohttp_transport import AiohttpTransport
 from .._core.limits import Limiter, limiter_for, release_limiter
 from .._core.params import check_instance, check_seconds
 from .._core.pipeline.options import ClientOptions
 from .._core.pipeline.retry import RetryPolicy
 from .._core.pipeline.signing import require_text
 from .._core.transport import Transport
+from .._core.transport.lean import LeanTransport
 from .._errors import (
     AuthenticationError,
     ClientClosedError,
@@ -112,7 +112,7 @@ class Poller(ExchangeShortcuts):
         # back when the poller closes); checked now, not when the first account is added.
         self._limiter = limiter_for(rate_limits)
         self._owns_transport = transport is None
-        self._transport: Transport = transport or AiohttpTransport(max_connections=max_connections)
+        self._transport: Transport = transport or LeanTransport(max_connections=max_connections)
         # One checked set of options for every client the poller builds.
         self._options = ClientOptions(
             timeout=timeout, retry=self._retry, rate_limits=self._limiter, transport=self._transport

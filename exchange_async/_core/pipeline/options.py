@@ -13,14 +13,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypedDict, Unpack
 
 from ..._errors import ValidationError
-from ..aiohttp_transport import DEFAULT_MAX_REPLY_BYTES, AiohttpTransport, resolve_http_session
 from ..limits import DEFAULT_MARGIN, Limiter
 from ..params import check_flag, check_instance, check_seconds
-from ..transport import Transport
+from ..transport import DEFAULT_MAX_REPLY_BYTES, Transport
+from ..transport.aiohttp import resolve_http_session
+from ..transport.choose import check_transport, transport_for
 from .retry import RetryPolicy
 
 if TYPE_CHECKING:
-    from ..aiohttp_transport import HttpSession
+    from ..transport.aiohttp import HttpSession
 
 __all__ = ["MAX_CONNECTIONS", "MAX_REPLY_BYTES", "ClientOptions", "ClientOptionsDict"]
 
@@ -34,7 +35,7 @@ class ClientOptionsDict(TypedDict, total=False):
     max_rate_wait: float | None
     http_session: HttpSession | None
     session: HttpSession | None
-    transport: Transport | None
+    transport: Transport | str | None
     rate_limits: str | Limiter | None
     max_connections: int
     max_reply_bytes: int
@@ -65,9 +66,10 @@ class ClientOptions:
     """Where the limits are kept: None in-process, a ``redis://`` URL, or a limiter object."""
     allow_insecure_http: bool = False
     """Allow a plain ``http://`` base URL to a host that is not loopback."""
-    transport: Transport | None = None
-    """A transport to use as is (never closed by a client); None: each client builds its own
-    from the settings below (`open_transport`)."""
+    transport: Transport | str | None = None
+    """A transport to use as is (never closed by a client); None, ``"lean"`` or ``"aiohttp"``:
+    each client builds its own from the settings below (`open_transport`; None picks the lean
+    transport, or aiohttp's for a caller's ``http_session`` or a base URL with credentials)."""
     http_session: HttpSession | None = None
     """A caller's aiohttp session for the built transport (never closed by the SDK)."""
     max_connections: int = 100
@@ -94,14 +96,9 @@ class ClientOptions:
         insecure = check_flag("allow_insecure_http", options.get("allow_insecure_http", False))
         http_session = resolve_http_session(options.get("http_session"), options.get("session"))
         transport = options.get("transport")
-        if transport is not None:
-            if http_session is not None:
-                raise ValidationError("pass transport= or http_session=, not both")
-            if not (
-                callable(getattr(transport, "send", None))
-                and callable(getattr(transport, "aclose", None))
-            ):
-                raise ValidationError("transport must have async send() and aclose() (a Transport)")
+        check_transport(transport)
+        if transport not in (None, "aiohttp") and http_session is not None:
+            raise ValidationError("pass transport= or http_session=, not both")
         return cls(
             timeout=timeout,
             retry=RetryPolicy() if retry is None else check_instance("retry", retry, RetryPolicy),
@@ -118,7 +115,7 @@ class ClientOptions:
     def open_transport(self, base_url: str) -> tuple[Transport, bool]:
         """(the transport a client for ``base_url`` sends through, whether the client owns it):
         the given one (not owned), or a new one built from the transport settings."""
-        if self.transport is not None:
+        if self.transport is not None and not isinstance(self.transport, str):
             return self.transport, False
         connections, reply_bytes = self.max_connections, self.max_reply_bytes
         # The transport checks type and sign; an int of thousands of digits is refused here.
@@ -126,7 +123,9 @@ class ClientOptions:
             raise ValidationError(f"max_connections must be at most {MAX_CONNECTIONS}")
         if isinstance(reply_bytes, int) and reply_bytes > MAX_REPLY_BYTES:
             raise ValidationError(f"max_reply_bytes must be at most {MAX_REPLY_BYTES}")
-        built = AiohttpTransport(
+        built = transport_for(
+            base_url,
+            transport=self.transport,
             http_session=self.http_session,
             max_connections=connections,
             max_reply_bytes=reply_bytes,
