@@ -292,3 +292,21 @@ async def test_the_client_refuses_bad_money_from_the_wire(value: bytes) -> None:
     ):
         with pytest.raises(ea.DecodeError, match="achieved"):
             await c.get_history_tracking_orders("USDT-FUTURES")
+
+
+async def test_an_order_closed_on_the_server_shows_in_the_history(
+    bitget: ea.BitgetClient, sim: Simulator
+) -> None:
+    account = sim.bitget.accounts[BITGET_KEY]
+    before = set(account.orders)
+    closed = [m for m in sim.mutate(40, account=BITGET_KEY) if m.kind == "closed"]
+    assert closed and not {m.key for m in closed} & set(account.orders)
+    history = {
+        o.tracking_no: o
+        for product in ("USDT-FUTURES", "COIN-FUTURES", "USDC-FUTURES")
+        async for o in bitget.iter_history_tracking_orders(product)
+    }
+    for mutation in closed:
+        assert mutation.key in before
+        row = history[mutation.key]
+        assert row.close_time >= row.open_time and row.open_price_avg > 0
