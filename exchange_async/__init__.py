@@ -43,6 +43,7 @@ from .bitget import (
     TrackingOrdersPage,
 )
 from .coinw import CoinWClient, CoinWCredentials, OrderInfo, PositionType
+from .fleet import Fleet, FleetEvents
 from .poller import (
     AccountError,
     AccountEvent,
@@ -85,6 +86,8 @@ __all__ = [
     "Event",
     "ExchangeError",
     "ExchangeUnavailableError",
+    "Fleet",
+    "FleetEvents",
     "HistoryTrackingOrder",
     "HistoryTrackingOrdersPage",
     "MemoryTransport",
