@@ -13,7 +13,6 @@ from .._core.pipeline.reply import Envelope
 from .._errors import DecodeError
 
 __all__ = [
-    "INT64",
     "HistoryTrackingOrder",
     "HistoryTrackingOrdersPage",
     "PosSide",
@@ -26,9 +25,8 @@ __all__ = [
     "decode_tracking_orders_page",
 ]
 
-INT64 = msgspec.Meta(ge=0, le=2**63 - 1)
+_INT64 = msgspec.Meta(ge=0, le=2**63 - 1)
 """Ids, counts and ms timestamps: never negative, never beyond what Bitget stores."""
-_INT64 = INT64
 
 Row = TypeVar("Row")
 
@@ -150,9 +148,9 @@ class HistoryTrackingOrder(msgspec.Struct, frozen=True, kw_only=True, rename="ca
     open_leverage: Decimal
     open_price_avg: Annotated[Decimal, also_spelled("openAvgPrice")]
     """Average open price, in the quote currency."""
-    open_time: Annotated[int, INT64]
+    open_time: Annotated[int, _INT64]
     """Opening time, Unix ms."""
-    close_time: Annotated[int, INT64]
+    close_time: Annotated[int, _INT64]
     """Closing time, Unix ms."""
     close_price_avg: Annotated[Decimal, also_spelled("closeAvgPrice")]
     """Average close price, in the quote currency."""
@@ -164,7 +162,7 @@ class HistoryTrackingOrder(msgspec.Struct, frozen=True, kw_only=True, rename="ca
     close_fee: Decimal
     open_size: Decimal
     close_size: Decimal
-    c_time: Annotated[int, INT64]
+    c_time: Annotated[int, _INT64]
     """When Bitget created the tracking record, Unix ms."""
 
     def __post_init__(self) -> None:
@@ -224,8 +222,8 @@ def decode_page(page_type: type[PageT], body: bytes) -> PageT:
         envelope = decoder.decode(body)
     except (msgspec.DecodeError, RecursionError) as exc:
         raise DecodeError(f"not a {page_type.__name__}: {exc}", exchange="bitget") from None
-    page: PageT = envelope.data or page_type()
-    return page
+    page: PageT | None = envelope.data
+    return page_type() if page is None else page
 
 
 def decode_tracking_orders_page(body: bytes) -> TrackingOrdersPage:
