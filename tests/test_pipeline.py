@@ -19,7 +19,7 @@ import pytest
 import exchange_async as ea
 from exchange_async._core.declarations import Endpoint
 from exchange_async.bitget import auth as bitget_auth
-from exchange_async.bitget.client import _TRACKING_PAGES
+from exchange_async.bitget.endpoints import TRACKING_PAGES
 
 pytestmark = pytest.mark.virtual_time  # no sockets: back-offs and limits in no real time
 
@@ -434,7 +434,7 @@ async def test_only_an_endpoint_that_declares_a_cursor_can_be_paged() -> None:
     endpoint: Endpoint[dict[str, int]] = Endpoint("GET", "/flat", (), dict, signed=False)
     async with client(ea.MemoryTransport(lambda r: reply({}))) as bitget:
         with pytest.raises(TypeError, match="cursor_param"):
-            bitget._pipeline.paginate(endpoint, {}, _TRACKING_PAGES)  # type: ignore[misc]
+            bitget._pipeline.paginate(endpoint, {}, TRACKING_PAGES)
 
 
 async def test_concurrent_first_calls_and_clients_share_one_clock_measurement() -> None:
