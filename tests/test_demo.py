@@ -176,7 +176,7 @@ async def test_without_rich_it_says_how_to_get_the_live_view(tmp_path: Path) -> 
         "--accounts", "2", "--duration", "1", "--settle", "8", "--live", env=env
     )
     assert code == 0, err
-    assert 'pip install "exchange-async[demo]"' in err
+    assert 'pip install -e ".[demo]" in the exchange-async clone' in err
     assert "[done in " in out  # status lines instead
     assert "summary" in out
 
