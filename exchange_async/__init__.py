@@ -7,7 +7,7 @@ async with ea.BitgetClient(ea.BitgetCredentials(key, secret, passphrase)) as bit
         print(order.symbol, order.open_price_avg)
 """
 
-from ._core.limiter_redis import RedisLimiter
+from ._core.limits import RedisLimiter
 from ._core.memory_transport import MemoryTransport
 from ._core.pipeline import PipelineStats
 from ._core.retry import RetryPolicy

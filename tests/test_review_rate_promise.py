@@ -9,7 +9,7 @@ import itertools
 import pytest
 
 import exchange_async as ea
-from exchange_async._core.limiter_memory import memory_limiter_for_running_loop
+from exchange_async._core.limits.memory import memory_limiter_for_running_loop
 from exchange_async._core.memory_transport import MemoryTransport
 from exchange_async._core.transport import TransportRequest, TransportResponse
 from exchange_async.coinw.endpoints import ORDER_INFO

@@ -12,11 +12,10 @@ from .credentials import ApiKeyCredentials
 from .decode import convert
 from .endpoint import Endpoint
 from .exchange import ExchangeSpec
-from .limiter import Limiter, limiter_for, release_limiter
+from .limits import DEFAULT_MARGIN, Limiter, limiter_for, release_limiter
 from .paging import PageRule, Paginator
 from .params import check_base_url, check_flag, check_options, check_uid
 from .pipeline import Pipeline, PipelineOptions, PipelineStats, Signer, redact_url
-from .ratelimit import DEFAULT_MARGIN
 from .retry import RetryPolicy
 from .secrets import account_fingerprint
 from .transport import Transport

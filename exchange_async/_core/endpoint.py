@@ -8,7 +8,7 @@ from typing import Generic, TypeVar
 
 from .decoding import ReplyDecoder
 from .envelope import Envelope
-from .ratelimit import RateLimit
+from .limits import RateLimit
 
 __all__ = ["Endpoint"]
 

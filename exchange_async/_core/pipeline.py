@@ -27,9 +27,16 @@ from .clock import ServerClock, clock_for
 from .decode import decode_reply
 from .endpoint import Endpoint
 from .exchange import ExchangeSpec
-from .limiter import Budget, Limiter, budgets_for
+from .limits import (
+    DEFAULT_MARGIN,
+    Budget,
+    Limiter,
+    Scope,
+    budgets_for,
+    limiter_here,
+    validate_margin,
+)
 from .query import encode_query
-from .ratelimit import DEFAULT_MARGIN, Scope, validate_margin
 from .retry import RetryPolicy
 from .transport import OnSent, Transport, TransportRequest, TransportResponse
 
@@ -115,6 +122,7 @@ class Pipeline:
         self._transport = transport
         self._limiter = limiter
         self._group = limiter.wait_group()
+        self._here: tuple[asyncio.AbstractEventLoop, Limiter] | None = None  # per event loop
         self._server = redact_url(self.base_url)
         self._budgets: dict[Endpoint[Any], tuple[Budget, ...]] = {}
         self._state = _State.OPEN
@@ -139,6 +147,13 @@ class Pipeline:
     def limiter(self) -> Limiter:
         """The rate limiter this pipeline's requests wait for."""
         return self._limiter
+
+    def _limiter_here(self) -> Limiter:
+        """The concrete limiter of the running loop, resolved once per event loop."""
+        loop = asyncio.get_running_loop()
+        if self._here is None or self._here[0] is not loop:
+            self._here = (loop, limiter_here(self._limiter))
+        return self._here[1]
 
     def _check_open(self) -> None:
         if self._state is _State.CLOSED:
@@ -178,7 +193,7 @@ class Pipeline:
             if decision.pause_account:
                 self.stats.rate_limited += 1
                 if account:
-                    await self._limiter.penalize(account, decision.pause_account)
+                    await self._limiter_here().penalize(account, decision.pause_account)
             if not decision.retry:
                 self.stats.errors += 1
                 raise decision.error
@@ -221,7 +236,7 @@ class Pipeline:
         clock: ServerClock | None,
         sent_at: list[float] | None = None,
     ) -> TransportResponse:
-        permit = await self._limiter.acquire(
+        permit = await self._limiter_here().acquire(
             self._budgets_for(endpoint), max_wait=self.options.max_rate_wait, group=self._group
         )
 

@@ -8,10 +8,9 @@ from functools import partial
 
 from .._core.aiohttp_transport import DEFAULT_MAX_REPLY_BYTES, HttpSession
 from .._core.client import BaseClient, ClientOptions
-from .._core.limiter import Limiter
+from .._core.limits import DEFAULT_MARGIN, Limiter
 from .._core.paging import PageRule, Paginator
 from .._core.params import check_choice, check_flag, check_int_range, check_token, to_ms
-from .._core.ratelimit import DEFAULT_MARGIN
 from .._core.retry import RetryPolicy
 from .._core.transport import Transport
 from .._errors import PaginationError, ValidationError

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from .._core.endpoint import Endpoint
-from .._core.ratelimit import RateLimit, Scope
+from .._core.limits import RateLimit, Scope
 from .models import BLANK_AS_NULL, ServerTime, TrackingPageWire
 
 __all__ = ["CURRENT_TRACK", "IP_LIMIT", "SERVER_TIME", "copy_trader_endpoint"]

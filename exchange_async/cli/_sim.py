@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from exchange_async_sim import FleetAccount as FleetAccount
+    from exchange_async_sim import Pairing as Pairing
     from exchange_async_sim import Simulator as Simulator
     from exchange_async_sim import SimulatorConfig as SimulatorConfig
     from exchange_async_sim import SimulatorServer as SimulatorServer
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 __all__ = [
     "NO_SIMULATOR",
     "FleetAccount",
+    "Pairing",
     "Simulator",
     "SimulatorConfig",
     "SimulatorMissing",

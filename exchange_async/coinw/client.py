@@ -9,9 +9,8 @@ from typing import Any, TypeVar
 
 from .._core.aiohttp_transport import DEFAULT_MAX_REPLY_BYTES, HttpSession
 from .._core.client import BaseClient, ClientOptions
-from .._core.limiter import Limiter
+from .._core.limits import DEFAULT_MARGIN, Limiter
 from .._core.params import check_choice, check_ids, check_token
-from .._core.ratelimit import DEFAULT_MARGIN
 from .._core.retry import RetryPolicy
 from .._core.transport import Transport
 from .auth import CoinWCredentials, auth_headers

@@ -12,7 +12,7 @@ from types import TracebackType
 from typing import Self
 
 from .._core.aiohttp_transport import AiohttpTransport
-from .._core.limiter import Limiter, limiter_for, release_limiter
+from .._core.limits import Limiter, limiter_for, release_limiter
 from .._core.params import check_instance, check_seconds
 from .._core.retry import RetryPolicy
 from .._core.secrets import require_text

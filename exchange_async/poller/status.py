@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import TypedDict
 
 from .._core.client import BaseClient
-from .._core.limiter import Limiter
+from .._core.limits import Limiter
 from .._core.retry import RetryPolicy
 from .._core.transport import Transport
 from .._errors import ValidationError

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from .frame import MIN_RATE_SECONDS
 
 if TYPE_CHECKING:
-    from exchange_async_sim import FleetAccount
+    from .._sim import FleetAccount
 
 __all__ = [
     "BITGET_PER_ACCOUNT",

@@ -30,7 +30,7 @@ from .tracker import Check
 from .verdict import limit_json, limit_lines, sdk_over_limit
 
 if TYPE_CHECKING:
-    from exchange_async_sim import Pairing
+    from .._sim import Pairing
 
 __all__ = ["EXIT_INCOMPLETE", "EXIT_INTERRUPTED", "EXIT_UNHEALTHY", "DemoReport", "names"]
 

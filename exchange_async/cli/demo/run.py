@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Protocol, TextIO
 
 from ... import BitgetCredentials, CoinWCredentials, Event, Poller
 from ..._core.aiohttp_transport import AiohttpTransport
-from ..._core.limiter import Limiter
+from ..._core.limits import Limiter
 from .. import _sim
 from .advice import coverage_warnings, live_notes
 from .frame import Frame, counted

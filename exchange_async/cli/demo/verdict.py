@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from .frame import counted
 
 if TYPE_CHECKING:
-    from exchange_async_sim import Pairing
+    from .._sim import Pairing
 
 __all__ = ["limit_json", "limit_lines", "limit_warning", "sdk_over_limit"]
 

@@ -1,7 +1,4 @@
-"""The parts of `RedisLimiter`: its key names, its permits and wait groups, its errors.
-
-Its Lua scripts are in `limiter_redis_lua` (re-exported here).
-"""
+"""`RedisLimiter`'s permits, wait groups, local queues and internal errors."""
 
 from __future__ import annotations
 
@@ -10,91 +7,27 @@ import bisect
 from collections.abc import Awaitable, Callable, Coroutine, Generator, Sequence
 from typing import Any, Protocol
 
-from .._errors import ClientClosedError, RateLimitWaitTimeout
-from .limiter import Budget
-from .limiter_memory import MemoryWaitGroup
-from .limiter_redis_lua import (
-    PENALIZE,
-    REDATE,
-    RESERVE,
-    ROLLBACK,
-)
-from .ratelimit import CATCH_UP, RateLimit, Scope
-
-_US = 1_000_000
+from ...._errors import ClientClosedError, RateLimitWaitTimeout
+from ..declarations import CATCH_UP
+from ..memory import MemoryWaitGroup
+from ..seam import Budget
+from .keys import PHASE_CONFIRM, Plan
+from .scripts import REDATE, ROLLBACK
 
 __all__ = [
-    "PENALIZE",
-    "REDATE",
-    "RESERVE",
-    "ROLLBACK",
     "LocalQueue",
     "NewSlot",
-    "Plan",
-    "RedisDown",
     "RedisPermit",
     "RedisWaitGroup",
     "Repause",
     "Slot",
-    "budget_key",
-    "heartbeat_key",
     "no_share_error",
     "rollback_args",
-    "share_of",
-    "shares_of",
-    "tag",
     "timeout_error",
     "wake",
 ]
 
-
-def tag(prefix: str, budget: Budget, egress_group: str) -> str:
-    """The hash tag of a budget: its account on its server, or the egress group for per-IP."""
-    owner = f"ip@{egress_group}" if budget.limit.scope is Scope.IP else budget.owner
-    return f"{prefix}:{{{budget.server}|{owner}}}"
-
-
-def budget_key(prefix: str, budget: Budget, egress_group: str) -> str:
-    """``<prefix>:{<server>|<owner>}:<limit name>:<scope>``: one slot per account on Cluster."""
-    return f"{tag(prefix, budget, egress_group)}:{budget.limit.name}:{budget.limit.scope.name}"
-
-
-_MIN_SHARE_MARGIN = 0.02
-"""The least safety margin of a share (its window must leave room for other processes)."""
-
-
-def share_of(budget: Budget, count: int) -> Budget | None:
-    """One process's share of ``budget`` when ``count`` processes share it, or None.
-
-    Each may start ``N // count`` per window with the margin doubled (at least 2 %): together
-    never more than N in any window, however their starts line up. Fewer than one each: None.
-    """
-    limit = budget.limit
-    per_process = limit.max_requests // max(1, count)
-    if per_process == 0:
-        return None
-    margin = min(1.0, max(2 * budget.margin, _MIN_SHARE_MARGIN))
-    share = RateLimit(limit.name, per_process, limit.period, limit.scope)
-    return Budget(budget.server, share, budget.owner, margin)
-
-
-def shares_of(
-    budgets: Sequence[Budget], tags: Sequence[str], counts: dict[str, int]
-) -> list[Budget] | None:
-    """This process's share of each budget, ``counts`` processes sharing each hash tag."""
-    shares = []
-    for budget, tag_ in zip(budgets, tags, strict=True):
-        count = counts.get(tag_)
-        share = None if count is None else share_of(budget, count)
-        if share is None:
-            return None
-        shares.append(share)
-    return shares
-
-
-def heartbeat_key(tag_: str) -> str:
-    """The sorted set of the processes sharing the scope of ``tag_``."""
-    return f"{tag_}:procs"
+_US = 1_000_000
 
 
 class _Owner(Protocol):
@@ -125,41 +58,8 @@ class RedisWaitGroup:
         self.futures.clear()
 
 
-class Plan:
-    """What one set of budgets means on Redis (cached per budgets tuple).
-
-    ``parts``: the sets of budgets reserved in one script call each: the whole plan on one
-    Redis server; one part per hash tag on a Redis Cluster (a script touches one slot only).
-    """
-
-    __slots__ = ("budgets", "chained", "hb_keys", "keep_ms", "keys", "parts", "tags",
-                 "tags_of", "tail")  # fmt: skip
-
-    def __init__(
-        self, budgets: tuple[Budget, ...], prefix: str, egress: str, cluster: bool = False
-    ) -> None:
-        self.budgets = budgets
-        self.keys = [budget_key(prefix, b, egress) for b in budgets]
-        self.tags_of = [tag(prefix, b, egress) for b in budgets]  # each budget's hash tag
-        self.tags = sorted(set(self.tags_of))
-        self.hb_keys = [heartbeat_key(t) for t in self.tags]
-        self.keep_ms = [int(b.limit.period * (1 + b.margin) * 1000) + 1000 for b in budgets]
-        self.tail: list[int] = []
-        for b, keep in zip(budgets, self.keep_ms, strict=True):
-            catch_up = min(CATCH_UP, b.limit.period * b.margin / 4)
-            self.tail += [round(b.interval * _US), round(catch_up * _US), keep]
-        self.chained = [i for i, b in enumerate(budgets) if b.scope is not Scope.IP]
-        self.parts = [self]
-        if cluster and len(self.tags) > 1:
-            self.parts = [
-                Plan(tuple(b for b, t in zip(budgets, self.tags_of, strict=True) if t == tag_),
-                     prefix, egress)
-                for tag_ in self.tags
-            ]  # fmt: skip
-
-
 class Slot:
-    """One part's reserved start: the `RESERVE` reply that handed it out, its start on that
+    """One part's reserved start: the `SLOT` reply that handed it out, its start on that
     Redis server's clock (us) and when it is due here (loop time)."""
 
     __slots__ = ("due", "part", "reply", "start_us")
@@ -188,7 +88,7 @@ class LocalQueue:
     def __init__(self, budget: Budget, key: str) -> None:
         self.key = key
         self.interval = budget.interval
-        self.catch_up = min(CATCH_UP, budget.limit.period * budget.margin / 4)
+        self.catch_up = budget.limit.catch_up(budget.margin)
         self.floor = float("-inf")  # the earliest next start (loop time), after the last send
         self.pending: list[RedisPermit] = []  # reserved, not yet sent or released
 
@@ -197,7 +97,7 @@ class RedisPermit:
     """The right to start one request, reserved on Redis."""
 
     __slots__ = ("_limiter", "_plan", "due", "earliest", "followers", "group", "jumps",
-                 "queues", "slots", "starts", "status", "tolerance")  # fmt: skip
+                 "queues", "reserved", "slots", "starts", "status", "tolerance")  # fmt: skip
 
     def __init__(
         self,
@@ -212,7 +112,8 @@ class RedisPermit:
         self.group = group
         self.tolerance = tolerance  # seconds late it may still leave (inf: nobody shares it)
         self._plan = plan
-        self.slots = slots  # one per part of the plan
+        self.slots = slots  # one per part of the plan: the slots the request starts in
+        self.reserved: list[Slot] = []  # phase 1's account slots, once phase 2 took over
         self.due = max(slot.due for slot in slots)  # every part's slot has come
         self.earliest = min(slot.due for slot in slots)  # lateness counts from this one
         if len(slots) == 1:  # one atomic call: every key orders permits the same way
@@ -228,6 +129,12 @@ class RedisPermit:
         self.queues = queues
         for queue in queues:
             bisect.insort(queue.pending, self, key=_start_in(queue.key))
+
+    def confirmed(self, slots: list[Slot]) -> None:
+        """Phase 2 took the shared slots (and confirmed the account's): start in those."""
+        self.reserved, self.slots = self.slots, slots
+        self.due = max(slot.due for slot in slots)
+        self.earliest = min(slot.due for slot in slots)
 
     @property
     def start_us(self) -> int:
@@ -293,7 +200,7 @@ class RedisPermit:
             if late > CATCH_UP and part.chained:  # tell every process's later reservations
                 args: list[int] = [slot.start_us + round(late * _US)]
                 for i in part.chained:
-                    args += [part.tail[3 * i], part.keep_ms[i]]
+                    args += [part.tail[6 * i], part.keep_ms[i]]
                 self._limiter.fire(REDATE, [part.keys[i] for i in part.chained], args)
         return True
 
@@ -303,7 +210,7 @@ class RedisPermit:
             return
         self.status = 3
         self._done()
-        for slot in self.slots:
+        for slot in [*self.slots, *self.reserved]:
             self._limiter.fire(ROLLBACK, slot.part.keys, slot.give_back_args())
 
 
@@ -322,10 +229,11 @@ class NewSlot:
 
 
 def rollback_args(plan: Plan, slot: list[Any]) -> list[Any]:
-    """`ROLLBACK`'s arguments for the slot handed out by the `RESERVE` reply ``slot``."""
+    """`ROLLBACK`'s arguments for the slot handed out by the `SLOT` reply ``slot``."""
     n, m = len(plan.keys), len(plan.hb_keys)
     befores, afters = slot[3 + m : 3 + m + 2 * n : 2], slot[4 + m : 3 + m + 2 * n : 2]
-    return [v for pair in zip(afters, befores, strict=True) for v in pair]
+    fields = ["u" if phase == PHASE_CONFIRM else "t" for phase in plan.phase]
+    return [v for trio in zip(fields, afters, befores, strict=True) for v in trio]
 
 
 def _start_in(key: str) -> Callable[[RedisPermit], int]:
@@ -347,10 +255,6 @@ def no_share_error(plan: Plan) -> RateLimitWaitTimeout:
     return RateLimitWaitTimeout(
         f"Redis is unreachable and this process has no known share of ({names}) to use"
     )
-
-
-class RedisDown(Exception):
-    """Redis did not answer in time (internal: the caller switches to the fallback)."""
 
 
 class Repause(Exception):
