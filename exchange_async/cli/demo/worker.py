@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 from ... import RedisLimiter
-from ..._core.aiohttp_transport import AiohttpTransport
+from ..._core.transport.lean import LeanTransport
 from .frame import sort_rows
 from .run import _peak_rss_mib, _poller
 from .sends import SendLog
@@ -160,7 +160,7 @@ async def run_worker(spec: WorkerSpec) -> bool:
     module = __import__("exchange_async_sim")
     fleet = [module.FleetAccount(**fields) for fields in spec.accounts]
     limiter, client = _limiter(spec.redis_url)
-    sends = SendLog(AiohttpTransport())
+    sends = SendLog(LeanTransport())
     poller = _poller(fleet, spec.base_url, bad_key=spec.bad_key, rate_limits=limiter, sends=sends)
     # The tracker's simulator-side parts (frame, check) run in the parent, not here.
     tracker = Tracker(cast("Simulator", None), poller, fleet, duration=0.0, settle_limit=0.0)
