@@ -41,6 +41,7 @@ from .bitget import (
     TrackingOrdersPage,
 )
 from .coinw import CoinWClient, CoinWCredentials, OrderInfo, PositionType
+from .fleet import Fleet, FleetEvents
 from .poller import (
     AccountError,
     AccountEvent,
@@ -83,6 +84,8 @@ __all__ = [
     "Event",
     "ExchangeError",
     "ExchangeUnavailableError",
+    "Fleet",
+    "FleetEvents",
     "MemoryTransport",
     "NotFoundError",
     "NotTraderError",

@@ -40,6 +40,8 @@ PUBLIC = {
     "DecodeError",
     "Event",
     "ExchangeUnavailableError",
+    "Fleet",
+    "FleetEvents",
     "MemoryTransport",
     "NotFoundError",
     "NotTraderError",

@@ -29,7 +29,7 @@ class ExchangeShortcuts:
     def add(self, name: str, source: Source, *, interval: float | None = None) -> AccountStatus:
         raise NotImplementedError
 
-    def _client_options(self) -> ClientOptions:
+    def _client_options(self, name: str) -> ClientOptions:
         raise NotImplementedError
 
     def _check_name(self, name: str) -> None:
@@ -55,7 +55,7 @@ class ExchangeShortcuts:
             check_token("symbol", symbol, max_length=40)
         self._check_name(name)
         client = BitgetClient(
-            credentials, base_url=base_url, uid=uid, options=self._client_options()
+            credentials, base_url=base_url, uid=uid, options=self._client_options(name)
         )
         return self.add(name, BitgetSource(client, kinds, symbol), interval=interval)
 
@@ -84,6 +84,6 @@ class ExchangeShortcuts:
             check_token("instrument", instrument, max_length=30)
         self._check_name(name)
         client = CoinWClient(
-            credentials, base_url=base_url, uid=uid, options=self._client_options()
+            credentials, base_url=base_url, uid=uid, options=self._client_options(name)
         )
         return self.add(name, CoinWSource(client, kinds, instrument), interval=interval)

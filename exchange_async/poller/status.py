@@ -27,6 +27,8 @@ class AccountState(enum.StrEnum):
     """The exchange refused for rate; waiting before the next snapshot."""
     STOPPED = "stopped"
     """Not polled any more (authentication failure, or removed)."""
+    IDLE = "idle"
+    """In a fleet: not polled by this worker right now (another worker holds it)."""
 
 
 @dataclass(slots=True)
