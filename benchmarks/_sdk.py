@@ -2,17 +2,19 @@
 and the default transport (to wrap it with a recorder of send times).
 
 The SDK's public API has no "decode this body" call, so the decode benchmark reaches for the
-endpoint's decoder and its model conversion. Those internals are being reworked; when they move,
+endpoint's decoder and its model conversion; the TLS variants need a transport trusting a
+private CA, which no client option takes. Those internals are being reworked; when they move,
 fix :func:`sdk_decoders` and nothing else. Everything else in ``benchmarks/`` uses the public API
 (``import exchange_async as ea``).
 """
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["default_transport", "sdk_decoders"]
+__all__ = ["default_transport", "sdk_decoders", "sdk_transport"]
 
 
 def sdk_decoders() -> tuple[Callable[[bytes], Any], Callable[[bytes], Any]]:
@@ -43,7 +45,17 @@ def sdk_decoders() -> tuple[Callable[[bytes], Any], Callable[[bytes], Any]]:
 
 
 def default_transport() -> Any:
-    """A new instance of the transport a client builds when given none (aiohttp's)."""
-    from exchange_async._core.aiohttp_transport import AiohttpTransport
+    """A new instance of the transport a client builds when given none (the lean one)."""
+    return sdk_transport("lean")
 
-    return AiohttpTransport()
+
+def sdk_transport(kind: str, ssl_context: ssl.SSLContext | None = None) -> Any:
+    """A new SDK transport by name (``"lean"``, ``"aiohttp"``), trusting ``ssl_context``'s CAs;
+    the caller closes it (``aclose``)."""
+    if kind == "aiohttp":
+        from exchange_async._core.transport.aiohttp import AiohttpTransport
+
+        return AiohttpTransport(ssl_context=ssl_context)
+    from exchange_async._core.transport.lean import LeanTransport
+
+    return LeanTransport(ssl_context=ssl_context)

@@ -8,10 +8,10 @@ async with ea.BitgetClient(ea.BitgetCredentials(key, secret, passphrase)) as bit
 """
 
 from ._core.limits import RedisLimiter
-from ._core.memory_transport import MemoryTransport
-from ._core.pipeline import PipelineStats
-from ._core.retry import RetryPolicy
+from ._core.pipeline.pipeline import PipelineStats
+from ._core.pipeline.retry import RetryPolicy
 from ._core.transport import Transport, TransportRequest, TransportResponse
+from ._core.transport.memory import MemoryTransport
 from ._errors import (
     AuthenticationError,
     BadRequestError,

@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fleet_helpers import add_accounts
 
 import exchange_async as ea
-from exchange_async._core.aiohttp_transport import AiohttpTransport
+from exchange_async._core.transport.aiohttp import AiohttpTransport
 from exchange_async.fleet.worker import FleetWorker
 from exchange_async_sim import FleetAccount
 

@@ -92,7 +92,8 @@ def test_bitget_empty_page_has_no_cursor() -> None:
 def _coinw_order(body: bytes) -> ea.OrderInfo:
     envelope = ORDER_INFO.decoder.decode(body)
     assert envelope.data is not None
-    (order,) = envelope.data
+    order: ea.OrderInfo = envelope.data[0]
+    assert len(envelope.data) == 1
     return order
 
 

@@ -9,8 +9,7 @@ from typing import Annotated
 
 import msgspec
 
-from .._core.decoding import ReplyDecoder, non_finite
-from .._core.envelope import Envelope
+from .._core.pipeline.reply import Envelope, ReplyDecoder, non_finite
 from .._errors import DecodeError
 
 __all__ = ["OrderInfo", "PositionType", "decode_order_info"]

@@ -9,7 +9,7 @@ from typing import Any, Self
 
 from .._core.limits import check_redis_url
 from .._core.params import check_int_range, check_seconds
-from .._core.secrets import require_text
+from .._core.pipeline.signing import require_text
 from .._errors import ClientClosedError
 from ..poller.events import Event
 from .codec import decode_event

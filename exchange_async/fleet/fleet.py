@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from .._core.limits import check_redis_url
 from .._core.params import check_int_range, check_seconds
-from .._core.secrets import require_text
+from .._core.pipeline.signing import require_text
 from .._errors import ValidationError
 from .connection import connect
 from .keys import FleetKeys, shard_of

@@ -8,7 +8,7 @@ import logging
 import time
 from collections.abc import Mapping
 
-from .._core.retry import RetryPolicy
+from .._core.pipeline.retry import RetryPolicy
 from .._errors import (
     AuthenticationError,
     ClientClosedError,

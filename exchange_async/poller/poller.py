@@ -7,22 +7,24 @@ import logging
 import math
 from collections import Counter
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from types import TracebackType
 from typing import Self
 
-from .._core.aiohttp_transport import AiohttpTransport
 from .._core.limits import Limiter, limiter_for, release_limiter
 from .._core.params import check_instance, check_seconds
-from .._core.retry import RetryPolicy
-from .._core.secrets import require_text
+from .._core.pipeline.options import ClientOptions
+from .._core.pipeline.retry import RetryPolicy
+from .._core.pipeline.signing import require_text
 from .._core.transport import Transport
+from .._core.transport.lean import LeanTransport
 from .._errors import ClientClosedError, ValidationError
 from .events import Event
 from .loop import AccountLoop
 from .publish import JoinsFleet, LocalPublisher, Publisher
 from .shortcuts import ExchangeShortcuts
 from .sources import Source
-from .status import Account, AccountState, AccountStatus, ClientOptions, check_poller_options
+from .status import Account, AccountState, AccountStatus, check_poller_options
 
 __all__ = ["AccountState", "AccountStatus", "Poller"]
 
@@ -86,7 +88,7 @@ class Poller(ExchangeShortcuts, AccountLoop):
         check_poller_options(interval, max_pending, backoff, max_backoff)
         if retry is not None:
             check_instance("retry", retry, RetryPolicy)
-        check_seconds("timeout", timeout, inclusive=False)
+        timeout = check_seconds("timeout", timeout, inclusive=False)
         self._interval = interval
         self._max_pending = max_pending
         self._backoff = RetryPolicy(
@@ -95,12 +97,15 @@ class Poller(ExchangeShortcuts, AccountLoop):
         # The failure count past which the back-off stops doubling (it has reached the cap).
         self._max_doublings = 1 + max(0, math.ceil(math.log2(max_backoff / backoff)))
         self._retry = retry or RetryPolicy()
-        self._timeout = timeout
         # One limiter for all the poller's clients (a URL's connection is shared, and given
         # back when the poller closes); checked now, not when the first account is added.
         self._limiter = limiter_for(rate_limits)
         self._owns_transport = transport is None
-        self._transport: Transport = transport or AiohttpTransport(max_connections=max_connections)
+        self._transport: Transport = transport or LeanTransport(max_connections=max_connections)
+        # One checked set of options for every client the poller builds.
+        self._options = ClientOptions(
+            timeout=timeout, retry=self._retry, rate_limits=self._limiter, transport=self._transport
+        )
         self._accounts: dict[str, Account] = {}
         self._publisher: Publisher = LocalPublisher(self) if fleet is None else _joined(fleet, self)
         self._queue: asyncio.Queue[object] = asyncio.Queue()
@@ -164,12 +169,12 @@ class Poller(ExchangeShortcuts, AccountLoop):
     # -- accounts ------------------------------------------------------------------------------
 
     def _client_options(self, name: str) -> ClientOptions:
-        return {
-            "timeout": self._timeout,
-            "retry": self._retry,
-            "transport": self._publisher.transport_for(name, self._transport),
-            "rate_limits": self._limiter,
-        }
+        """The options of the clients built for account ``name`` (its transport may be
+        wrapped by the fleet, to send only while this worker holds the account)."""
+        transport = self._publisher.transport_for(name, self._transport)
+        if transport is self._transport:
+            return self._options  # one checked object for every client
+        return replace(self._options, transport=transport)
 
     def _check_name(self, name: str) -> None:
         require_text("name", name)

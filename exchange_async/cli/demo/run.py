@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, TextIO
 
 from ... import BitgetCredentials, CoinWCredentials, Event, Fleet, Poller
-from ..._core.aiohttp_transport import AiohttpTransport
 from ..._core.limits import Limiter
+from ..._core.transport.lean import LeanTransport
 from .. import _sim
 from .advice import coverage_warnings, live_notes
 from .frame import Frame, counted
@@ -158,7 +158,7 @@ async def run_demo(
     if note:
         print(f"exchange-async demo: {note}", file=err, flush=True)
     sim.referee.keep = True  # the summary pairs its arrivals with the clients' sends
-    sends = SendLog(AiohttpTransport())
+    sends = SendLog(LeanTransport())
     async with module.SimulatorServer(sim) as server:
         poller = _poller(fleet, server.base_url, bad_key=options.faults, sends=sends)
         tracker = Tracker(

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 from ... import AccountState, AccountStatus, Fleet, RedisLimiter
-from ..._core.aiohttp_transport import AiohttpTransport
+from ..._core.transport.lean import LeanTransport
 from .frame import sort_rows
 from .run import _peak_rss_mib, _poller
 from .sends import SendLog
@@ -176,7 +176,7 @@ async def run_worker(spec: WorkerSpec) -> bool:
     module = __import__("exchange_async_sim")
     fleet = [module.FleetAccount(**fields) for fields in spec.accounts]
     limiter, client = _limiter(spec.redis_url)
-    sends = SendLog(AiohttpTransport())
+    sends = SendLog(LeanTransport())
     member = Fleet(spec.redis_url, name=spec.fleet_name, worker_id=spec.worker_id)
     poller = _poller(
         fleet, spec.base_url, bad_key=spec.bad_key, rate_limits=limiter, sends=sends, member=member

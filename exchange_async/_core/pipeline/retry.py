@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from .._errors import (
+from ..._errors import (
     ExchangeError,
     ExchangeUnavailableError,
     RateLimitError,
@@ -18,8 +18,8 @@ from .._errors import (
     TimestampError,
     TransportError,
 )
-from .decode import MAX_SERVER_WAIT, clamp_wait
-from .params import check_int_range, check_seconds
+from ..params import check_int_range, check_seconds
+from .reply import MAX_SERVER_WAIT, clamp_wait
 
 __all__ = ["IDEMPOTENT_METHODS", "Decision", "RetryPolicy"]
 

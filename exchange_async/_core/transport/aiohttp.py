@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import ssl
 import warnings
 from collections.abc import AsyncIterator
 from contextvars import ContextVar
@@ -20,7 +21,7 @@ import aiohttp
 from aiohttp.connector import Connection
 from yarl import URL
 
-from .._errors import (
+from ..._errors import (
     ClientClosedError,
     ExchangeError,
     ReplyTooLargeError,
@@ -28,15 +29,12 @@ from .._errors import (
     TransportError,
     ValidationError,
 )
-from .transport import OnSent, TransportRequest, TransportResponse
+from .base import DEFAULT_MAX_REPLY_BYTES, OnSent, TransportRequest, TransportResponse
 
 __all__ = ["DEFAULT_MAX_REPLY_BYTES", "AiohttpTransport", "HttpSession", "resolve_http_session"]
 
 HttpSession = aiohttp.ClientSession
 """The aiohttp session type a caller may share with the SDK (``http_session=``)."""
-
-DEFAULT_MAX_REPLY_BYTES = 8 * 1024 * 1024
-"""Largest reply body read, after decompression: 8 MiB."""
 
 _USER_AGENT = "exchange-async/0.1"
 _CHUNK = 64 * 1024
@@ -45,7 +43,8 @@ _CHUNK = 64 * 1024
 class AiohttpTransport:
     """Sends requests with aiohttp. Pass ``http_session`` to share one (it is never closed here).
 
-    ``max_connections`` sizes the pool of the session this transport creates itself.
+    ``max_connections`` sizes the pool of the session this transport creates itself, and
+    ``ssl_context`` (default: the system's trust store) verifies its TLS servers.
     ``max_reply_bytes`` caps every reply body (``Content-Length`` and the decompressed bytes):
     a longer reply raises `ReplyTooLargeError` without reading further.
 
@@ -60,6 +59,7 @@ class AiohttpTransport:
         http_session: aiohttp.ClientSession | None = None,
         max_connections: int = 100,
         max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         if isinstance(max_connections, bool) or not isinstance(max_connections, int):
             raise ValidationError("max_connections must be an int")
@@ -71,6 +71,7 @@ class AiohttpTransport:
             raise ValidationError("max_reply_bytes must be positive")
         self.max_connections = max_connections
         self.max_reply_bytes = max_reply_bytes
+        self._ssl = ssl_context
         self._own = http_session is None
         self._http = http_session
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -109,6 +110,8 @@ class AiohttpTransport:
                 failure = ClientClosedError("the client was closed")
         except ValueError as exc:  # an invalid URL or header, found by the HTTP library
             failure = TransportError(f"{type(exc).__name__}: {_clean(exc)}")
+        if self._closed and isinstance(failure, TransportError):
+            failure = ClientClosedError("the client was closed")  # aclose cut it short
         # Raised outside the except blocks: the aiohttp exception must not ride along; and
         # this frame stays on the traceback, so it lets go of the signed headers first.
         del request
@@ -173,7 +176,7 @@ class AiohttpTransport:
         if self._loop is not loop and self._loop is not None:
             self._leave_old_loop()
         if self._http is None:
-            self._http = _new_session(self.max_connections)
+            self._http = _new_session(self.max_connections, ssl_context=self._ssl)
             self._guard = self._close_at_loop_end()
             await anext(self._guard)
         self._loop = loop
@@ -261,9 +264,14 @@ class _SendHookRequest(aiohttp.ClientRequest):
         return await super().send(conn)
 
 
-def _new_session(max_connections: int, timeout: float | None = None) -> aiohttp.ClientSession:
+def _new_session(
+    max_connections: int,
+    timeout: float | None = None,
+    *,
+    ssl_context: ssl.SSLContext | None = None,
+) -> aiohttp.ClientSession:
     http = aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=max_connections),
+        connector=aiohttp.TCPConnector(limit=max_connections, ssl=ssl_context or True),
         headers={"User-Agent": _USER_AGENT},
         timeout=aiohttp.ClientTimeout(total=timeout),
         raise_for_status=False,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Callable
 
-from .._errors import ClientClosedError
-from .transport import OnSent, TransportRequest, TransportResponse
+from ..._errors import ClientClosedError
+from .base import OnSent, TransportRequest, TransportResponse
 
 __all__ = ["Handler", "MemoryTransport"]
 

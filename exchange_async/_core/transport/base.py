@@ -1,8 +1,9 @@
 """The seam between the pipeline and the network: one request in, status + headers + body out.
 
-The pipeline never sees an HTTP library. `AiohttpTransport` (the only module that imports
-aiohttp) is the default; `MemoryTransport` routes requests to a function, for tests and for
-bots that want to run their logic without sockets.
+The pipeline never sees an HTTP library. `LeanTransport` (HTTP/1.1 on asyncio protocols,
+httptools parsing) is the default for http and https; `AiohttpTransport` (the only module that
+imports aiohttp) serves proxies and a caller's own aiohttp session; `MemoryTransport` routes
+requests to a function, for tests and for bots that want to run their logic without sockets.
 """
 
 from __future__ import annotations
@@ -11,7 +12,16 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-__all__ = ["OnSent", "Transport", "TransportRequest", "TransportResponse"]
+__all__ = [
+    "DEFAULT_MAX_REPLY_BYTES",
+    "OnSent",
+    "Transport",
+    "TransportRequest",
+    "TransportResponse",
+]
+
+DEFAULT_MAX_REPLY_BYTES = 8 * 1024 * 1024
+"""Largest reply body read, after decompression: 8 MiB."""
 
 OnSent = Callable[[], Awaitable[None] | None]
 """The hook a transport calls right before a request's first byte is written. It returns None
