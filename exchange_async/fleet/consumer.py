@@ -123,7 +123,8 @@ class FleetEvents:
     async def _events(self) -> AsyncIterator[Event]:
         if self._client is None:
             raise ClientClosedError("use `async with FleetEvents(...)` before iterating")
-        failures = (*redis_errors(), AttributeError)  # AttributeError: the client went away
+        # AttributeError: the client went away under a read (closed meanwhile).
+        failures: tuple[type[BaseException], ...] = (*redis_errors(), AttributeError)
         try:
             async for event in self._pending():
                 yield event
