@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -270,7 +271,9 @@ async def _fleet_phases(sim: Server, url: str, plan: Plan, outcome: Outcome) -> 
         sim.ask(f"mutate {plan.interval / 2} 0.2")
         began = time.monotonic()
         await asyncio.sleep(plan.steady)
+        ended = time.monotonic()
         sim.ask("stop")
+        rate = json.loads(sim.ask(f"count {began} {ended}")) / (ended - began)
         await asyncio.sleep(2 * plan.interval)
         changes = json.loads(sim.ask("mutations"))
         latency = _latencies([s for s in seen if s[0] >= began], changes, uid)
@@ -281,6 +284,7 @@ async def _fleet_phases(sim: Server, url: str, plan: Plan, outcome: Outcome) -> 
         consumer.cancel()
         await asyncio.gather(consumer, return_exceptions=True)
         fleet.stop()
+    stats["requests_per_s"] = rate
     _report(outcome, plan, latency, takeover, stats, seen)
 
 
@@ -361,7 +365,15 @@ def _report(
             ],
         )
     )
+    outcome.notes.append(
+        f"the simulator received {stats['requests_per_s']:,.0f} requests/s during the changes "
+        f"(Bitget {plan.bitget} accounts x 3-5, CoinW {plan.accounts - plan.bitget} x 4 "
+        f"requests per snapshot, every {plan.interval:g} s at most): fewer means the machine, "
+        "not the interval, set the pace, and the latency with it; load "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs at the end"
+    )
     outcome.data.update(
+        requests_per_s=stats["requests_per_s"],
         latency_p50_s=p50,
         latency_p99_s=p99,
         event_to_consumer_p99_s=_p99(after),
