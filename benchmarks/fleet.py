@@ -214,11 +214,13 @@ async def _takeover(
     killed_at = time.monotonic()
     fleet.procs[victim].send_signal(signal.SIGKILL)
     await _owned(url, names, set(ids[1:]), 60)
-    await asyncio.sleep(2 * plan.interval)
     # Requests the victim had on the wire arrive after its death (late, on a loaded machine):
     # its leases live at least two thirds of lease_ttl after its last round, so an arrival in
     # the first third is still the victim's, never the new owner's.
-    first = json.loads(sim.ask(f"first_after {killed_at + plan.lease_ttl / 3}"))
+    first: dict[str, float] = {}
+    while set(first) < lost and time.monotonic() < killed_at + 30:
+        await asyncio.sleep(0.5)
+        first = json.loads(sim.ask(f"first_after {killed_at + plan.lease_ttl / 3}"))
     return [first[key] - killed_at for key in lost if key in first] + [
         float("inf") for key in lost if key not in first
     ]
