@@ -55,7 +55,11 @@ async def demo_command(args: argparse.Namespace, config: SimulatorConfig) -> int
         from .procs import run_demo_processes
 
         report = await run_demo_processes(
-            options, config, processes=args.processes, redis_url=args.redis
+            options,
+            config,
+            processes=args.processes,
+            redis_url=args.redis,
+            kill_one_after=args.kill_one_after,
         )
     else:
         report = await run_demo(options, config)
