@@ -9,6 +9,7 @@ per command on stdin until it closes:
   INTERVAL seconds); ``stop``: stop, and wait for it;
 - ``mutations``: every change so far, ``[monotonic time, account uid, order key]``;
 - ``first_after T``: per api key, the first arrival at or after monotonic time T;
+- ``count A B``: arrivals from monotonic time A to B;
 - ``stats``: limit violations and refusals as the simulator counts them.
 
 Times are ``time.monotonic()``, the same clock in every process of the machine.
@@ -38,6 +39,9 @@ def answer(sim: Simulator, accounts: list[Any], command: list[str]) -> Any:
             if arrival.time >= since and arrival.api_key is not None:
                 first.setdefault(arrival.api_key, arrival.time)
         return first
+    if command[0] == "count":
+        start, end = float(command[1]), float(command[2])
+        return sum(1 for arrival in sim.arrivals if start <= arrival.time < end)
     return {"limit_violations": sim.limit_violations(), "refused": sim.violations()}
 
 

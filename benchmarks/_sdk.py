@@ -1,5 +1,6 @@
 """The ONE place the benchmarks touch SDK internals: decoding a reply body without a request,
-and the default transport (to wrap it with a recorder of send times).
+the default transport (to wrap it with a recorder of send times), and a fleet's commit
+script on its own (`fleet_committer`: a worker commits inside its poller, with no public call).
 
 The SDK's public API has no "decode this body" call, so the decode benchmark reaches for the
 endpoint's decoder (it decodes straight into the public page); the TLS variants need a
@@ -14,7 +15,7 @@ import ssl
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["default_transport", "sdk_decoders", "sdk_transport"]
+__all__ = ["default_transport", "fleet_committer", "sdk_decoders", "sdk_transport"]
 
 
 def sdk_decoders() -> tuple[Callable[[bytes], Any], Callable[[bytes], Any]]:
@@ -60,3 +61,26 @@ def sdk_transport(kind: str, ssl_context: ssl.SSLContext | None = None) -> Any:
     from exchange_async._core.transport.lean import LeanTransport
 
     return LeanTransport(ssl_context=ssl_context)
+
+
+async def fleet_committer(url: str, name: str, max_events: int) -> tuple[Any, Any]:
+    """``(commit, close)``: ``await commit(events)`` runs fleet ``name``'s commit script for
+    account ``"acc"`` (lease checked, checkpoint moved, events appended) under a lease taken
+    here, as a worker does after each snapshot with changes; ``await close()`` ends it."""
+    import exchange_async as ea
+    from exchange_async.fleet.checkpoints import Checkpoints
+    from exchange_async.fleet.connection import connect
+    from exchange_async.fleet.leases import Leases
+
+    fleet = ea.Fleet(url, name=name, shards=1)
+    client = connect(url, timeout=5.0)
+    [lease] = await Leases(client, fleet.keys, name, ttl=600.0, margin=1.0, shards=1).acquire(1)
+    checkpoints = Checkpoints(client, fleet.keys, name, maxlen=max_events)
+
+    async def commit(events: list[Any]) -> Any:
+        return await checkpoints.commit(lease, "acc", events)
+
+    async def close() -> None:
+        await client.aclose(close_connection_pool=True)
+
+    return commit, close

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -32,9 +33,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._common import ROOT, Outcome, Table, fmt, median, percentile
+from ._fleetmeasure import latencies, problems, throughput
 from ._proc import Server, server_process
-from ._sdk import sdk_decoders
-from ._sim import bitget_body
 
 NAME = "fleet"
 
@@ -78,57 +78,6 @@ def _redis() -> tuple[subprocess.Popen[bytes], str]:
     )
     time.sleep(0.3)
     return proc, f"redis://127.0.0.1:{port}/0"
-
-
-async def _throughput(url: str, events: int) -> tuple[float, float, float]:
-    """Events/s committed, then consumed acknowledging each, then acknowledging a batch."""
-    import exchange_async as ea
-    from exchange_async.fleet.checkpoints import Checkpoints
-    from exchange_async.fleet.connection import connect
-    from exchange_async.fleet.leases import Leases
-
-    fleet = ea.Fleet(url, name="tp", shards=1)
-    client = connect(url, timeout=5.0)
-    try:
-        leases = Leases(client, fleet.keys, "tp", ttl=60.0, margin=1.0, shards=1)
-        [lease] = await leases.acquire(1)
-        checkpoints = Checkpoints(client, fleet.keys, "tp", maxlen=events * 2)
-        orders = sdk_decoders()[0](bitget_body(10)).tracking_list
-        batch: list[ea.Event] = [
-            ea.OrderChanged(
-                account="acc",
-                exchange="bitget",
-                at=time.time(),
-                key=order.tracking_no,
-                order=order,
-                previous=order,
-                changes=("follow_count",),
-            )
-            for order in orders
-        ]
-        began = time.perf_counter()
-        for _ in range(events // 10):
-            await checkpoints.commit(lease, "acc", batch)
-        committed = events / (time.perf_counter() - began)
-    finally:
-        await client.aclose(close_connection_pool=True)
-    return committed, await _read(url, "one", events, 1), await _read(url, "batch", events, 500)
-
-
-async def _read(url: str, group: str, events: int, per_ack: int) -> float:
-    """Events/s read, decoded and acknowledged (``per_ack`` at a time) by a new group."""
-    import exchange_async as ea
-
-    got: list[ea.Event] = []
-    began = time.perf_counter()
-    async with ea.FleetEvents(url, name="tp", group=group, consumer="c", batch=500) as reader:
-        async for event in reader:
-            got.append(event)
-            if len(got) % per_ack == 0 or len(got) == events:
-                await reader.ack(*got[-per_ack:])
-            if len(got) == events:
-                break
-    return events / (time.perf_counter() - began)
 
 
 class Workers:
@@ -180,50 +129,11 @@ async def _consume(url: str, seen: list[tuple[float, Any]], stop: asyncio.Event)
             await events.ack(event)
 
 
-def _latencies(
-    seen: list[tuple[float, Any]], changes: list[Any], uid: dict[str, str]
-) -> list[tuple[float, float]]:
-    """Per announced change: seconds from the earliest unannounced change of the order to the
-    event announcing it reaching the consumer, and of those the part after the worker built
-    the event (its ``at``: commit, stream, read)."""
-    import exchange_async as ea
-
-    wall = time.time() - time.monotonic()  # one machine: the workers' wall clock is ours
-
-    pending: dict[tuple[str, str], list[float]] = {}
-    for t, account, key in changes:
-        pending.setdefault((account, key), []).append(t)
-    out = []
-    for received, event in seen:
-        if not isinstance(event, ea.OrderEvent) or getattr(event, "initial", False):
-            continue
-        times = pending.get((uid[event.account], event.key), [])
-        due = [t for t in times if t <= received]
-        if due:
-            out.append((received - due[0], received - (event.at - wall)))
-            pending[(uid[event.account], event.key)] = [t for t in times if t > received]
-    return out
-
-
-def _problems(seen: list[tuple[float, Any]]) -> list[str]:
-    ids = [e.event_id for _, e in seen]
-    problems = (
-        [f"{len(ids) - len(set(ids))} events delivered twice"] if len(set(ids)) < len(ids) else []
-    )
-    last: dict[str, int] = {}
-    for _, event in seen:
-        number = int(event.event_id.rpartition(":")[2])
-        if event.account in last and number != last[event.account] + 1:
-            problems.append(f"{event.event_id} follows {last[event.account]}")
-        last[event.account] = number
-    return problems
-
-
 async def _run(quick: bool, outcome: Outcome) -> None:
     plan = QUICK if quick else FULL
     redis, url = _redis()
     try:
-        committed, one, batch = await _throughput(url, plan.events)
+        committed, one, batch = await throughput(url, plan.events)
         with server_process("benchmarks._fleetsim", [str(plan.accounts), str(plan.bitget)]) as sim:
             await _fleet_phases(sim, url, plan, outcome)
     finally:
@@ -270,10 +180,12 @@ async def _fleet_phases(sim: Server, url: str, plan: Plan, outcome: Outcome) -> 
         sim.ask(f"mutate {plan.interval / 2} 0.2")
         began = time.monotonic()
         await asyncio.sleep(plan.steady)
+        ended = time.monotonic()
         sim.ask("stop")
+        rate = json.loads(sim.ask(f"count {began} {ended}")) / (ended - began)
         await asyncio.sleep(2 * plan.interval)
         changes = json.loads(sim.ask("mutations"))
-        latency = _latencies([s for s in seen if s[0] >= began], changes, uid)
+        latency = latencies([s for s in seen if s[0] >= began], changes, uid)
         takeover = await _takeover(sim, url, fleet, ids, names, accounts, plan)
         stats = json.loads(sim.ask("stats"))
     finally:
@@ -281,6 +193,7 @@ async def _fleet_phases(sim: Server, url: str, plan: Plan, outcome: Outcome) -> 
         consumer.cancel()
         await asyncio.gather(consumer, return_exceptions=True)
         fleet.stop()
+    stats["requests_per_s"] = rate
     _report(outcome, plan, latency, takeover, stats, seen)
 
 
@@ -301,11 +214,13 @@ async def _takeover(
     killed_at = time.monotonic()
     fleet.procs[victim].send_signal(signal.SIGKILL)
     await _owned(url, names, set(ids[1:]), 60)
-    await asyncio.sleep(2 * plan.interval)
     # Requests the victim had on the wire arrive after its death (late, on a loaded machine):
     # its leases live at least two thirds of lease_ttl after its last round, so an arrival in
     # the first third is still the victim's, never the new owner's.
-    first = json.loads(sim.ask(f"first_after {killed_at + plan.lease_ttl / 3}"))
+    first: dict[str, float] = {}
+    while set(first) < lost and time.monotonic() < killed_at + 30:
+        await asyncio.sleep(0.5)
+        first = json.loads(sim.ask(f"first_after {killed_at + plan.lease_ttl / 3}"))
     return [first[key] - killed_at for key in lost if key in first] + [
         float("inf") for key in lost if key not in first
     ]
@@ -361,7 +276,15 @@ def _report(
             ],
         )
     )
+    outcome.notes.append(
+        f"the simulator received {stats['requests_per_s']:,.0f} requests/s during the changes "
+        f"(Bitget {plan.bitget} accounts x 3-5, CoinW {plan.accounts - plan.bitget} x 4 "
+        f"requests per snapshot, every {plan.interval:g} s at most): fewer means the machine, "
+        "not the interval, set the pace, and the latency with it; load "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs at the end"
+    )
     outcome.data.update(
+        requests_per_s=stats["requests_per_s"],
         latency_p50_s=p50,
         latency_p99_s=p99,
         event_to_consumer_p99_s=_p99(after),
@@ -375,7 +298,7 @@ def _report(
         outcome.problems.append(
             f"{stats['limit_violations']} requests over a limit at the simulator"
         )
-    outcome.problems.extend(_problems(seen))
+    outcome.problems.extend(problems(seen))
 
 
 def run(quick: bool) -> Outcome:

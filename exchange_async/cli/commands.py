@@ -180,4 +180,6 @@ async def demo(args: argparse.Namespace) -> int:
             raise UsageError("--processes must not exceed --accounts (each polls some accounts)")
     elif args.redis:
         raise UsageError("--redis needs --processes of at least 2")
+    elif args.kill_one_after is not None:
+        raise UsageError("--kill-one-after needs --processes of at least 2")
     return await demo_command(args, _sim.config_from_arguments(args))

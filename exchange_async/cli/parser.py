@@ -215,8 +215,15 @@ def _demo(sub: argparse._SubParsersAction[OneLineParser]) -> None:
         type=positive_int,
         default=1,
         metavar="N",
-        help="split the accounts over N worker processes that share the rate limits through "
-        "Redis (default 1: one process, no Redis)",
+        help="run N worker processes as a fleet: each leases its share of the accounts and "
+        "they share the rate limits through Redis (default 1: one process, no Redis)",
+    )
+    command.add_argument(
+        "--kill-one-after",
+        type=positive_float,
+        metavar="SECONDS",
+        help="with --processes: kill one worker (SIGKILL) this many seconds into the run, to "
+        "watch the others take its accounts over",
     )
     command.add_argument(
         "--redis",

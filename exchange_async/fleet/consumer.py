@@ -13,7 +13,7 @@ from .._core.pipeline.signing import require_text
 from .._errors import ClientClosedError
 from ..poller.events import Event
 from .codec import decode_event
-from .connection import connect
+from .connection import connect, redis_errors
 from .keys import FleetKeys
 
 __all__ = ["FleetEvents"]
@@ -123,22 +123,31 @@ class FleetEvents:
     async def _events(self) -> AsyncIterator[Event]:
         if self._client is None:
             raise ClientClosedError("use `async with FleetEvents(...)` before iterating")
-        cursor = b"0"  # first, what this consumer was given before and did not acknowledge
-        while cursor != b">":
-            entries = await self._read(cursor)
-            if not entries:
-                cursor = b">"
+        # AttributeError: the client went away under a read (closed meanwhile).
+        failures: tuple[type[BaseException], ...] = (*redis_errors(), AttributeError)
+        try:
+            async for event in self._pending():
+                yield event
+            next_claim = time.monotonic() + self._claim_every
+            while self._client is not None:
+                if time.monotonic() >= next_claim:
+                    next_claim = time.monotonic() + self._claim_every
+                    for entry in await self._claim():
+                        self.claimed += 1
+                        yield self._event(entry)
+                for entry in await self._read(b">"):
+                    yield self._event(entry)
+        except failures:
+            if self._closed:  # closed while a read waited: the iteration just ends
+                return
+            raise
+
+    async def _pending(self) -> AsyncIterator[Event]:
+        """What this consumer was given before (a previous run) and did not acknowledge."""
+        cursor = b"0"
+        while entries := await self._read(cursor):
             for entry in entries:
                 cursor = entry[0]
-                yield self._event(entry)
-        next_claim = time.monotonic() + self._claim_every
-        while self._client is not None:
-            if time.monotonic() >= next_claim:
-                next_claim = time.monotonic() + self._claim_every
-                for entry in await self._claim():
-                    self.claimed += 1
-                    yield self._event(entry)
-            for entry in await self._read(b">"):
                 yield self._event(entry)
 
     async def _read(self, cursor: bytes) -> list[Entry]:

@@ -192,6 +192,8 @@ class Poller(ExchangeShortcuts, AccountLoop):
         self._check_name(name)
         check_poller_options(interval, 1, 1.0, 1.0)
         status = AccountStatus(name=name, exchange=source.exchange, client=source.client)
+        if not isinstance(self._publisher, LocalPublisher):
+            status.state = AccountState.IDLE  # until its fleet gives this worker its lease
         account = Account(status, source, interval if interval is not None else self._interval)
         self._accounts[name] = account
         if self._running:
@@ -229,6 +231,8 @@ class Poller(ExchangeShortcuts, AccountLoop):
             return
         if account.status.state is AccountState.STOPPED:
             return
+        if account.status.state is AccountState.IDLE:
+            account.status.state = AccountState.STARTING
         account.task = asyncio.create_task(
             self._poll(account), name=f"exchange_async.poller:{account.status.name}"
         )

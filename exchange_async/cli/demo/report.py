@@ -13,7 +13,9 @@ per second)::
             bunched, sdk_over_limit, transit_median_ms, transit_max_ms, loop_lag_max_ms},
     simulator {mutations, random_faults},
     check {done, accounts, lost, invented, never_synced, not_caught_up},
-    stopped {<account>: reason}, warnings [sentence], peak_rss_mib, processes
+    stopped {<account>: reason}, warnings [sentence], peak_rss_mib, processes,
+    fleet {events_read, duplicates_removed, events_lost, contradictions, killed,
+           killed_after_seconds, accounts_moved, polled_again_within_seconds} (or null)
 
 With ``--processes N``, every number adds up the N worker processes (``peak_rss_mib`` too).
 """
@@ -66,6 +68,8 @@ class DemoReport:
     """Worker processes polling (more than one: limits shared through Redis)."""
     pairing: Pairing | None = None
     """The simulator's arrivals set against the clients' send times (see `verdict`)."""
+    fleet: dict[str, Any] | None = None
+    """With ``--processes``: the fleet's stream as a consumer read it, and the takeover."""
 
     @property
     def interrupted(self) -> bool:
@@ -91,7 +95,10 @@ class DemoReport:
         if self.interrupted:
             return EXIT_INTERRUPTED
         check = self.check or Check()
+        lost = (self.fleet or {}).get("events_lost", 0)
         if sdk_over_limit(self.frame.violations, self.pairing) or check.lost or check.invented:
+            return EXIT_UNHEALTHY
+        if lost:
             return EXIT_UNHEALTHY
         return EXIT_INCOMPLETE if self.unchecked else 0
 
@@ -139,6 +146,7 @@ class DemoReport:
             "warnings": self.warnings,
             "peak_rss_mib": round(self.peak_rss_mib, 1),
             "processes": self.processes,
+            "fleet": self.fleet,
         }
 
     def print_json(self, out: TextIO) -> None:
@@ -164,7 +172,7 @@ class DemoReport:
             [f"  processes         {self.processes}, rate limits shared through Redis"]
             if self.processes > 1
             else []
-        )
+        ) + _fleet_lines(self.fleet)
         return [
             "",
             "summary (INTERRUPTED: the numbers so far)" if self.interrupted else "summary",
@@ -207,6 +215,25 @@ class DemoReport:
         if missing:
             text += f"; NOT CHECKED {len(missing)}: {names(missing)}"
         return text
+
+
+def _fleet_lines(fleet: dict[str, Any] | None) -> list[str]:
+    """The fleet's lines of the summary: its stream as a consumer read it, the takeover."""
+    if not fleet:
+        return []
+    lines = [
+        f"  fleet stream      {fleet['events_read']} events read by a consumer group: "
+        f"{fleet['duplicates_removed']} duplicates removed (by event_id), "
+        f"{fleet['events_lost']} lost"
+    ]
+    if fleet.get("killed"):
+        within = fleet["polled_again_within_seconds"]
+        again = f"polled again within {within:g} s" if within is not None else "NOT polled again"
+        lines.append(
+            f"  takeover          {fleet['killed']} killed after {fleet['killed_after_seconds']:g} "
+            f"s; its {counted(fleet['accounts_moved'], 'account')} {again} by the others"
+        )
+    return lines
 
 
 def names(accounts: list[str], most: int = 6) -> str:

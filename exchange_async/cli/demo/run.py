@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, TextIO
 
-from ... import BitgetCredentials, CoinWCredentials, Event, Poller
+from ... import BitgetCredentials, CoinWCredentials, Event, Fleet, Poller
 from ..._core.limits import Limiter
 from ..._core.transport.lean import LeanTransport
 from .. import _sim
@@ -39,9 +39,7 @@ __all__ = ["BAD_KEY", "NO_RICH", "DemoOptions", "run_demo"]
 PRODUCT_TYPES = ("USDT-FUTURES", "COIN-FUTURES", "USDC-FUTURES")
 BAD_KEY = "bad-key"
 """With ``faults``: the name of the CoinW account whose secret is wrong (it stops)."""
-NO_RICH = (
-    'the live view needs rich: pip install "exchange-async[demo]"; showing status lines instead'
-)
+NO_RICH = f"the live view needs rich ({_sim.install_hint('demo')}); showing status lines instead"
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,10 +105,12 @@ def _poller(
     bad_key: bool,
     rate_limits: str | Limiter | None = None,
     sends: SendLog | None = None,
+    member: Fleet | None = None,
 ) -> Poller:
     """A poller over ``fleet`` (limits in-process, or shared through ``rate_limits``),
-    sending through ``sends`` (it stays open when the poller closes)."""
-    poller = Poller(timeout=5.0, rate_limits=rate_limits, transport=sends)
+    sending through ``sends`` (it stays open when the poller closes); with ``member`` (an
+    `ea.Fleet`), one worker of that fleet."""
+    poller = Poller(timeout=5.0, rate_limits=rate_limits, transport=sends, fleet=member)
     for account in fleet:
         if account.exchange == "bitget":
             assert account.passphrase is not None

@@ -158,7 +158,9 @@ class Tracker(RateMeter):
         self.run_requests = self.requests()
         self.phase = "settling"
         self.targets = {
-            s.name: s.snapshots + 2 for s in self.poller.accounts.values() if s.state != "stopped"
+            s.name: s.snapshots + 2
+            for s in self.poller.accounts.values()
+            if s.state not in ("stopped", "idle")  # idle: another worker of a fleet holds it
         }
 
     def waiting(self) -> list[str]:
@@ -168,7 +170,7 @@ class Tracker(RateMeter):
             name
             for name, target in self.targets.items()
             if name in statuses
-            and statuses[name].state != "stopped"
+            and statuses[name].state not in ("stopped", "idle")
             and statuses[name].snapshots < target
         ]
 
