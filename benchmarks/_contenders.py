@@ -11,6 +11,7 @@ import base64
 import hashlib
 import hmac
 import json
+import ssl
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ import yarl
 
 import exchange_async as ea
 
+from ._sdk import sdk_transport
 from ._sim import BITGET_PATH
 
 __all__ = ["CONTENDERS", "Caller", "Contender", "credentials", "skip_reason"]
@@ -43,8 +45,8 @@ class Contender:
     """A client library under test."""
 
     name: str
-    open: Callable[[str, int], Awaitable[Caller]]
-    """``open(base_url, account_index)``."""
+    open: Callable[[str, int, ssl.SSLContext | None], Awaitable[Caller]]
+    """``open(base_url, account_index, tls)``: ``tls`` trusts the server's CA (https only)."""
     self_paced: bool
     """True when the library keeps the endpoint's rate itself (the SDK); peers are paced by
     the benchmark with a sleep to the same schedule."""
@@ -72,21 +74,32 @@ def bitget_headers(key: str, secret: bytes, passphrase: str) -> dict[str, str]:
     }
 
 
-async def open_sdk(base_url: str, index: int) -> Caller:
-    """This SDK: one `ea.BitgetClient` per account; its own limiter paces it."""
-    client = ea.BitgetClient(ea.BitgetCredentials(*credentials(index)), base_url=base_url)
+def sdk_opener(kind: str) -> Callable[[str, int, ssl.SSLContext | None], Awaitable[Caller]]:
+    """This SDK on transport ``kind``: one `ea.BitgetClient` per account, paced by itself."""
 
-    async def call() -> int:
-        page = await client.get_current_tracking_orders("USDT-FUTURES", limit=50)
-        return len(page.tracking_list)
+    async def open_sdk(base_url: str, index: int, tls: ssl.SSLContext | None) -> Caller:
+        creds = ea.BitgetCredentials(*credentials(index))
+        own = sdk_transport(kind, tls) if tls is not None else None
+        client = ea.BitgetClient(creds, base_url=base_url, transport=own or kind)
 
-    return Caller(call, client.close)
+        async def call() -> int:
+            page = await client.get_current_tracking_orders("USDT-FUTURES", limit=50)
+            return len(page.tracking_list)
+
+        async def close() -> None:
+            await client.close()
+            if own is not None:  # a transport given to a client is the giver's to close
+                await own.aclose()
+
+        return Caller(call, close)
+
+    return open_sdk
 
 
-async def open_raw(base_url: str, index: int) -> Caller:
+async def open_raw(base_url: str, index: int, tls: ssl.SSLContext | None) -> Caller:
     """Raw aiohttp + ``json.loads``, signed by hand: one ``ClientSession`` per account."""
     key, secret, passphrase = credentials(index)
-    session = aiohttp.ClientSession()
+    session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=tls or True))
     url = yarl.URL(f"{base_url}{BITGET_PATH}?{QUERY_STRING}", encoded=True)
     secret_bytes = secret.encode()
 
@@ -119,9 +132,11 @@ def ccxt_bitget(base_url: str, index: int, *, enable_rate_limit: bool) -> Any:
     return exchange
 
 
-async def open_ccxt(base_url: str, index: int) -> Caller:
+async def open_ccxt(base_url: str, index: int, tls: ssl.SSLContext | None) -> Caller:
     """ccxt's implicit Bitget method with its own limiter off."""
     exchange = ccxt_bitget(base_url, index, enable_rate_limit=False)
+    if tls is not None:
+        exchange.ssl_context = tls  # read when ccxt opens its session, at the first call
     method = exchange.privateCopyGetV2CopyMixTraderOrderCurrentTrack
     params = {"productType": "USDT-FUTURES", "limit": 50}
 
@@ -141,14 +156,18 @@ def register_pybotters_host(host: str) -> None:
     Hosts.items.setdefault(host, Hosts.items["api.bitget.com"])
 
 
-async def open_pybotters(base_url: str, index: int) -> Caller:
+async def open_pybotters(base_url: str, index: int, tls: ssl.SSLContext | None) -> Caller:
     """pybotters' Client with ``apis={"bitget": [...]}`` against the local base url."""
     import pybotters
 
     host = yarl.URL(base_url).host
     assert host is not None
     register_pybotters_host(host)
-    client = pybotters.Client(apis={"bitget": list(credentials(index))}, base_url=base_url)
+    client = pybotters.Client(
+        apis={"bitget": list(credentials(index))},
+        base_url=base_url,
+        connector=aiohttp.TCPConnector(ssl=tls or True),
+    )
 
     async def call() -> int:
         async with client.get(BITGET_PATH, params=QUERY) as response:
@@ -161,7 +180,8 @@ async def open_pybotters(base_url: str, index: int) -> Caller:
 
 
 CONTENDERS: tuple[Contender, ...] = (
-    Contender("exchange_async", open_sdk, self_paced=True),
+    Contender("exchange_async", sdk_opener("lean"), self_paced=True),
+    Contender("exchange_async[aiohttp]", sdk_opener("aiohttp"), self_paced=True),
     Contender("aiohttp+json", open_raw, self_paced=False),
     Contender("ccxt", open_ccxt, self_paced=False, module="ccxt.async_support"),
     Contender("pybotters", open_pybotters, self_paced=False, module="pybotters"),

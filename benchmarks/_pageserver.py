@@ -1,8 +1,9 @@
 """A minimal exchange stand-in for the client-CPU benchmarks, run as its own process.
 
-``python -m benchmarks._pageserver HOSTS`` listens on one port on the loopback addresses
-127.0.0.1 .. 127.0.0.HOSTS (each a distinct "IP" for per-IP limits), prints the port on stdout
-and serves until stdin closes. It checks no signature (peers sign differently) and answers:
+``python -m benchmarks._pageserver HOSTS [CERT KEY]`` listens on one port on the loopback
+addresses 127.0.0.1 .. 127.0.0.HOSTS (each a distinct "IP" for per-IP limits), over TLS when
+given a certificate chain and key (PEM files), prints the port on stdout and serves until stdin
+closes. It checks no signature (peers sign differently) and answers:
 
 - the Bitget tracking-orders path with one canned 50-row page,
 - Bitget's server-time path with the local clock,
@@ -21,6 +22,7 @@ import time
 from aiohttp import web
 
 from ._sim import BITGET_PATH, COINW_PATH, bitget_body, coinw_body
+from ._tls import server_context
 
 
 def hosts(count: int) -> list[str]:
@@ -64,13 +66,14 @@ def make_app() -> web.Application:
     return app
 
 
-async def serve(count: int) -> None:
-    """Serve on ``count`` loopback hosts until stdin closes."""
+async def serve(count: int, tls: list[str]) -> None:
+    """Serve on ``count`` loopback hosts until stdin closes (TLS: ``[cert, key]`` paths)."""
     runner = web.AppRunner(make_app(), access_log=None, handle_signals=False)
     await runner.setup()
+    context = server_context(*tls) if tls else None
     port = 0
     for host in hosts(count):
-        site = web.TCPSite(runner, host, port, backlog=4096)
+        site = web.TCPSite(runner, host, port, backlog=4096, ssl_context=context)
         await site.start()
         port = port or int(runner.addresses[0][1])
     print(port, flush=True)
@@ -86,4 +89,4 @@ if __name__ == "__main__":
         uvloop.install()
     except ImportError:  # the server is just faster with it
         pass
-    asyncio.run(serve(int(sys.argv[1]) if len(sys.argv) > 1 else 1))
+    asyncio.run(serve(int(sys.argv[1]) if len(sys.argv) > 1 else 1, sys.argv[2:4]))

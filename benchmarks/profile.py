@@ -90,7 +90,8 @@ LAYERS = (
     ("exchange_async/bitget/models.py", "SDK models (finiteness check per row)"),
     ("exchange_async/coinw/models.py", "SDK models (finiteness check per row)"),
     ("exchange_async/_core/limiter", "SDK rate limiter"),
-    ("exchange_async/", "SDK pipeline, signing, transport, decode glue"),
+    ("exchange_async/_core/transport/", "SDK transport"),
+    ("exchange_async/", "SDK pipeline, signing, decode glue"),
     ("benchmarks/", "benchmark's caller (raw: signing, pacing)"),
     ("aiohttp/", "aiohttp, yarl, multidict"),
     ("yarl/", "aiohttp, yarl, multidict"),
@@ -109,7 +110,7 @@ def layer_of(path: str) -> str:
 
 async def count_opcodes(contender: Contender, base_url: str, requests: int) -> Counter[str]:
     """Bytecodes executed per layer over ``requests`` calls of one account at the real pace."""
-    caller = await contender.open(base_url, 0)
+    caller = await contender.open(base_url, 0, None)
     loop = asyncio.get_running_loop()
     counts: Counter[str] = Counter()
     layers: dict[str, str] = {}
@@ -143,22 +144,27 @@ async def count_opcodes(contender: Contender, base_url: str, requests: int) -> C
 
 
 def interpreter_work(port: int, requests: int = 25) -> str:
-    """The opcode table: SDK and raw aiohttp, per request, by layer."""
-    sdk, raw = CONTENDERS[0], CONTENDERS[1]
+    """The opcode table: the SDK on each transport and raw aiohttp, per request, by layer."""
+    shown = [
+        c for c in CONTENDERS if c.name.startswith("exchange_async") or c.name == "aiohttp+json"
+    ]
     url = f"http://127.0.0.1:{port}"
-    per = {c.name: run_async(count_opcodes(c, url, requests)) for c in (sdk, raw)}
-    names = sorted({k for counts in per.values() for k in counts}, key=lambda k: -per[sdk.name][k])
+    per = {c.name: run_async(count_opcodes(c, url, requests)) for c in shown}
+    first = shown[0].name
+    names = sorted({k for counts in per.values() for k in counts}, key=lambda k: -per[first][k])
     lines = [
         f"== interpreter work: Python bytecodes per request ({requests} requests of one "
         "account at the real pace; C work not counted)",
         "",
-        f"{'layer':48s} {sdk.name:>15s} {raw.name:>15s}",
+        f"{'layer':48s}" + "".join(f" {c.name:>24s}" for c in shown),
     ]
-    for name in names:
-        a, b = per[sdk.name][name] / requests, per[raw.name][name] / requests
-        lines.append(f"{name:48s} {a:15,.0f} {b:15,.0f}")
-    totals = [sum(per[c.name].values()) / requests for c in (sdk, raw)]
-    lines += [f"{'total':48s} {totals[0]:15,.0f} {totals[1]:15,.0f}", ""]
+    for name in [*names, "total"]:
+        counts = [
+            (sum(per[c.name].values()) if name == "total" else per[c.name][name]) / requests
+            for c in shown
+        ]
+        lines.append(f"{name:48s}" + "".join(f" {n:24,.0f}" for n in counts))
+    lines.append("")
     return "\n".join(lines)
 
 

@@ -53,7 +53,7 @@ ratios within one run hold up better). `benchmarks/results/profile.txt` (from
 The SDK runs on any asyncio loop and never imports uvloop. To use it (the `uvloop` rows above):
 
 ```sh
-pip install "exchange-async[speed]"     # uvloop, on Linux and macOS
+pip install -e ".[speed]"               # from a clone: uvloop, on Linux and macOS
 ```
 
 <!-- fragment -->
@@ -145,10 +145,14 @@ def plot_scale(bench: dict[str, Any], path: Path) -> None:
     fig, ax = plt.subplots(figsize=(7, 4.2), dpi=110)
     sizes = sorted({p["accounts"] for p in points})
     ax.plot(sizes, [n * 10 for n in sizes], "k--", label="allowed (10 req/s per account)")
-    for loop in ("asyncio", "uvloop"):
-        mine = sorted((p["accounts"], p["req_per_s"]) for p in points if p["loop"] == loop)
+    for loop, transport in (("asyncio", "lean"), ("asyncio", "aiohttp"), ("uvloop", "lean")):
+        mine = sorted(
+            (p["accounts"], p["req_per_s"])
+            for p in points
+            if p["loop"] == loop and p.get("transport", "lean") == transport
+        )
         if mine:
-            ax.plot(*zip(*mine, strict=True), "o-", label=f"achieved, {loop}")
+            ax.plot(*zip(*mine, strict=True), "o-", label=f"achieved, {loop}, {transport}")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("CoinW accounts in one process")
@@ -233,7 +237,13 @@ def headline(benches: dict[str, Any]) -> list[list[str]]:
         None if floor is None else floor <= 1.1,
     )
     points = _get(benches, "scale", "data", "points") or []
-    at300 = [p for p in points if p.get("accounts") == 300 and p.get("loop") == "asyncio"]
+    at300 = [
+        p
+        for p in points
+        if p.get("accounts") == 300
+        and p.get("loop") == "asyncio"
+        and p.get("transport", "lean") == "lean"
+    ]
     if at300 and "failed" not in at300[0]:
         p = at300[0]
         share = p["req_per_s"] / (p["allowed_req_per_s"] * 0.95)

@@ -9,7 +9,11 @@ account has its own client. Two loads:
   contender's accounts start spread over one 200 ms interval (account ``i`` at
   ``i / accounts`` of it), so no contender's requests are bunched and others' spread out;
 - *saturated*: many accounts (20 per loopback address, so the SDK's per-IP 6000/min budget does
-  not bind) offering more than one client process can send.
+  not bind) offering more than one client process can send;
+- *paced TLS*, *saturated TLS*: the same over https, against a server whose certificate comes
+  from a private CA (``trustme``) that every client is told to trust.
+
+The SDK runs twice: on its default (lean) transport, and on aiohttp's (``transport="aiohttp"``).
 
 Rounds interleave the contenders (rotated order); the ratio to the SDK is taken pair by pair
 within a round, then the median over rounds.
@@ -20,16 +24,20 @@ from __future__ import annotations
 import asyncio
 import gc
 import math
+import ssl
 import sys
 import time
+from contextlib import ExitStack
 from typing import Any
 
 from ._common import Outcome, Table, fmt, median, rotated, run_async, spread
 from ._contenders import CONTENDERS, Caller, Contender, skip_reason
 from ._pageserver import hosts
 from ._proc import server_process
+from ._tls import local_ca, tls_skip_reason, trusting
 
 NAME = "request_cpu"
+SERVER = "benchmarks._pageserver"
 NAN = float("nan")
 PER_HOST = 20
 """Accounts per loopback address (20 x 4.75 req/s stays under Bitget's 6000/min per IP)."""
@@ -45,6 +53,7 @@ def settings(quick: bool) -> dict[str, Any]:
             "warmup_s": 0.5,
             "paced_accounts": 15,
             "saturated_accounts": 60,
+            "loads": ["paced", "saturated", "saturated TLS"],
         }
     return {
         "rounds": 3,
@@ -53,6 +62,7 @@ def settings(quick: bool) -> dict[str, Any]:
         "warmup_s": 1.5,
         "paced_accounts": 15,
         "saturated_accounts": 400,
+        "loads": ["paced", "saturated", "paced TLS", "saturated TLS"],
     }
 
 
@@ -62,32 +72,22 @@ async def drive(
     accounts: int,
     seconds: float,
     warmup: float,
+    tls: ssl.SSLContext | None = None,
     *,
     together: bool = False,
 ) -> dict[str, float]:
-    """Run ``accounts`` callers for ``warmup + seconds``; CPU and requests of the last part.
+    """Run ``accounts`` callers for ``warmup + seconds`` (https with ``tls``, a context
+    trusting the server's CA); CPU and requests of the last part.
 
     ``together``: every account starts at once (no staggered schedule), as a bot's accounts
     do when it starts."""
     addresses = hosts(max(1, -(-accounts // PER_HOST)))
+    scheme = "http" if tls is None else "https"
     callers = [
-        await contender.open(f"http://{addresses[i // PER_HOST]}:{port}", i)
+        await contender.open(f"{scheme}://{addresses[i // PER_HOST]}:{port}", i, tls)
         for i in range(accounts)
     ]
-    # One call each first (ten at a time): connections, clock sync and lazy set-up are not
-    # what is measured. A first call that fails is counted, not fatal.
-    gate = asyncio.Semaphore(10)
-
-    async def first(caller: Caller) -> None:
-        async with gate:
-            await caller.call()
-
-    try:
-        warm = await asyncio.gather(*(first(c) for c in callers), return_exceptions=True)
-    except BaseException:
-        await asyncio.gather(*(caller.close() for caller in callers), return_exceptions=True)
-        raise
-    failed_first = sum(1 for w in warm if isinstance(w, BaseException))
+    failed_first = await _first_calls(callers)
     counts = {"done": 0, "errors": 0, "rows": 0}
     interval = 0.2
 
@@ -135,6 +135,33 @@ async def drive(
     }
 
 
+async def _first_calls(callers: list[Caller]) -> int:
+    """One call each (ten at a time): connections, clock sync and lazy set-up are not what is
+    measured. Returns how many failed (counted, not fatal)."""
+    gate = asyncio.Semaphore(10)
+
+    async def first(caller: Caller) -> None:
+        async with gate:
+            await caller.call()
+
+    try:
+        warm = await asyncio.gather(*(first(c) for c in callers), return_exceptions=True)
+    except BaseException:
+        await asyncio.gather(*(caller.close() for caller in callers), return_exceptions=True)
+        raise
+    return sum(1 for w in warm if isinstance(w, BaseException))
+
+
+def _servers(stack: ExitStack, hosts_needed: int, tls_too: bool) -> tuple[int, int, Any]:
+    """``(port, tls_port, tls)``: the page servers (TLS: 0, None when not needed)."""
+    port = stack.enter_context(server_process(SERVER, [str(hosts_needed)])).port
+    if not tls_too:
+        return port, 0, None
+    ca_path, server_files = stack.enter_context(local_ca(hosts(hosts_needed)))
+    tls_server = server_process(SERVER, [str(hosts_needed), *server_files])
+    return port, stack.enter_context(tls_server).port, trusting(ca_path)
+
+
 def run(quick: bool = False, *, use_uvloop: bool = False) -> Outcome:
     """Every contender, both loads, interleaved rounds."""
     cfg = settings(quick)
@@ -146,38 +173,48 @@ def run(quick: bool = False, *, use_uvloop: bool = False) -> Outcome:
             outcome.skipped[contender.name] = reason
         else:
             ready.append(contender)
-    loads = {
-        "paced": (cfg["paced_accounts"], cfg["paced_s"]),
-        "saturated": (cfg["saturated_accounts"], cfg["saturated_s"]),
-    }
+    sizes = {"paced": (cfg["paced_accounts"], cfg["paced_s"])}
+    sizes["saturated"] = (cfg["saturated_accounts"], cfg["saturated_s"])
+    loads = {load: sizes[load.split()[0]] for load in cfg["loads"]}
+    tls_reason = tls_skip_reason()
+    if tls_reason:
+        loads = {load: size for load, size in loads.items() if not load.endswith("TLS")}
+        outcome.skipped["TLS loads"] = tls_reason
     hosts_needed = max(1, -(-cfg["saturated_accounts"] // PER_HOST))
     results: dict[str, dict[str, list[dict[str, float]]]] = {
         load: {c.name: [] for c in ready} for load in loads
     }
-    with server_process("benchmarks._pageserver", [str(hosts_needed)]) as server:
-        port = server.port
+    with ExitStack() as stack:
+        tls_too = any(load.endswith("TLS") for load in loads)
+        port, tls_port, tls = _servers(stack, hosts_needed, tls_too)
         for r in range(cfg["rounds"]):
             for load, (accounts, seconds) in loads.items():
+                secure = load.endswith("TLS")
                 for contender in rotated(ready, r):
-                    run_once = drive(contender, port, accounts, seconds, cfg["warmup_s"])
-                    try:
-                        result = run_async(run_once, use_uvloop)
-                    except Exception as error:  # a peer that falls over is reported, not fatal
-                        result = {
-                            "cpu_us_per_request": NAN,
-                            "req_per_s": NAN,
-                            "errors": 1,
-                            "cpu_share": NAN,
-                            "rows_ok": False,
-                            "failed": repr(error),
-                        }
-                        outcome.notes.append(
-                            f"{load}, round {r + 1}: {contender.name} failed: {error!r}"[:300]
+                    run_once = drive(
+                        contender,
+                        tls_port if secure else port,
+                        accounts,
+                        seconds,
+                        cfg["warmup_s"],
+                        tls if secure else None,
+                    )
+                    results[load][contender.name].append(
+                        _run_guarded(
+                            outcome,
+                            run_once,
+                            use_uvloop,
+                            f"{load}, round {r + 1}: {contender.name}",
                         )
-                    results[load][contender.name].append(result)
+                    )
     outcome.data = {"settings": cfg, "uvloop": use_uvloop, "runs": results, "summary": {}}
     for load, (accounts, _) in loads.items():
         summarize(outcome, load, accounts, results[load])
+    _explain(outcome)
+    return outcome
+
+
+def _explain(outcome: Outcome) -> None:
     outcome.notes.append(
         "CPU = time.process_time() of the client process over the measured window / requests "
         "completed in it; the server's CPU is not counted. Peers run with their own rate "
@@ -190,7 +227,22 @@ def run(quick: bool = False, *, use_uvloop: bool = False) -> Outcome:
             "pybotters chooses its signer by URL host: the benchmark registers the loopback "
             "hosts as Bitget hosts (pybotters.auth.Hosts.items) so it signs as it would live."
         )
-    return outcome
+
+
+def _run_guarded(outcome: Outcome, run_once: Any, use_uvloop: bool, where: str) -> dict[str, float]:
+    """One contender's run; a peer that falls over is reported, not fatal."""
+    try:
+        result: dict[str, float] = run_async(run_once, use_uvloop)
+    except Exception as error:
+        outcome.notes.append(f"{where}: failed: {error!r}"[:300])
+        return {
+            "cpu_us_per_request": NAN,
+            "req_per_s": NAN,
+            "errors": 1,
+            "cpu_share": NAN,
+            "rows_ok": False,
+        }
+    return result
 
 
 def summarize(

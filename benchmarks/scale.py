@@ -6,7 +6,8 @@ account, each calling ``get_order_info("execute")`` as fast as the SDK's limiter
 (CoinW: 10 req/s per user on this endpoint, the SDK keeps 5 % under). Measured in the client:
 achieved vs allowed req/s, CPU per request, p99 event-loop lag (a 10 ms ticker's overshoot),
 memory per account (RSS growth over opening the clients and one call each); at the server:
-violations as the simulator counts them (must be 0) and its CPU share. With and without uvloop.
+violations as the simulator counts them (must be 0) and its CPU share. With and without uvloop,
+on the SDK's default (lean) transport and on aiohttp's.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import exchange_async as ea
 
 from ._common import ROOT, Outcome, Table, fmt, percentile, run_async
 from ._proc import server_process
-from ._sdk import default_transport
+from ._sdk import sdk_transport
 from ._simserver import scale_credentials
 from ._spacing import spacing
 
@@ -67,12 +68,14 @@ def rss_bytes() -> int:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-async def client_run(accounts: int, port: int, seconds: float, warmup: float) -> dict[str, Any]:
-    """The client side of one fleet size (runs in its own process)."""
+async def client_run(
+    accounts: int, port: int, seconds: float, warmup: float, transport: str = "lean"
+) -> dict[str, Any]:
+    """The client side of one fleet size (runs in its own process), on SDK ``transport``."""
     base_url = f"http://127.0.0.1:{port}"
     gc.collect()
     rss0 = rss_bytes()
-    recorders = [SendRecorder(default_transport()) for _ in range(accounts)]
+    recorders = [SendRecorder(sdk_transport(transport)) for _ in range(accounts)]
     clients = [
         ea.CoinWClient(
             ea.CoinWCredentials(*scale_credentials(i)), base_url=base_url, transport=recorders[i]
@@ -127,7 +130,9 @@ async def client_run(accounts: int, port: int, seconds: float, warmup: float) ->
     }
 
 
-def one_size(server: Any, accounts: int, seconds: float, uvloop: bool) -> dict[str, Any]:
+def one_size(
+    server: Any, accounts: int, seconds: float, uvloop: bool, transport: str
+) -> dict[str, Any]:
     """Run the client subprocess for ``accounts`` and read the server's counts."""
     time.sleep(1.2)  # the server's 1 s windows forget the previous client process first
     before = json.loads(server.ask("reset"))
@@ -139,6 +144,8 @@ def one_size(server: Any, accounts: int, seconds: float, uvloop: bool) -> dict[s
         str(accounts),
         str(server.port),
         str(seconds),
+        "--transport",
+        transport,
     ] + (["--uvloop"] if uvloop else [])
     started = time.perf_counter()
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
@@ -188,92 +195,88 @@ def judge(outcome: Outcome, accounts: int, loop: str, r: dict[str, Any]) -> None
         )
 
 
+def variants(quick: bool, accounts: int, last: int, uvloop: bool) -> list[tuple[bool, str]]:
+    """``(uvloop on, transport)`` pairs to run at a fleet size (quick: the extras at the last)."""
+    extras = not quick or accounts == last
+    pairs = [(False, "lean")]
+    if extras:
+        pairs.append((False, "aiohttp"))
+    if extras and uvloop:
+        pairs.append((True, "lean"))
+    return pairs
+
+
+COLUMNS = [
+    "accounts",
+    "loop",
+    "transport",
+    "allowed req/s",
+    "achieved req/s",
+    "of allowed",
+    "CPU µs/request",
+    "p99 loop lag ms",
+    "KiB/account",
+    "client CPU",
+    "server CPU",
+    "server stall ms",
+    "violations at server",
+    "client-side violations",
+    "min span of 11 sends ms",
+]
+
+
+def row(accounts: int, loop_name: str, transport: str, r: dict[str, Any]) -> list[str]:
+    """One table row of a run's result."""
+    return [
+        str(accounts),
+        loop_name,
+        transport,
+        fmt(r["allowed_req_per_s"], 0),
+        fmt(r["req_per_s"], 0),
+        f"{r['req_per_s'] / r['allowed_req_per_s']:.0%}",
+        fmt(r["cpu_us_per_request"]),
+        fmt(r["lag_p99_ms"]),
+        fmt(r["memory_per_account_kib"], 0),
+        f"{r['client_cpu_share']:.0%}",
+        f"{r['server_cpu_share']:.0%}",
+        fmt(r["server_max_stall_ms"], 0),
+        str(r["limit_violations"]),
+        str(r["spacing"]["client_violations"]),
+        fmt(r["spacing"]["client_min_span_ms"]),
+    ]
+
+
 def run(quick: bool = False) -> Outcome:
-    """Every fleet size, with and without uvloop."""
+    """Every fleet size, with and without uvloop, on both transports."""
     sizes = (10, 100) if quick else (10, 100, 300, 1000)
     seconds = 2.0 if quick else 8.0
-    loops = [False]
+    has_uvloop = True
     try:
         import uvloop  # noqa: F401
-
-        loops.append(True)
     except ImportError as error:
-        skipped = f"not installed ({error})"
+        has_uvloop, skipped = False, f"not installed ({error})"
     outcome = Outcome(NAME, f"CoinW accounts polled by one process ({seconds:g} s each)")
-    if len(loops) == 1:
+    if not has_uvloop:
         outcome.skipped["uvloop"] = skipped
-    table = Table(
-        "One client process, simulator in another",
-        [
-            "accounts",
-            "loop",
-            "allowed req/s",
-            "achieved req/s",
-            "of allowed",
-            "CPU µs/request",
-            "p99 loop lag ms",
-            "KiB/account",
-            "client CPU",
-            "server CPU",
-            "server stall ms",
-            "violations at server",
-            "client-side violations",
-            "min span of 11 sends ms",
-        ],
-    )
+    table = Table("One client process, simulator in another", COLUMNS)
     points: list[dict[str, Any]] = []
     for accounts in sizes:
         with server_process("benchmarks._simserver", [str(accounts)]) as server:
-            for uvloop_on in loops:
-                if quick and uvloop_on and accounts != sizes[-1]:
-                    continue
-                r = one_size(server, accounts, seconds, uvloop_on)
+            for uvloop_on, transport in variants(quick, accounts, sizes[-1], has_uvloop):
+                r = one_size(server, accounts, seconds, uvloop_on, transport)
                 loop_name = "uvloop" if uvloop_on else "asyncio"
-                points.append({"accounts": accounts, "loop": loop_name, **r})
-                if "failed" in r:
-                    outcome.problems.append(f"{accounts} accounts ({loop_name}): {r['failed']}")
-                    continue
-                table.rows.append(
-                    [
-                        str(accounts),
-                        loop_name,
-                        fmt(r["allowed_req_per_s"], 0),
-                        fmt(r["req_per_s"], 0),
-                        f"{r['req_per_s'] / r['allowed_req_per_s']:.0%}",
-                        fmt(r["cpu_us_per_request"]),
-                        fmt(r["lag_p99_ms"]),
-                        fmt(r["memory_per_account_kib"], 0),
-                        f"{r['client_cpu_share']:.0%}",
-                        f"{r['server_cpu_share']:.0%}",
-                        fmt(r["server_max_stall_ms"], 0),
-                        str(r["limit_violations"]),
-                        str(r["spacing"]["client_violations"]),
-                        fmt(r["spacing"]["client_min_span_ms"]),
-                    ]
+                points.append(
+                    {"accounts": accounts, "loop": loop_name, "transport": transport, **r}
                 )
-                judge(outcome, accounts, loop_name, r)
+                where = f"{accounts} accounts ({loop_name}, {transport})"
+                if "failed" in r:
+                    outcome.problems.append(f"{where}: {r['failed']}")
+                    continue
+                table.rows.append(row(accounts, loop_name, transport, r))
+                judge(outcome, accounts, f"{loop_name}, {transport}", r)
     outcome.tables.append(table)
-    ok = [p for p in points if "failed" not in p]
-    best = max(ok, key=lambda p: p["req_per_s"], default=None)
     outcome.data = {"seconds": seconds, "points": points}
-    if best is not None:
-        bound = (
-            "the client process (a full core)"
-            if best["client_cpu_share"] > 0.85
-            else "the simulator process"
-            if best["server_cpu_share"] > 0.85
-            else "the machine's two shared cores (neither process had a full core)"
-        )
-        outcome.data["ceiling"] = {
-            "req_per_s": best["req_per_s"],
-            "accounts": best["accounts"],
-            "loop": best["loop"],
-            "bound_by": bound,
-        }
-        outcome.notes.append(
-            f"ceiling seen: {best['req_per_s']:,.0f} req/s at {best['accounts']} accounts "
-            f"({best['loop']}); bound by {bound}. CPU shares are of one core."
-        )
+    ceiling(outcome, [p for p in points if "failed" not in p])
     outcome.notes.append(
         "allowed = accounts x 10 req/s (CoinW's limit; the SDK keeps 5 % under "
         "it, so 95 % is full allowance). violations = arrivals the simulator "
@@ -284,15 +287,43 @@ def run(quick: bool = False) -> Outcome:
     return outcome
 
 
+def ceiling(outcome: Outcome, ok: list[dict[str, Any]]) -> None:
+    """Note the highest rate seen and what bound it."""
+    best = max(ok, key=lambda p: p["req_per_s"], default=None)
+    if best is None:
+        return
+    bound = (
+        "the client process (a full core)"
+        if best["client_cpu_share"] > 0.85
+        else "the simulator process"
+        if best["server_cpu_share"] > 0.85
+        else "the machine's two shared cores (neither process had a full core)"
+    )
+    outcome.data["ceiling"] = {
+        "req_per_s": best["req_per_s"],
+        "accounts": best["accounts"],
+        "loop": best["loop"],
+        "transport": best["transport"],
+        "bound_by": bound,
+    }
+    outcome.notes.append(
+        f"ceiling seen: {best['req_per_s']:,.0f} req/s at {best['accounts']} accounts "
+        f"({best['loop']}, {best['transport']}); bound by {bound}. CPU shares are of one core."
+    )
+
+
 def client_main(argv: list[str]) -> int:
-    """``--client ACCOUNTS PORT SECONDS [--uvloop]``: print one JSON line."""
+    """``--client ACCOUNTS PORT SECONDS [--uvloop] [--transport lean|aiohttp]``: print one
+    JSON line."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--client", type=int, required=True)
     parser.add_argument("port", type=int)
     parser.add_argument("seconds", type=float)
     parser.add_argument("--uvloop", action="store_true")
+    parser.add_argument("--transport", default="lean", choices=("lean", "aiohttp"))
     args = parser.parse_args(argv)
-    result = run_async(client_run(args.client, args.port, args.seconds, 1.0), args.uvloop)
+    run_once = client_run(args.client, args.port, args.seconds, 1.0, args.transport)
+    result = run_async(run_once, args.uvloop)
     print(json.dumps(result))
     return 0
 

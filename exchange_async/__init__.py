@@ -8,10 +8,10 @@ async with ea.BitgetClient(ea.BitgetCredentials(key, secret, passphrase)) as bit
 """
 
 from ._core.limits import RedisLimiter
-from ._core.memory_transport import MemoryTransport
-from ._core.pipeline import PipelineStats
-from ._core.retry import RetryPolicy
+from ._core.pipeline.pipeline import PipelineStats
+from ._core.pipeline.retry import RetryPolicy
 from ._core.transport import Transport, TransportRequest, TransportResponse
+from ._core.transport.memory import MemoryTransport
 from ._errors import (
     AuthenticationError,
     BadRequestError,
@@ -34,6 +34,8 @@ from ._errors import (
 from .bitget import (
     BitgetClient,
     BitgetCredentials,
+    HistoryTrackingOrder,
+    HistoryTrackingOrdersPage,
     NotTraderError,
     PosSide,
     ProductType,
@@ -41,6 +43,7 @@ from .bitget import (
     TrackingOrdersPage,
 )
 from .coinw import CoinWClient, CoinWCredentials, OrderInfo, PositionType
+from .fleet import Fleet, FleetEvents
 from .poller import (
     AccountError,
     AccountEvent,
@@ -58,7 +61,7 @@ from .poller import (
     Poller,
 )
 
-__version__ = "0.1.0"
+__version__ = "0.3.0"
 
 SessionStats = PipelineStats
 """Deprecated name of `PipelineStats` (kept for compatibility)."""
@@ -83,6 +86,10 @@ __all__ = [
     "Event",
     "ExchangeError",
     "ExchangeUnavailableError",
+    "Fleet",
+    "FleetEvents",
+    "HistoryTrackingOrder",
+    "HistoryTrackingOrdersPage",
     "MemoryTransport",
     "NotFoundError",
     "NotTraderError",

@@ -21,8 +21,8 @@ The tree::
     └── UnknownExchangeError           an error code the SDK has no class for
 
 Network-library exceptions (aiohttp, asyncio timeouts, msgspec) are translated into this tree in
-exactly one place, the transport (``_core/aiohttp_transport.py``) and the decoder
-(``_core/decode.py``); nothing else escapes a client call except cancellation.
+exactly one place, the transport (``_core/transport/aiohttp.py``) and the decoder
+(``_core/pipeline/reply.py``); nothing else escapes a client call except cancellation.
 """
 
 from __future__ import annotations

@@ -19,7 +19,6 @@ from redis_server import RedisServer, redis_server
 from sim_transport import simulator_transport
 
 import exchange_async as ea
-from exchange_async._core.aiohttp_transport import AiohttpTransport
 from exchange_async._core.limits import (
     Budget,
     Limiter,
@@ -31,6 +30,7 @@ from exchange_async._core.limits import (
 from exchange_async._core.limits.memory import MemoryLimiter
 from exchange_async._core.limits.redis import RedisLimiter, RedisPermit
 from exchange_async._core.transport import OnSent
+from exchange_async._core.transport.aiohttp import AiohttpTransport
 from exchange_async.coinw.client import DEFAULT_BASE_URL as COINW_URL
 from exchange_async_sim import Simulator, SimulatorServer
 
@@ -544,7 +544,7 @@ async def test_a_late_request_holding_the_only_connection_does_not_wait_for_one_
     from aiohttp import web
     from aiohttp.test_utils import TestServer
 
-    from exchange_async._core.aiohttp_transport import new_http_session
+    from exchange_async._core.transport.aiohttp import new_http_session
 
     async def handler(request: web.Request) -> web.Response:
         if request.path == "/slow":

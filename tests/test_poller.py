@@ -12,6 +12,7 @@ import pytest
 from sim_transport import simulator_transport
 
 import exchange_async as ea
+from exchange_async._core.transport.lean import LeanTransport
 from exchange_async_sim import Simulator, SimulatorConfig, SimulatorServer, running_loop_time
 
 ALL_PRODUCTS = ("USDT-FUTURES", "COIN-FUTURES", "USDC-FUTURES")
@@ -346,12 +347,14 @@ async def test_shutdown_leaves_no_task_or_session_behind(dyn_server: SimulatorSe
         got = Collector(poller)
         await got.wait_for(lambda: len(got.events) > 10)
         clients = [s.client for s in poller.accounts.values()]
-        http = poller._transport._http  # type: ignore[attr-defined]
+        transport = poller._transport
+        assert isinstance(transport, LeanTransport)
+        assert transport.open_connections > 0
     await asyncio.sleep(0)
     await got._task  # the consumer's loop ended by itself
     assert asyncio.all_tasks() - before == set()
     assert all(c is not None and c.closed for c in clients)
-    assert http is not None and http.closed
+    assert transport.open_connections == 0
     await poller.aclose()  # idempotent
     with pytest.raises(ea.ClientClosedError):
         poller.add_coinw("late", ea.CoinWCredentials("a", "b"))

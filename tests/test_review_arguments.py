@@ -8,8 +8,8 @@ import itertools
 import pytest
 
 import exchange_async as ea
-from exchange_async._core.memory_transport import MemoryTransport
 from exchange_async._core.transport import TransportRequest, TransportResponse
+from exchange_async._core.transport.memory import MemoryTransport
 from exchange_async.coinw.client import MAX_SOURCE_IDS
 
 

@@ -10,8 +10,8 @@ import pytest
 
 import exchange_async as ea
 import exchange_async._core.limits.redis.outage as limiter_redis_share
-from exchange_async._core.memory_transport import MemoryTransport
 from exchange_async._core.transport import TransportResponse
+from exchange_async._core.transport.memory import MemoryTransport
 
 DOWN = "redis://127.0.0.1:1/0"
 ORDERS = b'{"code":0,"data":[],"msg":""}'

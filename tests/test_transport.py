@@ -25,8 +25,9 @@ from conftest import (
 )
 
 import exchange_async as ea
-from exchange_async._core.aiohttp_transport import AiohttpTransport, new_http_session
 from exchange_async._core.transport import TransportRequest
+from exchange_async._core.transport.aiohttp import AiohttpTransport, new_http_session
+from exchange_async._core.transport.lean import LeanTransport
 from exchange_async_sim import Simulator, SimulatorServer
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -331,3 +332,25 @@ async def test_what_the_send_hook_returns_is_awaited_before_the_request_leaves(
     assert reply.status == 200
     assert len(waited) == len(arrived) == 1
     assert arrived[0] >= waited[0]  # the request left only once the wait was over
+
+
+async def test_the_client_picks_its_transport(server: SimulatorServer) -> None:
+    creds = ea.CoinWCredentials(COINW_KEY, COINW_SECRET)
+    url = server.base_url
+    async with ea.CoinWClient(creds, base_url=url) as default:
+        assert isinstance(default._pipeline.transport, LeanTransport)
+        await default.get_order_info("plan")
+    async with ea.CoinWClient(creds, base_url=url, transport="aiohttp") as chosen:
+        assert isinstance(chosen._pipeline.transport, AiohttpTransport)
+        await chosen.get_order_info("plan")
+    http = new_http_session(10.0)
+    try:
+        async with ea.CoinWClient(creds, base_url=url, http_session=http) as shared:
+            assert isinstance(shared._pipeline.transport, AiohttpTransport)
+            assert not shared._pipeline.transport.owns_session
+    finally:
+        await http.close()
+    with pytest.raises(ea.ValidationError, match="transport must be one of"):
+        ea.CoinWClient(creds, base_url=url, transport="httpx")
+    with pytest.raises(ea.ValidationError, match="not both"):
+        ea.CoinWClient(creds, base_url=url, transport="lean", http_session=http)

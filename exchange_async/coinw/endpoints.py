@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from .._core.endpoint import Endpoint
+from .._core.declarations import Endpoint
 from .._core.limits import RateLimit, Scope
 from .models import OrderInfo
 
