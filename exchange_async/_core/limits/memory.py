@@ -29,8 +29,10 @@ armed loop timer: when it fires, every request due by then is released in the sa
 
 **Late sends.** `Permit.sent` records the real send: for an account budget the next start
 counts from it (a reservation is not due before the one ahead of it has left; then it starts
-``interval - catch_up`` after the real send). For a shared budget, a send later than the
-catch-up shifts the budget's next slot by the lateness.
+``interval - catch_up`` after the real send). For a shared budget, a send later than half its
+jitter allowance (`RateLimit.jitter`: 750 ms for the per-IP minute) shifts the budget's next
+slot by the lateness; a send less late is what the allowance is for, and shifting for it
+would slow every account down.
 
 **Giving back.** A reservation cancelled, closed (`WaitGroup.close`) or released unsent gives
 its slot back where it is the last one of a budget; elsewhere the slot stays spent.
