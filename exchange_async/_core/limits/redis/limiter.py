@@ -216,7 +216,8 @@ class RedisLimiter:
         permit.jumps = jumps
         try:
             await self._until_due(permit, deadline, group)
-            if plan.confirm is not None:  # phase 2: the shared slots, now the account's came
+            if plan.confirm is not None and not all(s.complete for s in slots):
+                # phase 2: the shared slots, now the account's came
                 confirm = plan.confirm
                 permit.confirmed(await self._lineup.line_up(confirm, now, deadline, group, False))
                 permit.tolerance = tolerance(confirm, self._counts)

@@ -129,6 +129,8 @@ class Outage:
         now = self._sleeps.now()
         for plan in self._plans():
             for key, budget in zip(plan.keys, plan.budgets, strict=True):
+                if budget.shared:  # a minute-long window: lost state is carried back instead
+                    continue
                 window = budget.limit.period * (1 + 2 * budget.margin)
                 self._dual_until[key] = now + PROBE_MAX + window
         self.down = False

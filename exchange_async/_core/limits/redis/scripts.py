@@ -63,7 +63,8 @@ SLOT = (
 --       then per tag: seen_epoch_id ('' none), seen_seq,
 --       then per budget: interval_us, tolerance_us, keep_ms, hold_us, phase, tag index
 -- phase 0: reserve an account slot (t); 1: the account's slot must have come (u), confirm it;
--- 2: take a shared slot (t).
+-- 2: take a shared slot (t); 3: take a shared slot only if the phase-0 start is now and it is
+-- free now (then the account's slots are confirmed too: both phases in this one call).
 local n = tonumber(ARGV[5])
 local m = tonumber(ARGV[8])
 local base = 9 + 2 * m
@@ -79,7 +80,7 @@ local promised = tonumber(ARGV[7])
 local start = now + tonumber(ARGV[2])
 local fresh = promised < now  -- a promise not kept in time is void: take a new slot
 local befores, fields = {}, {}
-local ready = now
+local ready, shared_start, if_due = now, now, false
 for i = 1, n do
   local v = redis.call('HMGET', KEYS[i], 't', 'p', 'u')
   local tat, pause, u = num(v[1]), num(v[2]), num(v[3])
@@ -90,6 +91,9 @@ for i = 1, n do
   if phase == 1 then
     befores[i], fields[i] = u, 'u'
     ready = math.max(ready, u - tol, floor)
+  elseif phase == 3 then
+    befores[i], fields[i] = tat, 't'
+    shared_start, if_due = math.max(shared_start, tat - tol, floor), true
   else
     befores[i], fields[i] = tat, 't'
     start = math.max(start, tat - tol, floor)
@@ -111,6 +115,8 @@ elseif max_wait >= 0 and start - now > max_wait then
 elseif start - now > horizon then
   out[3] = str(start - now - horizon)  -- handed out, not confirmed: come back then
 end
+local both = if_due and fresh and reserved and promised == 0 and start <= now
+  and shared_start <= now
 local hb = tonumber(ARGV[4])
 for j = 1, m do
   local key = KEYS[n + j]
@@ -122,9 +128,14 @@ for j = 1, m do
 end
 for i = 1, n do
   local after = befores[i]
-  if fresh and reserved then
+  local phase = arg(i, 5)
+  if fresh and reserved and (phase ~= 3 or both) then
     after = math.max(after, start) + arg(i, 1)
     redis.call('HSET', KEYS[i], fields[i], str(after))
+    if phase == 0 and both then  -- the account's slot is confirmed as it is taken
+      local u = num(redis.call('HGET', KEYS[i], 'u'))
+      if after > u then redis.call('HSET', KEYS[i], 'u', str(after)) end
+    end
     if fields[i] == 'u' then  -- later reservations of the account count from this start
       local tat = num(redis.call('HGET', KEYS[i], 't'))
       if after > tat then redis.call('HSET', KEYS[i], 't', str(after)) end
@@ -135,6 +146,7 @@ for i = 1, n do
   out[3 + m + 2 * i] = str(after)
 end
 for j = 1, 2 * m do out[3 + m + 2 * n + j] = epochs[j] end
+out[3 + 3 * m + 2 * n + 1] = both and '1' or '0'
 return out
 """
 )
@@ -142,9 +154,9 @@ return out
 
 Returns ``[wait_us (-1: longer than max_wait; -2: an account slot has not come, no slot
 taken), now_us, come_back_in_us, heartbeat counts..., (before, after) per budget...,
-(epoch id, seq) per tag...]``. A slot further ahead than the horizon is handed out (the caller
-keeps its place) but not confirmed: the caller may use it only after confirming it within the
-horizon (``come_back_in_us`` > 0). So no slot that can still be used lies more than the
+(epoch id, seq) per tag..., '1' if phase-3 budgets were taken too]``. A slot further ahead
+than the horizon is handed out (the caller keeps its place) but not confirmed: the caller may
+use it only after confirming it within the horizon (``come_back_in_us`` > 0). So no slot that can still be used lies more than the
 horizon ahead of the last call that reached Redis."""
 
 CARRY = (
