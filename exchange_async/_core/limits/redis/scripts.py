@@ -156,8 +156,8 @@ Returns ``[wait_us (-1: longer than max_wait; -2: an account slot has not come, 
 taken), now_us, come_back_in_us, heartbeat counts..., (before, after) per budget...,
 (epoch id, seq) per tag..., '1' if phase-3 budgets were taken too]``. A slot further ahead
 than the horizon is handed out (the caller keeps its place) but not confirmed: the caller may
-use it only after confirming it within the horizon (``come_back_in_us`` > 0). So no slot that can still be used lies more than the
-horizon ahead of the last call that reached Redis."""
+use it only after confirming it within the horizon (``come_back_in_us`` > 0). So no slot
+that can still be used lies more than the horizon ahead of the last call that reached Redis."""
 
 CARRY = (
     _EPOCH
