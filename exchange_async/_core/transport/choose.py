@@ -1,7 +1,7 @@
 """`transport_for`: which transport a client builds for itself, from its options.
 
 The lean transport for http:// and https:// base URLs; aiohttp's for a caller's own aiohttp
-session, for ``transport="aiohttp"``, and for a base URL carrying credentials (a proxy's).
+session and for ``transport="aiohttp"``.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def transport_for(
     max_reply_bytes: int,
 ) -> Transport:
     """The transport a client creates (and owns) for ``base_url``."""
-    if http_session is not None or transport == "aiohttp" or _has_userinfo(base_url):
+    if http_session is not None or transport == "aiohttp":
         from .aiohttp import AiohttpTransport
 
         return AiohttpTransport(
@@ -53,7 +53,3 @@ def transport_for(
 
     return LeanTransport(max_connections=max_connections, max_reply_bytes=max_reply_bytes)
 
-
-def _has_userinfo(base_url: str) -> bool:
-    rest = base_url.partition("://")[2]
-    return "@" in rest.split("/", 1)[0]
