@@ -198,7 +198,10 @@ class Connection(asyncio.Protocol):
         self.head_wire = self.size = 0
         self.failure = None
         waiter = self.waiter = loop.create_future()
-        self.transport.write(head if body is None else head + body)
+        if self.closed:  # (callers check first; a write to a closed socket would be dropped)
+            self._ended()
+        else:
+            self.transport.write(head if body is None else head + body)
         return waiter
 
     def expire(self) -> None:
