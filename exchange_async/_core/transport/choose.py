@@ -52,4 +52,3 @@ def transport_for(
     from .lean import LeanTransport
 
     return LeanTransport(max_connections=max_connections, max_reply_bytes=max_reply_bytes)
-
