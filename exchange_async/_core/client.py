@@ -19,8 +19,7 @@ from .ratelimit import DEFAULT_MARGIN
 from .retry import RetryPolicy
 from .secrets import account_fingerprint
 from .transport import DEFAULT_MAX_REPLY_BYTES, Transport
-from .transport.aiohttp import resolve_http_session
-from .transport.choose import check_transport, transport_for
+from .transport.choose import check_transport, resolve_http_session, transport_for
 
 if TYPE_CHECKING:
     from .transport.aiohttp import HttpSession

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import datetime
 from functools import partial
+from typing import TYPE_CHECKING
 
 from .._core.client import BaseClient, ClientOptions
 from .._core.limiter import Limiter
@@ -13,12 +14,14 @@ from .._core.params import check_choice, check_flag, check_int_range, check_toke
 from .._core.ratelimit import DEFAULT_MARGIN
 from .._core.retry import RetryPolicy
 from .._core.transport import DEFAULT_MAX_REPLY_BYTES, Transport
-from .._core.transport.aiohttp import HttpSession
 from .._errors import PaginationError, ValidationError
 from .auth import BitgetCredentials, auth_headers
 from .endpoints import CURRENT_TRACK, SERVER_TIME
 from .errors import BITGET
 from .models import ProductType, TrackingOrder, TrackingOrdersPage, to_page
+
+if TYPE_CHECKING:
+    from .._core.transport.aiohttp import HttpSession
 
 __all__ = ["DEFAULT_BASE_URL", "BitgetClient", "PaginationError", "TrackingOrderPaginator"]
 

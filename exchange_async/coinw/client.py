@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Coroutine, Iterable
 from functools import partial
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._core.client import BaseClient, ClientOptions
 from .._core.limiter import Limiter
@@ -13,11 +13,13 @@ from .._core.params import check_choice, check_ids, check_token
 from .._core.ratelimit import DEFAULT_MARGIN
 from .._core.retry import RetryPolicy
 from .._core.transport import DEFAULT_MAX_REPLY_BYTES, Transport
-from .._core.transport.aiohttp import HttpSession
 from .auth import CoinWCredentials, auth_headers
 from .endpoints import ORDER_INFO
 from .errors import COINW
 from .models import OrderInfo, PositionType
+
+if TYPE_CHECKING:
+    from .._core.transport.aiohttp import HttpSession
 
 __all__ = ["DEFAULT_BASE_URL", "MAX_IDS_PER_REQUEST", "MAX_SOURCE_IDS", "CoinWClient"]
 
