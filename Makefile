@@ -22,7 +22,9 @@ $(DOCS_STAMP): $(STAMP)
 	touch $(DOCS_STAMP)
 
 demo: $(STAMP)  ## the main job: poll simulated accounts (no credentials, no network)
-	$(BIN)/exchange-async demo $(ARGS)
+	@$(BIN)/exchange-async demo $(ARGS); status=$$?; \
+	echo "(make installed the command as $(BIN)/exchange-async: run it so, or 'source $(BIN)/activate' first)"; \
+	exit $$status
 
 # Client, poller and limiter tests run on a virtual clock (tests/virtual_time.py): their rate
 # limits take no real time. Four workers overlap what still waits (subprocesses, sockets). The
@@ -34,7 +36,9 @@ test: $(STAMP)  ## the test suite against the bundled simulator (slow tests dese
 test-slow: $(STAMP)  ## only the tests that need the real wall clock for long
 	$(BIN)/pytest -q -m slow $(ARGS)
 
-lint: $(BENCH_STAMP)  ## mypy covers benchmarks/ too, so the peers' types are installed
+# mypy covers benchmarks/ too, with the peers they compare against typed as Any (pyproject's
+# [[tool.mypy.overrides]]): lint needs none of them installed.
+lint: $(STAMP)  ## ruff check, ruff format --check, mypy --strict
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy --strict exchange_async tests benchmarks sim/exchange_async_sim
@@ -51,9 +55,9 @@ check: lint test
 docs: $(DOCS_STAMP)  ## build the documentation site into site/; any warning fails
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
-docs-serve: $(DOCS_STAMP)  ## serve the documentation on http://127.0.0.1:8000/exchange-async/, rebuilt on save
+docs-serve: $(DOCS_STAMP)  ## serve the documentation locally, rebuilt on save (it prints the address)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
 
 clean:  ## remove the venv, build artifacts, the built site and caches (a fresh `make install` follows)
-	rm -rf $(VENV) build dist site .eggs *.egg-info .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) build dist site .eggs *.egg-info .mypy_cache .ruff_cache .pytest_cache .hypothesis
 	find . -path ./.git -prune -o -name __pycache__ -type d -exec rm -rf {} +

@@ -37,8 +37,7 @@ def _free_port() -> int:
 
 
 def _plans() -> dict[str, Any]:
-    from exchange_async._core.limiter import Budget
-    from exchange_async._core.ratelimit import RateLimit, Scope
+    from exchange_async._core.limits import Budget, RateLimit, Scope
 
     roomy = RateLimit("/bench", 1_000_000, 1.0, Scope.ENDPOINT)
     ip = RateLimit("ip", 100_000_000, 60.0, Scope.IP)
@@ -71,8 +70,8 @@ async def _round(limiter: Any, make: Any, n: int) -> tuple[float, float, float]:
 
 
 async def _measure(url: str, rounds: int, n: int) -> dict[str, dict[str, list[float]]]:
-    from exchange_async._core.limiter_memory import MemoryLimiter
-    from exchange_async._core.limiter_redis import RedisLimiter
+    from exchange_async._core.limits.memory import MemoryLimiter
+    from exchange_async._core.limits.redis import RedisLimiter
 
     redis = RedisLimiter(url)
     results: dict[str, dict[str, list[float]]] = {}

@@ -7,9 +7,9 @@ async with ea.BitgetClient(ea.BitgetCredentials(key, secret, passphrase)) as bit
         print(order.symbol, order.open_price_avg)
 """
 
-from ._core.limiter_redis import RedisLimiter
-from ._core.pipeline import PipelineStats
-from ._core.retry import RetryPolicy
+from ._core.limits import RedisLimiter
+from ._core.pipeline.pipeline import PipelineStats
+from ._core.pipeline.retry import RetryPolicy
 from ._core.transport import Transport, TransportRequest, TransportResponse
 from ._core.transport.memory import MemoryTransport
 from ._errors import (
@@ -34,6 +34,8 @@ from ._errors import (
 from .bitget import (
     BitgetClient,
     BitgetCredentials,
+    HistoryTrackingOrder,
+    HistoryTrackingOrdersPage,
     NotTraderError,
     PosSide,
     ProductType,
@@ -41,6 +43,7 @@ from .bitget import (
     TrackingOrdersPage,
 )
 from .coinw import CoinWClient, CoinWCredentials, OrderInfo, PositionType
+from .fleet import Fleet, FleetEvents
 from .poller import (
     AccountError,
     AccountEvent,
@@ -83,6 +86,10 @@ __all__ = [
     "Event",
     "ExchangeError",
     "ExchangeUnavailableError",
+    "Fleet",
+    "FleetEvents",
+    "HistoryTrackingOrder",
+    "HistoryTrackingOrdersPage",
     "MemoryTransport",
     "NotFoundError",
     "NotTraderError",

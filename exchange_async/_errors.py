@@ -22,7 +22,7 @@ The tree::
 
 Network-library exceptions (aiohttp, asyncio timeouts, msgspec) are translated into this tree in
 exactly one place, the transport (``_core/transport/aiohttp.py``) and the decoder
-(``_core/decode.py``); nothing else escapes a client call except cancellation.
+(``_core/pipeline/reply.py``); nothing else escapes a client call except cancellation.
 """
 
 from __future__ import annotations

@@ -22,9 +22,8 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from exchange_async._core.limiter import budgets_for
-from exchange_async._core.limiter_redis import RedisLimiter
-from exchange_async._core.ratelimit import RateLimit, Scope
+from exchange_async._core.limits import RateLimit, Scope, budgets_for
+from exchange_async._core.limits.redis import RedisLimiter
 
 BITGET = budgets_for(
     "http://bitget",

@@ -387,10 +387,10 @@ async def test_429_honours_retry_after_and_then_succeeds(
     bitget: ea.BitgetClient, sim: Simulator
 ) -> None:
     await bitget.get_server_time()
-    sim.inject(TRACK, "rate_limited", retry_after=0.6)
+    sim.inject(TRACK, "rate_limited", retry_after=2)  # RFC 9110: whole seconds only
     await bitget.get_current_tracking_orders("USDT-FUTURES")
     refused, retried = track_times(sim)
-    assert 0.6 <= retried - refused <= 0.6 * 1.25  # Retry-After, plus at most 25 % jitter
+    assert 2 <= retried - refused <= 2 * 1.25  # Retry-After, plus at most 25 % jitter
     assert bitget.stats.rate_limited == 1
 
 

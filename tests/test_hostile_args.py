@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
@@ -12,6 +13,8 @@ from typing import Any
 
 import pytest
 from conftest import BITGET_KEY, BITGET_PASS, BITGET_SECRET, COINW_KEY, COINW_SECRET
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import exchange_async as ea
 from exchange_async_sim import Simulator
@@ -330,3 +333,71 @@ def test_times_are_exact_milliseconds() -> None:
     assert to_ms("t", moment) == 1_709_294_400_123
     late = datetime(2286, 11, 20, 17, 46, 39, 999_000, tzinfo=UTC)  # float would round this
     assert to_ms("t", late) == 9_999_999_999_999
+
+
+# -- oversized integers: an int of 5,000 digits is past Python's int-to-str limit --------------
+
+GIANT = 10**5000
+# Above every argument's range (a cursor or instrument may be up to 64 digits long).
+GIANT_INTS = st.sampled_from([GIANT, -GIANT, GIANT + 7]) | st.integers(min_value=10**80)
+
+BITGET_INT_ARGUMENTS = ["id_less_than", "id_greater_than", "start_time", "end_time", "limit"]
+
+
+@pytest.mark.parametrize("name", BITGET_INT_ARGUMENTS)
+@settings(max_examples=10, deadline=None)
+@given(value=GIANT_INTS)
+def test_a_huge_int_is_a_validation_error_for_every_bitget_argument(name: str, value: Any) -> None:
+    def refuse(request: ea.TransportRequest) -> ea.TransportResponse:
+        raise AssertionError("nothing may be sent")
+
+    async def call() -> None:
+        async with _bitget(transport=ea.MemoryTransport(refuse)) as client:
+            with pytest.raises(ea.ValidationError, match=name):
+                await client.get_current_tracking_orders("USDT-FUTURES", **{name: value})
+            with pytest.raises(ea.ValidationError, match="page_size"):
+                client.iter_current_tracking_orders("USDT-FUTURES", page_size=value)
+
+    asyncio.run(call())
+
+
+@pytest.mark.parametrize("name", ["instrument", "source_ids"])
+@settings(max_examples=10, deadline=None)
+@given(value=GIANT_INTS)
+def test_a_huge_int_is_a_validation_error_for_every_coinw_argument(name: str, value: int) -> None:
+    def refuse(request: ea.TransportRequest) -> ea.TransportResponse:
+        raise AssertionError("nothing may be sent")
+
+    argument: Any = [1, value] if name == "source_ids" else value
+
+    async def call() -> None:
+        async with _coinw(transport=ea.MemoryTransport(refuse)) as client:
+            with pytest.raises(ea.ValidationError, match=name):
+                await client.get_order_info("plan", **{name: argument})
+
+    asyncio.run(call())
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["uid", "timeout", "max_rate_wait", "rate_limit_margin", "max_connections", "max_reply_bytes"],
+)
+@pytest.mark.parametrize("make", [_bitget, _coinw])
+def test_a_huge_int_is_a_validation_error_for_every_client_option(make: Any, name: str) -> None:
+    for value in (GIANT, -GIANT):
+        with pytest.raises(ea.ValidationError, match=name):
+            make(**{name: value})
+
+
+@pytest.mark.parametrize("name", ["max_attempts", "base_delay", "max_delay", "max_retry_after"])
+def test_a_huge_int_is_a_validation_error_for_every_retry_field(name: str) -> None:
+    for value in (GIANT, -GIANT):
+        with pytest.raises(ea.ValidationError, match=name):
+            ea.RetryPolicy(**{name: value})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("name", ["interval", "backoff", "max_backoff", "timeout"])
+def test_a_huge_int_is_a_validation_error_for_the_poller(name: str) -> None:
+    for value in (GIANT, -GIANT):
+        with pytest.raises(ea.ValidationError, match=name):
+            ea.Poller(**{name: value})  # type: ignore[arg-type]

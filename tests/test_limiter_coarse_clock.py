@@ -12,9 +12,8 @@ import math
 
 from virtual_time import VirtualTimeLoop
 
-from exchange_async._core.limiter import Budget
-from exchange_async._core.limiter_memory import MemoryLimiter
-from exchange_async._core.ratelimit import CATCH_UP, RateLimit, Scope
+from exchange_async._core.limits import CATCH_UP, Budget, RateLimit, Scope
+from exchange_async._core.limits.memory import MemoryLimiter
 
 LIMIT = RateLimit("/order", 10, 1.0, Scope.ENDPOINT)  # CoinW's: interval 0.105 s at 5 %
 BUDGETS = (Budget("http://s", LIMIT, "a", 0.05),)

@@ -19,10 +19,16 @@ from redis_server import RedisServer, redis_server
 from sim_transport import simulator_transport
 
 import exchange_async as ea
-from exchange_async._core.limiter import Budget, Limiter, limiter_for, release_limiter
-from exchange_async._core.limiter_memory import MemoryLimiter
-from exchange_async._core.limiter_redis import RedisLimiter, RedisPermit
-from exchange_async._core.ratelimit import RateLimit, Scope
+from exchange_async._core.limits import (
+    Budget,
+    Limiter,
+    RateLimit,
+    Scope,
+    limiter_for,
+    release_limiter,
+)
+from exchange_async._core.limits.memory import MemoryLimiter
+from exchange_async._core.limits.redis import RedisLimiter, RedisPermit
 from exchange_async._core.transport import OnSent
 from exchange_async._core.transport.aiohttp import AiohttpTransport
 from exchange_async.coinw.client import DEFAULT_BASE_URL as COINW_URL
@@ -104,15 +110,41 @@ async def test_a_queue_deeper_than_the_horizon_keeps_its_order_and_slots(
     assert max(p.start_us for p in permits[:7]) < min(p.start_us for p in second)
 
 
-async def test_account_and_egress_budgets_are_reserved_together(
+async def test_a_shared_budget_is_taken_only_once_the_account_slot_came(
     pair: tuple[RedisLimiter, RedisLimiter],
 ) -> None:
+    # Account a queues 6 requests (10.5 ms apart); account b, in another process, asks once
+    # after them: its request does not wait behind a's queue in the shared IP budget.
     one, two = pair
     await warm_up(pair)
-    a = await reserve(one, [budget(owner="key:a"), budget(IP, "ip")], 2)
-    b = await reserve(two, [budget(owner="key:b"), budget(IP, "ip")], 2)
-    # a's own budget, then the shared IP budget (2 ms catch-up), then both: exact.
-    assert gaps([*a, *b]) == [0, 9250, 19000, 29500]
+    busy = asyncio.ensure_future(reserve(one, [budget(owner="key:a"), budget(IP, "ip")], 6))
+    await asyncio.sleep(0.005)
+    (b,) = await reserve(two, [budget(owner="key:b"), budget(IP, "ip")], 1)
+    a = await busy
+    assert gaps(a)[-1] >= 5 * 9250  # a keeps its own spacing
+    assert b.start_us - min(p.start_us for p in a) < 30_000  # b went at once, beside a's queue
+
+
+async def test_accounts_take_turns_at_a_busy_shared_budget_on_redis(
+    pair: tuple[RedisLimiter, RedisLimiter],
+) -> None:
+    # The IP budget (10 per 0.1 s, no burst) is the bottleneck for two accounts of 50 per
+    # 0.1 s each, in two processes: their starts alternate.
+    one, two = pair
+    await warm_up(pair)
+    own = RateLimit("/own", 50, 0.1, Scope.ENDPOINT)
+    tight = RateLimit("tight-ip", 10, 0.1, Scope.IP)
+    a, b = await asyncio.gather(
+        reserve(one, [budget(own, "key:a"), budget(tight, "ip")], 6),
+        reserve(two, [budget(own, "key:b"), budget(tight, "ip")], 6),
+    )
+    order = [
+        who for _, who in sorted([(p.start_us, "a") for p in a] + [(p.start_us, "b") for p in b])
+    ]
+    # Neither account waits for the other's whole queue: at most two in a row.
+    assert "aaa" not in "".join(order) and "bbb" not in "".join(order), order
+    assert gaps([*a, *b])[1:] == sorted(gaps([*a, *b])[1:])
+    assert min(y - x for x, y in zip(gaps([*a, *b]), gaps([*a, *b])[1:])) >= 10_500 - 1_250
 
 
 async def test_another_egress_group_has_its_own_ip_budget(redis_server: RedisServer) -> None:
@@ -242,14 +274,19 @@ async def test_keys_are_hash_tagged_per_account_and_expire(
     try:
         found = await client.keys("*")
         keys = sorted(k.decode() if isinstance(k, bytes) else k for k in found)
+        ip = "ea:{http://s|ip@" + pair[0].egress_group + "}"
         assert keys == [
-            "ea:{http://s|ip@" + pair[0].egress_group + "}:ip:IP",
-            "ea:{http://s|ip@" + pair[0].egress_group + "}:procs",
+            f"{ip}:epoch",
+            f"{ip}:ip:IP",
+            f"{ip}:procs",
             "ea:{http://s|key:a}:/fast:ENDPOINT",
+            "ea:{http://s|key:a}:epoch",
             "ea:{http://s|key:a}:procs",
         ]
-        ttls = [await client.pttl(k) for k in keys]
-        assert all(0 < ttl < 70_000 for ttl in ttls), ttls
+        ttls = {k: await client.pttl(k) for k in keys}
+        assert all(0 < ttl < 70_000 for k, ttl in ttls.items() if ":epoch" not in k), ttls
+        # An epoch outlives its budgets by a day: it tells a restart from an idle account.
+        assert all(0 < ttl <= 86_400_000 for k, ttl in ttls.items() if ":epoch" in k), ttls
     finally:
         await client.aclose()
 

@@ -14,9 +14,8 @@ from redis_cluster import RedisClusterNodes, redis_cluster, redis_cluster_nodes
 from sim_transport import simulator_transport
 
 import exchange_async as ea
-from exchange_async._core.limiter import Budget
-from exchange_async._core.limiter_redis import RedisLimiter, RedisPermit
-from exchange_async._core.ratelimit import RateLimit, Scope
+from exchange_async._core.limits import Budget, RateLimit, Scope
+from exchange_async._core.limits.redis import RedisLimiter, RedisPermit
 from exchange_async_sim import Simulator
 
 __all__ = ["redis_cluster", "redis_cluster_nodes"]

@@ -17,6 +17,9 @@ from typing import Any
 import pytest
 
 import exchange_async as ea
+from exchange_async._core.declarations import Endpoint
+from exchange_async.bitget import auth as bitget_auth
+from exchange_async.bitget.endpoints import TRACKING_PAGES
 
 pytestmark = pytest.mark.virtual_time  # no sockets: back-offs and limits in no real time
 
@@ -135,10 +138,12 @@ async def test_any_retry_after_is_bounded(header: str) -> None:
         retry_after = info.value.retry_after
         assert retry_after is not None and math.isfinite(retry_after) and retry_after >= 0
         assert retry_after <= 3600 * 1.25
-        # A later call of the paused account says so instead of hanging.
-        if header in ("inf", "1e400", "Infinity"):
-            with pytest.raises(ea.RateLimitWaitTimeout):
-                await bitget.get_current_tracking_orders("USDT-FUTURES")
+        # Not one of them is a valid Retry-After (RFC 9110: digits or an HTTP-date): the
+        # pause is the SDK's own, and a later call reaches the server instead of an hour's wait.
+        sent = len(track_requests(transport))
+        with pytest.raises(ea.RateLimitError):
+            await bitget.get_current_tracking_orders("USDT-FUTURES")
+        assert len(track_requests(transport)) > sent
 
 
 async def test_a_refusal_error_is_not_mutated_by_the_policy() -> None:
@@ -373,3 +378,88 @@ async def test_non_iterable_ids_are_a_validation_error() -> None:
     async with ea.CoinWClient(creds, transport=ea.MemoryTransport(lambda r: reply([]))) as coinw:
         with pytest.raises(ea.ValidationError):
             await coinw.get_order_info("plan", source_ids=5)  # type: ignore[arg-type]
+
+
+# -- what is worked out once per client, not per request ---------------------------------------
+
+
+async def test_unsigned_requests_share_one_header_mapping_and_signed_ones_get_their_own() -> None:
+    transport = ea.MemoryTransport(bitget_server(lambda r: reply({"trackingList": [order(1)]})))
+    async with client(transport, demo_trading=True) as bitget:
+        await bitget.get_server_time()
+        await bitget.get_server_time()
+        await bitget.get_current_tracking_orders("USDT-FUTURES")
+        await bitget.get_current_tracking_orders("USDT-FUTURES")
+    public = [r for r in transport.requests if r.url.endswith(TIME)]
+    signed = track_requests(transport)
+    assert len(public) == 3 and len(signed) == 2  # the clock measured once, then two calls
+    assert public[0].headers is public[1].headers is public[2].headers
+    assert "ACCESS-SIGN" not in public[0].headers
+    first, second = signed
+    assert first.headers is not second.headers
+    for sent in signed:  # each signed request: the static headers plus its own signature
+        assert sent.headers["paptrading"] == "1" and sent.headers["locale"] == "en-US"
+        assert set(sent.headers) >= {"ACCESS-KEY", "ACCESS-SIGN", "ACCESS-TIMESTAMP"}
+        path = sent.url.removeprefix("https://bitget.test")
+        expected = bitget_auth.sign(SECRET, int(sent.headers["ACCESS-TIMESTAMP"]), "GET", path)
+        assert sent.headers["ACCESS-SIGN"] == expected
+
+
+async def test_the_page_conversion_is_the_endpoints_and_its_failure_a_decode_error() -> None:
+    # The cursor is converted by the endpoint's declared conversion, inside the pipeline: an
+    # endId the page model cannot hold ends as DecodeError, never a bare exception.
+    pages = iter([{"trackingList": [order(1)], "endId": 17}, {"trackingList": [], "endId": ""}])
+    transport = ea.MemoryTransport(bitget_server(lambda r: reply(next(pages))))
+    async with client(transport) as bitget:
+        page = await bitget.get_current_tracking_orders("USDT-FUTURES")
+        assert page.end_id == "17"  # a number on the wire, the declared str in the page
+        follow = await bitget.get_current_tracking_orders("USDT-FUTURES", id_less_than="17")
+        assert follow.end_id is None and follow.tracking_list == []
+    assert track_requests(transport)[1].url.endswith("idLessThan=17&productType=USDT-FUTURES")
+
+
+async def test_a_failing_conversion_is_a_decode_error() -> None:
+    endpoint: Endpoint[int] = Endpoint(
+        "GET", "/convert", (), dict, signed=False, convert=lambda data: int(data["n"])
+    )
+    bodies = iter([b'{"code":"00000","data":{"n":"12"}}', b'{"code":"00000","data":{"n":"x"}}'])
+    transport = ea.MemoryTransport(lambda r: ea.TransportResponse(200, {}, next(bodies)))
+    async with client(transport) as bitget:
+        assert await bitget._pipeline.request(endpoint, {}) == 12
+        with pytest.raises(ea.DecodeError, match="not usable"):
+            await bitget._pipeline.request(endpoint, {})
+
+
+async def test_only_an_endpoint_that_declares_a_cursor_can_be_paged() -> None:
+    endpoint: Endpoint[dict[str, int]] = Endpoint("GET", "/flat", (), dict, signed=False)
+    async with client(ea.MemoryTransport(lambda r: reply({}))) as bitget:
+        with pytest.raises(TypeError, match="cursor_param"):
+            bitget._pipeline.paginate(endpoint, {}, TRACKING_PAGES)
+
+
+async def test_concurrent_first_calls_and_clients_share_one_clock_measurement() -> None:
+    # The clock step measures once per server and event loop: eight first calls of two clients
+    # of one server make one time request, and every signed request carries a timestamp.
+    transport = ea.MemoryTransport(bitget_server(lambda r: reply({"trackingList": []})))
+    async with client(transport) as one, client(transport) as two:
+        calls = [c.get_current_tracking_orders("USDT-FUTURES") for c in (one, two) * 4]
+        await asyncio.gather(*calls)
+    kinds = ["time" if r.url.endswith(TIME) else "track" for r in transport.requests]
+    assert kinds == ["time"] + ["track"] * 8
+    assert all("ACCESS-TIMESTAMP" in r.headers for r in track_requests(transport))
+
+
+async def test_a_failed_clock_measurement_is_not_repeated_on_every_call() -> None:
+    # The server's time unavailable: the local clock is used, and the next calls do not ask
+    # again (only a rejected timestamp does).
+    def handle(request: ea.TransportRequest) -> Any:
+        if request.url.endswith(TIME):
+            return ea.TransportResponse(404, {}, b"not here")
+        return reply({"trackingList": []})
+
+    transport = ea.MemoryTransport(handle)
+    async with client(transport) as bitget:
+        for _ in range(3):
+            await bitget.get_current_tracking_orders("USDT-FUTURES")
+    kinds = ["time" if r.url.endswith(TIME) else "track" for r in transport.requests]
+    assert kinds == ["time", "track", "track", "track"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import exchange_async as ea
-from exchange_async._core.ratelimit import RateLimit, Scope, validate_margin
+from exchange_async._core.limits import RateLimit, Scope, validate_margin
 
 
 def test_interval_spaces_starts_by_the_window_with_the_margin() -> None:

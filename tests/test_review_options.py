@@ -6,6 +6,7 @@ was built ends every call in a typed `ExchangeError` within ``max_rate_wait``.""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from typing import Any
 
@@ -14,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import exchange_async as ea
+from exchange_async._core.pipeline.options import ClientOptions
 from exchange_async._core.transport import TransportRequest, TransportResponse
 from exchange_async._core.transport.memory import MemoryTransport
 
@@ -182,3 +184,59 @@ def test_redis_limiter_options_are_refused_or_taken_never_a_bare_exception(
         return
     assert isinstance(cluster, bool) and client is None
     asyncio.run(limiter.aclose())
+
+
+# -- the options, spelled once -------------------------------------------------------------------
+
+
+def test_the_options_are_checked_once_into_one_frozen_object() -> None:
+    transport = MemoryTransport(_page)
+    client = ea.BitgetClient(_credentials(), transport=transport, timeout=3, max_rate_wait=2)
+    options = client._pipeline.options
+    assert isinstance(options, ClientOptions)
+    assert (options.timeout, options.max_rate_wait, options.transport) == (3.0, 2.0, transport)
+    assert client._pipeline.transport is transport
+    assert client._owns_transport is False  # a given transport is never closed by the client
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        options.timeout = 5  # type: ignore[misc]
+    own = ea.CoinWClient(ea.CoinWCredentials("cw-k", "cw-s"), max_connections=3)
+    assert own._owns_transport is True
+    assert own._pipeline.options.transport is None  # each client builds its own from these
+    assert own._pipeline.options.max_connections == 3
+
+
+def test_an_unknown_keyword_is_a_type_error_as_python_says() -> None:
+    with pytest.raises(TypeError, match="timout"):
+        ea.BitgetClient(_credentials(), timout=3)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="max_connection"):
+        ea.CoinWClient(ea.CoinWCredentials("cw-k", "cw-s"), max_connection=3)  # type: ignore[call-arg]
+
+
+def test_prebuilt_options_or_keywords_not_both() -> None:
+    options = ClientOptions.from_keywords(transport=MemoryTransport(_page), timeout=4)
+    client = ea.CoinWClient(ea.CoinWCredentials("cw-k", "cw-s"), options=options)
+    assert client._pipeline.options is options
+    with pytest.raises(ea.ValidationError, match="not both"):
+        ea.CoinWClient(ea.CoinWCredentials("cw-k", "cw-s"), options=options, timeout=4)
+    with pytest.raises(ea.ValidationError, match="options"):
+        ea.CoinWClient(ea.CoinWCredentials("cw-k", "cw-s"), options={"timeout": 4})  # type: ignore[arg-type]
+
+
+async def test_a_poller_hands_one_options_object_to_every_client() -> None:
+    transport = MemoryTransport(_page)
+    async with ea.Poller(transport=transport, timeout=7) as poller:
+        one = poller.add_bitget("one", _credentials())
+        two = poller.add_coinw("two", ea.CoinWCredentials("cw-k", "cw-s"))
+        assert one.client is not None and two.client is not None
+        first, second = one.client._pipeline.options, two.client._pipeline.options
+        assert first is second
+        assert (first.timeout, first.transport) == (7.0, transport)
+        assert one.client._pipeline.transport is two.client._pipeline.transport is transport
+        assert not one.client._owns_transport and not two.client._owns_transport
+
+
+def test_the_options_repr_never_shows_a_redis_password() -> None:
+    url = f"redis://:{PASSWORD}@127.0.0.1:6379/0"
+    options = ClientOptions.from_keywords(rate_limits=url, transport=MemoryTransport(_page))
+    assert options.rate_limits == url
+    assert PASSWORD not in repr(options) and PASSWORD not in str(options)

@@ -9,7 +9,7 @@ import time
 import pytest
 
 import exchange_async as ea
-import exchange_async._core.limiter_redis_share as limiter_redis_share
+import exchange_async._core.limits.redis.outage as limiter_redis_share
 from exchange_async._core.transport import TransportResponse
 from exchange_async._core.transport.memory import MemoryTransport
 

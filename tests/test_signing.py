@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import pickle
 
 import pytest
 
@@ -69,3 +70,37 @@ def test_coinw_headers() -> None:
         "timestamp": "1740053261000",
         "sign": "BZCzrlyMdN38LHkt6EhlHaMIUa+R6/FUWUvDQOWkvaY=",
     }
+
+
+# -- the per-client signer: same headers as the pure functions, prepared once -----------------
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "timestamp"),
+    [(BITGET_PATH, "", 1695801601016), ("/api/v2/public/time", '{"a":1}', 0), (COINW_PATH, "", 1)],
+)
+def test_request_signers_give_exactly_the_auth_headers(
+    path: str, body: str, timestamp: int
+) -> None:
+    static = {"Content-Type": "application/json", "locale": "en-US"}
+    bitget = ea.BitgetCredentials("bg-key-sign", "bg-secret-sign", "bg-pass-sign")
+    signer = bitget_auth.request_signer(bitget, static)
+    expected = {**static, **bitget_auth.auth_headers(bitget, timestamp, "GET", path, body)}
+    assert signer(timestamp, "GET", path, body) == expected
+    coinw = ea.CoinWCredentials("cw-key-sign", "cw-secret-sign")
+    coinw_signer = coinw_auth.request_signer(coinw, static)
+    expected = {**static, **coinw_auth.auth_headers(coinw, timestamp, "get", path, body)}
+    assert coinw_signer(timestamp, "get", path, body) == expected
+
+
+def test_a_request_signer_returns_a_fresh_dict_and_never_shows_the_secret() -> None:
+    credentials = ea.BitgetCredentials("bg-key-sign", "bg-secret-sign", "bg-pass-sign")
+    static = {"locale": "en-US"}
+    signer = bitget_auth.request_signer(credentials, static)
+    first = signer(1, "GET", "/a", "")
+    first["ACCESS-SIGN"] = "changed"
+    assert signer(1, "GET", "/a", "")["ACCESS-SIGN"] != "changed"
+    assert static == {"locale": "en-US"}
+    assert "bg-secret-sign" not in repr(signer) and "bg-pass-sign" not in repr(signer)
+    with pytest.raises(TypeError):
+        pickle.dumps(signer)

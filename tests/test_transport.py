@@ -338,16 +338,16 @@ async def test_the_client_picks_its_transport(server: SimulatorServer) -> None:
     creds = ea.CoinWCredentials(COINW_KEY, COINW_SECRET)
     url = server.base_url
     async with ea.CoinWClient(creds, base_url=url) as default:
-        assert isinstance(default._transport, LeanTransport)
+        assert isinstance(default._pipeline.transport, LeanTransport)
         await default.get_order_info("plan")
     async with ea.CoinWClient(creds, base_url=url, transport="aiohttp") as chosen:
-        assert isinstance(chosen._transport, AiohttpTransport)
+        assert isinstance(chosen._pipeline.transport, AiohttpTransport)
         await chosen.get_order_info("plan")
     http = new_http_session(10.0)
     try:
         async with ea.CoinWClient(creds, base_url=url, http_session=http) as shared:
-            assert isinstance(shared._transport, AiohttpTransport)
-            assert not shared._transport.owns_session
+            assert isinstance(shared._pipeline.transport, AiohttpTransport)
+            assert not shared._pipeline.transport.owns_session
     finally:
         await http.close()
     with pytest.raises(ea.ValidationError, match="transport must be one of"):

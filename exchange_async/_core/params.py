@@ -31,10 +31,10 @@ __all__ = [
     "check_ids",
     "check_instance",
     "check_int_range",
-    "check_options",
     "check_seconds",
     "check_token",
     "check_uid",
+    "redact_url",
     "to_ms",
 ]
 
@@ -53,7 +53,14 @@ MAX_MS = 253_402_300_799_999
 
 
 def _short(value: object) -> str:
-    text = repr(value)
+    """``repr(value)`` cut to 60 characters, for messages. Never raises: an int of thousands of
+    digits (over Python's int-to-str limit) or an object whose repr fails is described."""
+    if isinstance(value, int) and value.bit_length() > 200:
+        return f"an int of about {int(value.bit_length() * 0.30103)} digits"
+    try:
+        text = repr(value)
+    except Exception:
+        return f"a {type(value).__name__}"
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -143,20 +150,6 @@ def check_token(name: str, value: object, *, max_length: int = 64) -> str:
             f"{name} must be 1..{max_length} letters, digits, '_', '-' or '.'; got {_short(value)}"
         )
     return value
-
-
-def check_options(
-    timeout: object, retry: object, rate_limit_margin: object, max_rate_wait: object
-) -> None:
-    """The transport keywords every client shares (see `BitgetClient`)."""
-    from .retry import RetryPolicy
-
-    check_seconds("timeout", timeout, inclusive=False)
-    if retry is not None:
-        check_instance("retry", retry, RetryPolicy)
-    check_seconds("rate_limit_margin", rate_limit_margin, maximum=1.0)
-    if max_rate_wait is not None:
-        check_seconds("max_rate_wait", max_rate_wait, inclusive=False)
 
 
 def check_uid(value: object) -> str:
@@ -251,7 +244,7 @@ def check_base_url(url: object, *, allow_insecure: bool = False) -> str:
     ``https://`` anywhere; plain ``http://`` only to a loopback host (``localhost``,
     127.0.0.0/8, ``::1``) unless ``allow_insecure`` (a TLS-terminating proxy on a trusted
     network). A user name and password (a proxy's) are kept for the requests but never shown:
-    reprs and messages use `pipeline.redact_url`. No query or fragment, no whitespace or control
+    reprs and messages use `redact_url`. No query or fragment, no whitespace or control
     character. The message never echoes the URL.
     """
     if not isinstance(url, str):
@@ -283,3 +276,11 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def redact_url(url: str) -> str:
+    """``url`` with any password replaced by ``***`` (for reprs, messages and limiter keys)."""
+    parsed = URL(url)
+    if parsed.password is None:
+        return url
+    return str(parsed.with_password("***")).rstrip("/")

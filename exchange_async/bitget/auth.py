@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from .._core.credentials import ApiKeyCredentials
-from .._core.hmac_sign import hmac_sha256_base64, prehash
-from .._core.secrets import require_text
+from collections.abc import Mapping
 
-__all__ = ["BitgetCredentials", "auth_headers", "sign"]
+from .._core.pipeline.signing import (
+    ApiKeyCredentials,
+    HmacSigner,
+    hmac_sha256_base64,
+    prehash,
+    require_text,
+)
+
+__all__ = ["BitgetCredentials", "auth_headers", "request_signer", "sign"]
 
 
 class BitgetCredentials(ApiKeyCredentials):
@@ -52,3 +58,19 @@ def auth_headers(
         "ACCESS-TIMESTAMP": str(timestamp_ms),
         "ACCESS-PASSPHRASE": credentials.passphrase,
     }
+
+
+def request_signer(credentials: BitgetCredentials, headers: Mapping[str, str]) -> HmacSigner:
+    """One client's signer: ``headers`` plus the same auth headers as `auth_headers`, with the
+    key, the passphrase and the secret's bytes prepared once."""
+    constant = {
+        **headers,
+        "ACCESS-KEY": credentials.api_key,
+        "ACCESS-PASSPHRASE": credentials.passphrase,
+    }
+    return HmacSigner(
+        credentials.secret_key,
+        constant,
+        sign_header="ACCESS-SIGN",
+        time_header="ACCESS-TIMESTAMP",
+    )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from .._core.exchange import ExchangeSpec, ServerTimeRule
+from operator import attrgetter
+
+from .._core.declarations import ExchangeSpec, ServerTimeRule
 from .._errors import (
     AuthenticationError,
     BadRequestError,
@@ -14,17 +16,12 @@ from .._errors import (
     TimestampError,
 )
 from .endpoints import SERVER_TIME
-from .models import ServerTime
 
 __all__ = ["BITGET", "NotTraderError"]
 
 
 class NotTraderError(PermissionDeniedError):
     """The account is not a copy-trading elite trader (Bitget 40732, 31001, 31025)."""
-
-
-def _server_ms(data: ServerTime) -> int:
-    return data.server_time
 
 
 def _codes(cls: type[ExchangeError], *codes: str) -> dict[str, type[ExchangeError]]:
@@ -47,6 +44,6 @@ BITGET = ExchangeSpec(
         **_codes(ExchangeUnavailableError, "45001", "40725", "40808", "40015"),
     },
     headers={"Content-Type": "application/json", "locale": "en-US"},
-    server_time=ServerTimeRule(SERVER_TIME, _server_ms),
+    server_time=ServerTimeRule(SERVER_TIME, attrgetter("server_time")),  # C: no frame
 )
 """Bitget's conventions: success is code "00000"; the clock is ``/api/v2/public/time``."""

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from exchange_async_sim import FleetAccount as FleetAccount
+    from exchange_async_sim import Pairing as Pairing
     from exchange_async_sim import Simulator as Simulator
     from exchange_async_sim import SimulatorConfig as SimulatorConfig
     from exchange_async_sim import SimulatorServer as SimulatorServer
@@ -21,15 +22,23 @@ if TYPE_CHECKING:
 __all__ = [
     "NO_SIMULATOR",
     "FleetAccount",
+    "Pairing",
     "Simulator",
     "SimulatorConfig",
     "SimulatorMissing",
     "SimulatorServer",
     "add_simulator_arguments",
+    "install_hint",
     "load_simulator",
 ]
 
-NO_SIMULATOR = 'the simulator is not installed: pip install "exchange-async[sim]"'
+
+def install_hint(extra: str) -> str:
+    """How to install the SDK's ``extra`` (it is not on PyPI: from a clone)."""
+    return f'pip install -e ".[{extra}]" in the exchange-async clone'
+
+
+NO_SIMULATOR = f"the simulator is not installed: {install_hint('sim')}"
 
 
 class SimulatorMissing(Exception):

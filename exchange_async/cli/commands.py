@@ -87,13 +87,15 @@ async def coinw_orders(args: argparse.Namespace) -> int:
     return 0
 
 
-def next_steps(base_url: str, bitget: Any, coinw: Any) -> str:
-    """What to paste into another shell to query the simulator at ``base_url``."""
+def next_steps(base_url: str, bitget: Any, coinw: Any, more: int = 0) -> str:
+    """What to paste into another shell to query the simulator at ``base_url``; ``more``
+    accounts per exchange besides the demo ones."""
     q = shlex.quote
     url = q(base_url)
     return "\n".join(
         [
             f"simulator listening on {base_url} (Ctrl-C to stop)",
+            *_more_accounts(more),
             "",
             "Paste into another shell (the demo accounts; --base-url keeps you off the real "
             "exchange):",
@@ -105,18 +107,41 @@ def next_steps(base_url: str, bitget: Any, coinw: Any) -> str:
             f"  export COINW_API_KEY={q(coinw.api_key)} COINW_SECRET_KEY={q(coinw.secret_key)}",
             f"  exchange-async coinw-orders --position-type plan --base-url {url}",
             "",
+            "The documentation's examples read the address from the environment:",
+            "",
+            f"  export {BASE_URL_VARIABLE}={url}",
+            "",
             f'From Python: ea.BitgetClient(credentials, base_url="{base_url}")',
         ]
     )
+
+
+BASE_URL_VARIABLE = "EXCHANGE_ASYNC_BASE_URL"
+"""Where the documentation's examples look for the simulator's address."""
+
+
+def _more_accounts(more: int) -> list[str]:
+    if not more:
+        return []
+    last = f"{more:03d}"
+    return [
+        f"{more + 1} accounts per exchange: the demo keys below, and Bitget API keys "
+        f"demo-bitget-001 to demo-bitget-{last} (secret demo-bitget-NNN-secret, passphrase "
+        f"demo-bitget-NNN-pass), CoinW API keys demo-coinw-001 to demo-coinw-{last} (secret "
+        "demo-coinw-NNN-secret)"
+    ]
 
 
 async def simulate(args: argparse.Namespace) -> int:
     """Serve the simulator with its demo accounts until interrupted."""
     module = _sim.load_simulator()
     sim = module.Simulator.with_demo_accounts(_sim.config_from_arguments(args))
+    more = args.accounts - 1
+    if more:
+        module.fleet.add_demo_fleet(sim, 2 * more)  # alternately Bitget and CoinW
 
     def ready(base_url: str) -> None:
-        print(next_steps(base_url, module.DEMO_BITGET, module.DEMO_COINW), flush=True)
+        print(next_steps(base_url, module.DEMO_BITGET, module.DEMO_COINW, more), flush=True)
 
     try:
         await module.serve_forever(sim, args.host, args.port, on_ready=ready)
@@ -144,13 +169,17 @@ async def demo(args: argparse.Namespace) -> int:
     if args.faults and args.accounts < 2:
         raise UsageError("--faults needs --accounts of at least 2 (one of them gets a bad key)")
     if args.processes > 1:
-        from .demo.local_redis import redis_problem
+        from .demo.local_redis import redis_problem, redis_unreachable
 
         problem = redis_problem(args.redis)
+        if problem is None and args.redis:  # before any worker starts: none would send
+            problem = await redis_unreachable(args.redis)
         if problem:
             raise UsageError(problem)
         if args.processes > args.accounts:
             raise UsageError("--processes must not exceed --accounts (each polls some accounts)")
     elif args.redis:
         raise UsageError("--redis needs --processes of at least 2")
+    elif args.kill_one_after is not None:
+        raise UsageError("--kill-one-after needs --processes of at least 2")
     return await demo_command(args, _sim.config_from_arguments(args))

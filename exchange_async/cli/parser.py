@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from importlib.metadata import PackageNotFoundError, version
 
 from .. import __version__
 from ..bitget.models import ProductType
@@ -33,13 +34,22 @@ def build_parser() -> argparse.ArgumentParser:
         description="Rate-limit-safe crypto-exchange REST client. Try it with no account: "
         "`exchange-async demo`, or `exchange-async simulate` and the commands it prints.",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {installed_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _tracking_orders(sub)
     _coinw_orders(sub)
     _simulate(sub)
     _demo(sub)
     return parser
+
+
+def installed_version() -> str:
+    """The installed distribution's version (its metadata: what pip installed), or the
+    package's own ``__version__`` when it runs from a tree pip never installed."""
+    try:
+        return version("exchange-async")
+    except PackageNotFoundError:
+        return __version__
 
 
 def _output_options(command: argparse.ArgumentParser) -> None:
@@ -138,6 +148,14 @@ def _simulate(sub: argparse._SubParsersAction[OneLineParser]) -> None:
     command.add_argument(
         "--port", type=port, default=8080, help="TCP port, 0 for any free one (default 8080)"
     )
+    command.add_argument(
+        "--accounts",
+        type=positive_int,
+        default=1,
+        metavar="N",
+        help="accounts per exchange (default 1: the demo keys); the others are "
+        "demo-bitget-001, demo-coinw-001, ... (the output says their secrets)",
+    )
     _sim.add_simulator_arguments(command)
 
 
@@ -197,8 +215,15 @@ def _demo(sub: argparse._SubParsersAction[OneLineParser]) -> None:
         type=positive_int,
         default=1,
         metavar="N",
-        help="split the accounts over N worker processes that share the rate limits through "
-        "Redis (default 1: one process, no Redis)",
+        help="run N worker processes as a fleet: each leases its share of the accounts and "
+        "they share the rate limits through Redis (default 1: one process, no Redis)",
+    )
+    command.add_argument(
+        "--kill-one-after",
+        type=positive_float,
+        metavar="SECONDS",
+        help="with --processes: kill one worker (SIGKILL) this many seconds into the run, to "
+        "watch the others take its accounts over",
     )
     command.add_argument(
         "--redis",

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from .._core.credentials import ApiKeyCredentials
-from .._core.hmac_sign import hmac_sha256_base64, prehash
+from collections.abc import Mapping
 
-__all__ = ["CoinWCredentials", "auth_headers", "sign"]
+from .._core.pipeline.signing import ApiKeyCredentials, HmacSigner, hmac_sha256_base64, prehash
+
+__all__ = ["CoinWCredentials", "auth_headers", "request_signer", "sign"]
 
 
 class CoinWCredentials(ApiKeyCredentials):
@@ -38,3 +39,10 @@ def auth_headers(
         "timestamp": str(timestamp_ms),
         "sign": sign(credentials.secret_key, timestamp_ms, method, path_and_query, body),
     }
+
+
+def request_signer(credentials: CoinWCredentials, headers: Mapping[str, str]) -> HmacSigner:
+    """One client's signer: ``headers`` plus the same auth headers as `auth_headers`, with the
+    key and the secret's bytes prepared once."""
+    constant = {**headers, "api_key": credentials.api_key}
+    return HmacSigner(credentials.secret_key, constant, sign_header="sign", time_header="timestamp")

@@ -5,21 +5,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Coroutine, Iterable
 from functools import partial
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar, Unpack
 
-from .._core.client import BaseClient, ClientOptions
-from .._core.limiter import Limiter
+from .._core.client import BaseClient
 from .._core.params import check_choice, check_ids, check_token
-from .._core.ratelimit import DEFAULT_MARGIN
-from .._core.retry import RetryPolicy
-from .._core.transport import DEFAULT_MAX_REPLY_BYTES, Transport
-from .auth import CoinWCredentials, auth_headers
+from .._core.pipeline.options import ClientOptions, ClientOptionsDict
+from .auth import CoinWCredentials, request_signer
 from .endpoints import ORDER_INFO
 from .errors import COINW
 from .models import OrderInfo, PositionType
-
-if TYPE_CHECKING:
-    from .._core.transport.aiohttp import HttpSession
 
 __all__ = ["DEFAULT_BASE_URL", "MAX_IDS_PER_REQUEST", "MAX_SOURCE_IDS", "CoinWClient"]
 
@@ -43,7 +37,8 @@ class CoinWClient(BaseClient):
     the same account. The account is the API key and, when given, ``uid`` too. Keyword
     options and lifecycle are those of `BitgetClient` (``timeout``, ``retry``,
     ``rate_limit_margin``, ``max_rate_wait``, ``http_session``, ``transport``,
-    ``rate_limits``, ``max_connections``, ``max_reply_bytes``); a client used under a second
+    ``rate_limits``, ``max_connections``, ``max_reply_bytes``, ``allow_insecure_http``,
+    ``options``); a client used under a second
     ``asyncio.run()`` works on the new loop.
     """
 
@@ -53,40 +48,19 @@ class CoinWClient(BaseClient):
         *,
         base_url: str = DEFAULT_BASE_URL,
         uid: str | int | None = None,
-        timeout: float = 10.0,
-        retry: RetryPolicy | None = None,
-        rate_limit_margin: float = DEFAULT_MARGIN,
-        max_rate_wait: float | None = None,
-        http_session: HttpSession | None = None,
-        session: HttpSession | None = None,
-        transport: Transport | str | None = None,
-        rate_limits: str | Limiter | None = None,
-        max_connections: int = 100,
-        max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES,
-        allow_insecure_http: bool = False,
+        options: ClientOptions | None = None,
+        **keywords: Unpack[ClientOptionsDict],
     ) -> None:
         self._credentials = credentials
-        options = ClientOptions(
-            timeout=timeout,
-            retry=retry,
-            rate_limit_margin=rate_limit_margin,
-            max_rate_wait=max_rate_wait,
-            http_session=http_session,
-            session=session,
-            transport=transport,
-            rate_limits=rate_limits,
-            max_connections=max_connections,
-            max_reply_bytes=max_reply_bytes,
-            allow_insecure_http=allow_insecure_http,
-        )
         self._init_pipeline(
             exchange=COINW,
             credentials=credentials,
             credentials_type=CoinWCredentials,
-            signer=partial(auth_headers, credentials),
+            signer=partial(request_signer, credentials),
             base_url=base_url,
             uid=uid,
             options=options,
+            keywords=keywords,
         )
 
     def __repr__(self) -> str:

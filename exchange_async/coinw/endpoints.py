@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from .._core.endpoint import Endpoint
-from .._core.ratelimit import RateLimit, Scope
+from .._core.declarations import Endpoint
+from .._core.limits import RateLimit, Scope
 from .models import OrderInfo
 
 __all__ = ["ORDER_INFO", "PRIVATE_FUTURES_LIMIT", "private_futures_endpoint"]

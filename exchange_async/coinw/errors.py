@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .._core.exchange import ExchangeSpec
+from .._core.declarations import ExchangeSpec
 from .._errors import (
     AuthenticationError,
     BadRequestError,

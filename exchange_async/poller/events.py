@@ -1,8 +1,8 @@
 """What a `Poller` tells its consumer: typed events about orders and accounts.
 
 Every event names its ``account`` (the name it was added under) and ``exchange``, and carries
-``at``, the Unix time in seconds when it was produced. Events of one account arrive in the order
-they happened; events of different accounts interleave.
+``at``, the Unix time in seconds when it was produced, and ``event_id``. Events of one account
+arrive in the order they happened; events of different accounts interleave.
 """
 
 from __future__ import annotations
@@ -34,6 +34,10 @@ class Event(msgspec.Struct, frozen=True, kw_only=True, tag=True, gc=False):
     account: str
     exchange: str
     at: float
+    event_id: str = ""
+    """The same change has the same id however often it is delivered: de-duplicate by it.
+    ``"<account>:<epoch>:<sequence>"``; the sequence counts the account's events (in a fleet:
+    across workers and restarts; in one poller: from its start, epoch ``"local-<n>"``)."""
 
 
 class OrderEvent(Event, frozen=True, kw_only=True):

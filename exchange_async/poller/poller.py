@@ -5,42 +5,26 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import time
 from collections import Counter
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
+from dataclasses import replace
 from types import TracebackType
 from typing import Self
 
-from .._core.limiter import Limiter, limiter_for, release_limiter
+from .._core.limits import Limiter, limiter_for, release_limiter
 from .._core.params import check_instance, check_seconds
-from .._core.retry import RetryPolicy
-from .._core.secrets import require_text
+from .._core.pipeline.options import ClientOptions
+from .._core.pipeline.retry import RetryPolicy
+from .._core.pipeline.signing import require_text
 from .._core.transport import Transport
 from .._core.transport.lean import LeanTransport
-from .._errors import (
-    AuthenticationError,
-    ClientClosedError,
-    ExchangeError,
-    RateLimitError,
-    TimestampError,
-    ValidationError,
-)
-from .diff import diff_snapshots
-from .events import (
-    AccountError,
-    AccountRateLimited,
-    AccountRecovered,
-    AccountStopped,
-    AccountSynced,
-    Event,
-    Order,
-    OrderChanged,
-    OrderClosed,
-    OrderOpened,
-)
+from .._errors import ClientClosedError, ValidationError
+from .events import Event
+from .loop import AccountLoop
+from .publish import JoinsFleet, LocalPublisher, Publisher
 from .shortcuts import ExchangeShortcuts
 from .sources import Source
-from .status import Account, AccountState, AccountStatus, ClientOptions, check_poller_options
+from .status import Account, AccountState, AccountStatus, check_poller_options
 
 __all__ = ["AccountState", "AccountStatus", "Poller"]
 
@@ -49,7 +33,7 @@ logger = logging.getLogger("exchange_async.poller")
 _CLOSED = object()
 
 
-class Poller(ExchangeShortcuts):
+class Poller(ExchangeShortcuts, AccountLoop):
     """Watches many accounts at once and yields `Event`\\ s as their orders change.
 
     ::
@@ -80,6 +64,11 @@ class Poller(ExchangeShortcuts):
     Back-off between failed snapshots follows a `RetryPolicy` built from ``backoff`` and
     ``max_backoff`` (seconds), and never less than a server's ``Retry-After``. ``retry`` and
     ``timeout`` (seconds per attempt) are the clients' own.
+
+    With ``fleet`` (an `ea.Fleet`), this poller is one worker of many: every worker adds the
+    same accounts, and each polls only the accounts whose lease it holds, resuming each from
+    its checkpoint in Redis; every event is committed to the fleet's stream (read it with
+    `ea.FleetEvents`) before it is yielded here. See "Running a fleet" in the docs.
     """
 
     def __init__(
@@ -94,11 +83,12 @@ class Poller(ExchangeShortcuts):
         max_connections: int = 100,
         transport: Transport | None = None,
         rate_limits: str | Limiter | None = None,
+        fleet: JoinsFleet | None = None,
     ) -> None:
         check_poller_options(interval, max_pending, backoff, max_backoff)
         if retry is not None:
             check_instance("retry", retry, RetryPolicy)
-        check_seconds("timeout", timeout, inclusive=False)
+        timeout = check_seconds("timeout", timeout, inclusive=False)
         self._interval = interval
         self._max_pending = max_pending
         self._backoff = RetryPolicy(
@@ -107,13 +97,17 @@ class Poller(ExchangeShortcuts):
         # The failure count past which the back-off stops doubling (it has reached the cap).
         self._max_doublings = 1 + max(0, math.ceil(math.log2(max_backoff / backoff)))
         self._retry = retry or RetryPolicy()
-        self._timeout = timeout
         # One limiter for all the poller's clients (a URL's connection is shared, and given
         # back when the poller closes); checked now, not when the first account is added.
         self._limiter = limiter_for(rate_limits)
         self._owns_transport = transport is None
         self._transport: Transport = transport or LeanTransport(max_connections=max_connections)
+        # One checked set of options for every client the poller builds.
+        self._options = ClientOptions(
+            timeout=timeout, retry=self._retry, rate_limits=self._limiter, transport=self._transport
+        )
         self._accounts: dict[str, Account] = {}
+        self._publisher: Publisher = LocalPublisher(self) if fleet is None else _joined(fleet, self)
         self._queue: asyncio.Queue[object] = asyncio.Queue()
         self._slots: asyncio.Semaphore | None = None
         self._running = False
@@ -143,8 +137,11 @@ class Poller(ExchangeShortcuts):
             return
         self._slots = asyncio.Semaphore(self._max_pending)
         self._running = True
-        for account in self._accounts.values():
-            self._launch(account)
+        try:
+            await self._publisher.start()
+        except BaseException:
+            await self.aclose()
+            raise
 
     async def aclose(self) -> None:
         """Stop every account task and close every session. Safe to call twice."""
@@ -156,6 +153,10 @@ class Poller(ExchangeShortcuts):
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        try:
+            await self._publisher.aclose()  # a fleet gives its leases back: polling stopped
+        except Exception:  # closing goes on; the leases lapse by themselves
+            logger.warning("the fleet worker did not close cleanly", exc_info=True)
         for account in self._accounts.values():
             await account.source.client.close()
         try:
@@ -167,13 +168,13 @@ class Poller(ExchangeShortcuts):
 
     # -- accounts ------------------------------------------------------------------------------
 
-    def _client_options(self) -> ClientOptions:
-        return {
-            "timeout": self._timeout,
-            "retry": self._retry,
-            "transport": self._transport,
-            "rate_limits": self._limiter,
-        }
+    def _client_options(self, name: str) -> ClientOptions:
+        """The options of the clients built for account ``name`` (its transport may be
+        wrapped by the fleet, to send only while this worker holds the account)."""
+        transport = self._publisher.transport_for(name, self._transport)
+        if transport is self._transport:
+            return self._options  # one checked object for every client
+        return replace(self._options, transport=transport)
 
     def _check_name(self, name: str) -> None:
         require_text("name", name)
@@ -191,10 +192,12 @@ class Poller(ExchangeShortcuts):
         self._check_name(name)
         check_poller_options(interval, 1, 1.0, 1.0)
         status = AccountStatus(name=name, exchange=source.exchange, client=source.client)
+        if not isinstance(self._publisher, LocalPublisher):
+            status.state = AccountState.IDLE  # until its fleet gives this worker its lease
         account = Account(status, source, interval if interval is not None else self._interval)
         self._accounts[name] = account
         if self._running:
-            self._launch(account)
+            self._publisher.added(name)
         return status
 
     async def remove(self, name: str) -> None:
@@ -213,10 +216,37 @@ class Poller(ExchangeShortcuts):
         """A live status per watched account, by name."""
         return {name: a.status for name, a in self._accounts.items()}
 
-    def _launch(self, account: Account) -> None:
+    # -- what a publisher (a fleet's worker) may do ---------------------------------------------
+
+    def names(self) -> list[str]:
+        """The names of every account added (for the fleet)."""
+        return list(self._accounts)
+
+    def launch(self, name: str) -> None:
+        """Start polling ``name`` unless it runs, stopped for good, or is unknown."""
+        account = self._accounts.get(name)
+        if account is None or not self._running:
+            return
+        if account.task is not None and not account.task.done():
+            return
+        if account.status.state is AccountState.STOPPED:
+            return
+        if account.status.state is AccountState.IDLE:
+            account.status.state = AccountState.STARTING
         account.task = asyncio.create_task(
             self._poll(account), name=f"exchange_async.poller:{account.status.name}"
         )
+
+    async def halt(self, name: str) -> None:
+        """Stop polling ``name`` (another worker takes it over) and wait for its task."""
+        account = self._accounts.get(name)
+        if account is None or account.task is None:
+            return
+        account.task.cancel()
+        await asyncio.gather(account.task, return_exceptions=True)
+        account.task = None
+        if account.status.state is not AccountState.STOPPED:
+            account.status.state = AccountState.IDLE
 
     # -- events --------------------------------------------------------------------------------
 
@@ -244,127 +274,11 @@ class Poller(ExchangeShortcuts):
         self.event_counts[kind] += 1
         account.status.last_event = kind
 
-    # -- one account's loop --------------------------------------------------------------------
 
-    async def _poll(self, account: Account) -> None:
-        try:
-            await self._poll_forever(account)
-        except asyncio.CancelledError:
-            raise
-        except Exception as error:  # a bug must not make an account vanish silently
-            logger.exception("%s: polling stopped by an unexpected error", account.status.name)
-            account.status.state = AccountState.STOPPED
-            account.status.last_error = f"{type(error).__name__}: {error}"
-            await self._emit(
-                account,
-                AccountStopped(
-                    account=account.status.name,
-                    exchange=account.status.exchange,
-                    at=time.time(),
-                    reason=f"internal error: {type(error).__name__}",
-                ),
-            )
-
-    async def _poll_forever(self, account: Account) -> None:
-        status = account.status
-        loop = asyncio.get_running_loop()
-        first = True
-        while True:
-            started = loop.time()
-            try:
-                snapshot = await account.source.snapshot()
-            except (AuthenticationError, ValidationError, ClientClosedError) as error:
-                if isinstance(error, TimestampError):
-                    await self._failed(account, error)
-                    continue
-                status.state = AccountState.STOPPED
-                status.last_error = str(error)
-                await self._emit(account, self._stopped(account, error))
-                return
-            except ExchangeError as error:
-                await self._failed(account, error)
-                continue
-            if status.failures:
-                await self._emit(
-                    account,
-                    AccountRecovered(
-                        account=status.name,
-                        exchange=status.exchange,
-                        at=time.time(),
-                        failures=status.failures,
-                    ),
-                )
-            status.failures = 0
-            status.state = AccountState.OK
-            await self._publish(account, snapshot, initial=first)
-            first = False
-            status.snapshots += 1
-            status.orders = len(snapshot)
-            status.last_snapshot_at = time.monotonic()
-            if account.interval:
-                await asyncio.sleep(max(0.0, account.interval - (loop.time() - started)))
-            else:
-                await asyncio.sleep(0)  # let other accounts' tasks run between snapshots
-
-    async def _publish(
-        self, account: Account, snapshot: Mapping[str, Order], initial: bool
-    ) -> None:
-        status = account.status
-        diff = diff_snapshots(account.known, snapshot)
-        common = {"account": status.name, "exchange": status.exchange}
-        for key, order in diff.opened:
-            await self._emit(
-                account,
-                OrderOpened(**common, at=time.time(), key=key, order=order, initial=initial),
-            )
-            account.known[key] = order
-        for key, old, new, changes in diff.changed:
-            await self._emit(
-                account,
-                OrderChanged(
-                    **common, at=time.time(), key=key, order=new, previous=old, changes=changes
-                ),
-            )
-            account.known[key] = new
-        for key, order in diff.closed:
-            await self._emit(account, OrderClosed(**common, at=time.time(), key=key, order=order))
-            del account.known[key]
-        if initial:
-            await self._emit(account, AccountSynced(**common, at=time.time(), orders=len(snapshot)))
-
-    async def _failed(self, account: Account, error: ExchangeError) -> None:
-        status = account.status
-        status.failures += 1
-        status.last_error = f"{type(error).__name__}: {error}"
-        delay = self._backoff.delay(error, min(status.failures, self._max_doublings))
-        name, exchange, now = status.name, status.exchange, time.time()
-        if isinstance(error, RateLimitError):
-            status.state = AccountState.RATE_LIMITED
-            event: Event = AccountRateLimited(
-                account=name, exchange=exchange, at=now, retry_in=delay, failures=status.failures
-            )
-        else:
-            status.state = AccountState.FAILING
-            event = AccountError(
-                account=name,
-                exchange=exchange,
-                at=now,
-                error=type(error).__name__,
-                message=error.message,
-                code=error.code,
-                failures=status.failures,
-                retry_in=delay,
-            )
-        logger.info("%s: %s; next snapshot in %.1fs", status.name, status.last_error, delay)
-        await self._emit(account, event)
-        await asyncio.sleep(delay)
-
-    @staticmethod
-    def _stopped(account: Account, error: ExchangeError) -> AccountStopped:
-        return AccountStopped(
-            account=account.status.name,
-            exchange=account.status.exchange,
-            at=time.time(),
-            reason=f"{type(error).__name__}: {error.message}",
-            code=error.code,
-        )
+def _joined(fleet: JoinsFleet, poller: Poller) -> Publisher:
+    """The fleet's worker for ``poller`` (``ea.Fleet.publisher``)."""
+    factory = getattr(fleet, "publisher", None)
+    if not callable(factory):
+        raise ValidationError("fleet must be an ea.Fleet")
+    publisher: Publisher = factory(poller)
+    return publisher

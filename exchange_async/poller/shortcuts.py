@@ -10,8 +10,9 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from .._core.params import check_choices, check_token
+from .._core.pipeline.options import ClientOptions
 from .sources import Source
-from .status import AccountStatus, ClientOptions
+from .status import AccountStatus
 
 if TYPE_CHECKING:
     from ..bitget.auth import BitgetCredentials
@@ -28,7 +29,7 @@ class ExchangeShortcuts:
     def add(self, name: str, source: Source, *, interval: float | None = None) -> AccountStatus:
         raise NotImplementedError
 
-    def _client_options(self) -> ClientOptions:
+    def _client_options(self, name: str) -> ClientOptions:
         raise NotImplementedError
 
     def _check_name(self, name: str) -> None:
@@ -53,7 +54,9 @@ class ExchangeShortcuts:
         if symbol is not None:
             check_token("symbol", symbol, max_length=40)
         self._check_name(name)
-        client = BitgetClient(credentials, base_url=base_url, uid=uid, **self._client_options())
+        client = BitgetClient(
+            credentials, base_url=base_url, uid=uid, options=self._client_options(name)
+        )
         return self.add(name, BitgetSource(client, kinds, symbol), interval=interval)
 
     def add_coinw(
@@ -80,5 +83,7 @@ class ExchangeShortcuts:
         if instrument is not None:
             check_token("instrument", instrument, max_length=30)
         self._check_name(name)
-        client = CoinWClient(credentials, base_url=base_url, uid=uid, **self._client_options())
+        client = CoinWClient(
+            credentials, base_url=base_url, uid=uid, options=self._client_options(name)
+        )
         return self.add(name, CoinWSource(client, kinds, instrument), interval=interval)

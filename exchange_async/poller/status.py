@@ -1,30 +1,17 @@
-"""The live state of each watched account, and the options the poller's clients share."""
+"""The live state of each watched account."""
 
 from __future__ import annotations
 
 import asyncio
 import enum
 from dataclasses import dataclass, field
-from typing import TypedDict
 
 from .._core.client import BaseClient
-from .._core.limiter import Limiter
-from .._core.retry import RetryPolicy
-from .._core.transport import Transport
 from .._errors import ValidationError
 from .events import Order
 from .sources import Source
 
 __all__ = ["AccountState", "AccountStatus", "check_poller_options"]
-
-
-class ClientOptions(TypedDict):
-    """What every client the poller builds shares."""
-
-    timeout: float
-    retry: RetryPolicy
-    transport: Transport
-    rate_limits: str | Limiter | None
 
 
 class AccountState(enum.StrEnum):
@@ -40,6 +27,8 @@ class AccountState(enum.StrEnum):
     """The exchange refused for rate; waiting before the next snapshot."""
     STOPPED = "stopped"
     """Not polled any more (authentication failure, or removed)."""
+    IDLE = "idle"
+    """In a fleet: not polled by this worker right now (another worker holds it)."""
 
 
 @dataclass(slots=True)
@@ -95,6 +84,8 @@ def check_poller_options(
 def _seconds(value: object) -> float | None:
     """``value`` as a finite, non-negative number of seconds, or None."""
     if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if isinstance(value, int) and abs(value) > 10**12:  # float() of a huge int overflows
         return None
     seconds = float(value)
     return seconds if 0 <= seconds < float("inf") else None

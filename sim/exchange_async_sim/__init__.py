@@ -8,7 +8,7 @@ random), and can make orders open, change and close over time.
 
 Layers, each importing only those before it: data (``models``, ``accounts``, ``data``,
 ``dynamics``, ``config``), concerns (``signing``, ``wire``, ``arrivals``, ``limits``,
-``faults``), the venues (``bitget``, ``coinw``), the mutation driver (``driver``), the
+``faults``, ``referee``), the venues (``bitget``, ``coinw``), the mutation driver (``driver``), the
 engine (``engine.Simulator``, whose ``handle()`` answers one request without sockets), and
 on top the HTTP adapter (``server``, the only user of ``aiohttp.web``, imported on first
 use) and the pytest plugin (``pytest_plugin``).
@@ -29,6 +29,7 @@ from .accounts import (
 )
 from .arrivals import Arrival, max_in_window
 from .bitget import render_tracking_order
+from .bitget_history import generate_bitget_history, render_history_order
 from .coinw import render_order
 from .config import RANDOM_FAULT_KINDS, SimulatorConfig
 from .data import generate_bitget_orders, generate_coinw_orders
@@ -37,8 +38,9 @@ from .engine import SimulatedDisconnect, Simulator
 from .faults import FAULT_KINDS, FaultKind
 from .fleet import FleetAccount
 from .limits import EndpointLimit, PenaltyLevel, running_loop_time
-from .models import BitgetTrackingOrder, CoinWOrder
+from .models import BitgetHistoryOrder, BitgetTrackingOrder, CoinWOrder
 from .options import add_simulator_arguments, config_from_arguments
+from .referee import Pairing, Referee
 
 if TYPE_CHECKING:
     from .server import SimulatorServer, make_app, serve_forever
@@ -50,6 +52,7 @@ __all__ = [
     "RANDOM_FAULT_KINDS",
     "Arrival",
     "BitgetAccount",
+    "BitgetHistoryOrder",
     "BitgetTrackingOrder",
     "CoinWAccount",
     "CoinWOrder",
@@ -61,17 +64,21 @@ __all__ = [
     "Mutation",
     "MutationKind",
     "NumberStyle",
+    "Pairing",
     "PenaltyLevel",
+    "Referee",
     "SimulatedDisconnect",
     "Simulator",
     "SimulatorConfig",
     "SimulatorServer",
     "add_simulator_arguments",
     "config_from_arguments",
+    "generate_bitget_history",
     "generate_bitget_orders",
     "generate_coinw_orders",
     "make_app",
     "max_in_window",
+    "render_history_order",
     "render_order",
     "render_tracking_order",
     "running_loop_time",

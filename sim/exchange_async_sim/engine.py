@@ -21,8 +21,9 @@ from .driver import MutationDriver
 from .dynamics import Mutation
 from .faults import FaultKind, FaultQueue, RandomFaults, make_fault
 from .fleet import FleetAccount, add_demo_fleet
-from .limits import PenaltyLevel, RateWindows, ViolationCounter
+from .limits import PenaltyLevel, RateWindows
 from .models import BitgetTrackingOrder, CoinWOrder
+from .referee import Referee
 from .wire import Incoming, Reply, incoming, text_reply
 
 __all__ = ["SimulatedDisconnect", "Simulator"]
@@ -62,7 +63,7 @@ class Simulator:
         self.coinw = CoinWVenue(self._config, self.windows)
         self.driver = MutationDriver(self.bitget, self.coinw)
         self._random_faults = RandomFaults(self._config.seed)
-        self._violations = ViolationCounter()
+        self.referee = Referee()  # arrivals over a limit; pairs them with a client's sends
 
     @classmethod
     def with_demo_accounts(cls, config: SimulatorConfig | None = None) -> Simulator:
@@ -110,11 +111,11 @@ class Simulator:
         uid: str | None = None,
         orders: int = 300,
         trader: bool = True,
+        history: int = 150,
     ) -> BitgetAccount:
-        """Register a Bitget API key; generate ``orders`` current tracking orders for it.
-
-        A key whose ``uid`` is already registered joins that account: it shares its orders,
-        cursors and rate limit, and ``orders`` is ignored.
+        """Register a Bitget API key; generate ``orders`` current tracking orders and
+        ``history`` closed ones for it. A key whose ``uid`` is already registered joins that
+        account (its orders, history, cursors and limits); ``orders``/``history`` are ignored.
         """
         return self.bitget.add_account(
             api_key=api_key,
@@ -123,6 +124,7 @@ class Simulator:
             uid=uid,
             orders=orders,
             trader=trader,
+            history=history,
         )
 
     def add_coinw_account(
@@ -181,7 +183,7 @@ class Simulator:
         :meth:`limit_violations`, :meth:`random_fault_counts`). The rate-limit windows keep
         counting (see :meth:`reset_limits`) and penalties stay (see :meth:`reset_penalties`)."""
         self.log.clear()
-        self._violations.clear()
+        self.referee.clear()
         self.bitget.refused = self.coinw.refused = 0
         self._random_faults.served.clear()
 
@@ -212,7 +214,7 @@ class Simulator:
         arrivals, and so do the over-limit ones themselves. Counted on arrival, whether or
         not limits are enforced and however the log is bounded; ``exchange`` picks one.
         """
-        return self._violations.count(exchange)
+        return self.referee.count(exchange)
 
     def random_fault_counts(self) -> dict[str, int]:
         """How many random faults (``config.fault_rate``) were served, by kind."""
@@ -338,28 +340,33 @@ class Simulator:
         body: bytes = b"",
         *,
         remote: str = "127.0.0.1",
+        received: float | None = None,
     ) -> tuple[int, dict[str, str], bytes]:
         """Answer one request without any HTTP server: ``path_qs`` is the raw request target
         (path, ``?``, query) exactly as sent, which is what signatures are checked against.
 
         Returns (HTTP status, response headers, body). Raises :class:`SimulatedDisconnect`
         when a ``disconnect`` fault says to drop the connection. ``remote`` is the client IP
-        Bitget's per-IP limit counts.
+        Bitget's per-IP limit counts. ``received`` (``time.time()`` seconds, ``None``: now)
+        is when its bytes reached the host: the rate windows judge that, not this call's lag.
         """
-        request = incoming(method, path_qs, headers, body, remote=remote, time=self.clock())
-        reply = await self.respond(request)
+        now = self.clock()
+        lag = 0.0 if received is None else max(0.0, time.time() - received)
+        request = incoming(method, path_qs, headers, body, remote=remote, time=now - lag)
+        reply = await self.respond(request, lag=lag)
         if reply.disconnect:
             raise SimulatedDisconnect("simulated disconnect: no reply")
         return reply.status, {"Content-Type": reply.content_type, **reply.headers}, reply.body
 
-    async def respond(self, request: Incoming) -> Reply:
-        """Decide the reply to one parsed request and log it (:meth:`handle` calls this)."""
+    async def respond(self, request: Incoming, *, lag: float = 0.0) -> Reply:
+        """Decide the reply to one parsed request and log it (:meth:`handle` calls this);
+        ``lag``: seconds since ``request.time`` (its arrival) that this call comes."""
         venue: BitgetVenue | CoinWVenue = self.coinw if is_coinw_path(request.path) else self.bitget
         account, api_key = venue.identify(request)
         config = self.config
         limit = venue.limit_of(request.path)
         if account is not None and limit is not None:
-            self._violations.arrive(venue.name, account, request.path, request.time, limit)
+            self.referee.arrive((venue.name, account, request.path), request.time, limit, lag=lag)
         self.log.limit = config.arrival_log_limit
         token = self.log.begin(
             Arrival(

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 __all__ = [
+    "LATE_ARRIVAL",
     "BanLadder",
     "CoinWPenalty",
     "EndpointLimit",
@@ -24,6 +25,7 @@ __all__ = [
     "RateWindows",
     "SlidingWindow",
     "ViolationCounter",
+    "over_limit",
     "running_loop_time",
 ]
 
@@ -35,6 +37,11 @@ def running_loop_time() -> float:
         return asyncio.get_running_loop().time()
     except RuntimeError:
         return time.monotonic()
+
+
+LATE_ARRIVAL = 10.0
+"""Seconds an arrival may be reported behind the newest of its scope and still be counted
+exactly (arrivals stamped at the socket reach the counter in handler order)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +68,8 @@ class SlidingWindow:
             times.append(t)
         else:
             insort(times, t)
-        stale = bisect_right(times, times[-1] - self.window * 2)
+        # Kept long enough to count an arrival stamped up to LATE_ARRIVAL s before the newest.
+        stale = bisect_right(times, times[-1] - self.window * 2 - LATE_ARRIVAL)
         if stale:
             del times[:stale]
         return bisect_right(times, t) - bisect_right(times, t - self.window)
@@ -87,26 +95,78 @@ class RateWindows:
         self._windows.clear()
 
 
+def over_limit(times: list[float], limit: EndpointLimit) -> int:
+    """How many of the sorted ``times`` are over ``limit``: more than ``limit.requests``
+    arrivals, it and those before it, fall in ``(t - limit.window, t]`` (the counter's rule,
+    at once; of equal times, the later in the list counts the earlier)."""
+    over = start = 0
+    for end, t in enumerate(times):
+        while times[start] <= t - limit.window:
+            start += 1
+        over += end + 1 - start > limit.requests
+    return over
+
+
+class _Scope:
+    """One (exchange, account, path)'s recent arrival times, sorted (equal times in the
+    order they were counted)."""
+
+    __slots__ = ("times",)
+
+    def __init__(self) -> None:
+        self.times: list[float] = []
+
+    def hit(self, t: float, limit: EndpointLimit) -> int:
+        """Count the arrival at ``t``; return how many arrivals it put over the limit: itself,
+        and when it is counted late, later ones whose window now holds one more."""
+        times, window, most = self.times, limit.window, limit.requests
+        if not times or t >= times[-1]:
+            times.append(t)
+            at = len(times) - 1
+        else:
+            at = bisect_right(times, t)
+            times.insert(at, t)
+        new = int(self._count(at, window) > most)
+        j = at + 1
+        while j < len(times) and times[j] - window < t:  # only when counted late
+            new += self._count(j, window) == most + 1
+            j += 1
+        stale = bisect_right(times, times[-1] - window - LATE_ARRIVAL)
+        if stale:
+            del times[:stale]
+        return new
+
+    def _count(self, j: int, window: float) -> int:
+        return j + 1 - bisect_right(self.times, self.times[j] - window)
+
+
 class ViolationCounter:
     """Counts arrivals a strict exchange would call over the limit, per exchange.
 
-    An arrival is over when, counting it, more than ``limit.requests`` arrived for the same
-    (exchange, account, path) in the sliding window ``(t - limit.window, t]``. It keeps its
-    own windows, so it counts whether or not limits are enforced.
+    An arrival at ``t`` is over when more than ``limit.requests`` arrived for the same
+    (exchange, account, path) in the sliding window ``(t - limit.window, t]``, it included.
+    Arrivals may be counted out of order (up to :data:`LATE_ARRIVAL` seconds late): the count
+    is the same as if they had come in time order. It keeps its own windows, so it counts
+    whether or not limits are enforced.
     """
 
-    __slots__ = ("_over", "_windows")
+    __slots__ = ("_over", "_scopes")
 
     def __init__(self) -> None:
-        self._windows = RateWindows()
+        self._scopes: dict[tuple[str, str, str], _Scope] = {}
         self._over: dict[str, int] = {"bitget": 0, "coinw": 0}
 
     def arrive(
         self, exchange: str, account: str, path: str, t: float, limit: EndpointLimit
     ) -> None:
         """Count one arrival on a limited endpoint."""
-        if self._windows.hit((exchange, account, path), t, limit.window) > limit.requests:
-            self._over[exchange] = self._over.get(exchange, 0) + 1
+        key = (exchange, account, path)
+        scope = self._scopes.get(key)
+        if scope is None:
+            scope = self._scopes[key] = _Scope()
+        over = scope.hit(t, limit)
+        if over:
+            self._over[exchange] = self._over.get(exchange, 0) + over
 
     def count(self, exchange: str | None = None) -> int:
         """Violations so far, of one exchange or of all."""
@@ -116,7 +176,7 @@ class ViolationCounter:
 
     def clear(self) -> None:
         """Forget every counted arrival and violation."""
-        self._windows.clear()
+        self._scopes.clear()
         self._over = {"bitget": 0, "coinw": 0}
 
 

@@ -1,15 +1,21 @@
 """The HTTP adapter: an aiohttp app over :meth:`Simulator.handle`, and a runner that serves
-a :class:`Simulator` on a TCP port. The only module that imports ``aiohttp.web``."""
+a :class:`Simulator` on a TCP port. The only module that imports ``aiohttp.web``.
+
+The runner stamps each request with the moment its bytes reached the host (the kernel's
+receive timestamp, see `stamping`), not when the handler started: the simulator's own loop
+lag must not bunch arrivals its rate windows judge."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
 from types import TracebackType
+from typing import Any
 
 from aiohttp import web
 
 from .engine import SimulatedDisconnect, Simulator
+from .stamping import stamping_listener
 
 __all__ = ["SIMULATOR_KEY", "SimulatorServer", "make_app", "serve_forever"]
 
@@ -17,10 +23,18 @@ SIMULATOR_KEY: web.AppKey[Simulator] = web.AppKey("simulator")
 """Where the app keeps its :class:`Simulator`: ``app[SIMULATOR_KEY]``."""
 
 
-def make_app(sim: Simulator) -> web.Application:
-    """An aiohttp application that answers every method and path with ``sim.handle``."""
+ReceivedAt = Callable[[Any], "float | None"]
+"""When the last bytes from a peer address reached the host (``time.time()`` seconds)."""
+
+
+def make_app(sim: Simulator, received_at: ReceivedAt | None = None) -> web.Application:
+    """An aiohttp application that answers every method and path with ``sim.handle``;
+    ``received_at(peer)`` (see `stamping`) dates each request's arrival."""
 
     async def handle(request: web.Request) -> web.StreamResponse:
+        received = None
+        if received_at is not None and request.transport is not None:
+            received = received_at(request.transport.get_extra_info("peername"))
         body = await request.read() if request.body_exists else b""
         try:
             status, headers, payload = await sim.handle(
@@ -29,6 +43,7 @@ def make_app(sim: Simulator) -> web.Application:
                 request.headers,
                 body,
                 remote=request.remote or "",
+                received=received,
             )
         except SimulatedDisconnect:
             transport = request.transport
@@ -96,19 +111,26 @@ class SimulatorServer:
         """Start listening (a fresh aiohttp app each time, bound to the running loop)."""
         if self._runner is not None:
             raise RuntimeError("the simulator server is already running")
+        listener = stamping_listener(self.host, self._requested_port)
         runner = web.AppRunner(
-            make_app(self.sim),
+            make_app(self.sim, None if listener is None else listener.received_at),
             access_log=None,
             handle_signals=False,
             shutdown_timeout=self._shutdown_timeout,
         )
         await runner.setup()
         try:
-            site = web.TCPSite(runner, self.host, self._requested_port)
+            site: web.BaseSite
+            if listener is None:
+                site = web.TCPSite(runner, self.host, self._requested_port)
+            else:
+                site = web.SockSite(runner, listener)
             await site.start()
             self._port = int(runner.addresses[0][1])
         except BaseException:
             await runner.cleanup()
+            if listener is not None:
+                listener.close()
             raise
         self._runner = runner
         if self.sim.config.mutation_interval is not None and not self.sim.mutations_running:

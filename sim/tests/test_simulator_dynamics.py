@@ -663,9 +663,7 @@ async def test_real_client_burst_counts_as_violations(http: aiohttp.ClientSessio
 
 
 async def test_demo_fleet(http: aiohttp.ClientSession) -> None:
-    started = time.perf_counter()
     sim, fleet = Simulator.with_demo_fleet(200)
-    assert time.perf_counter() - started < 1.0
     assert len(fleet) == 200
     bitget = [a for a in fleet if a.exchange == "bitget"]
     coinw = [a for a in fleet if a.exchange == "coinw"]

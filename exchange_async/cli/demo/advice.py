@@ -6,9 +6,10 @@ from __future__ import annotations
 import math
 
 from ... import AccountStatus
-from .frame import Frame
+from .frame import Frame, counted
 from .report import DemoReport, names
 from .tracker import BITGET_PER_ACCOUNT, BITGET_PER_IP, Tracker
+from .verdict import limit_warning
 
 __all__ = ["coverage_warnings", "live_notes", "starved_warning"]
 
@@ -60,21 +61,21 @@ def coverage_warnings(tracker: Tracker, report: DemoReport) -> list[str]:
     if never:
         reasons = "; ".join(f"{n}: {statuses[n].last_error}" for n in never[:3] if n in statuses)
         warnings.append(
-            f"{len(never)} accounts never completed a first snapshot, so the event check could "
-            f"not cover them: {names(never)}" + (f" ({reasons})" if reasons else "")
+            f"{counted(len(never), 'account')} never completed a first snapshot, so the event "
+            f"check could not cover them: {names(never)}" + (f" ({reasons})" if reasons else "")
         )
     late = report.check.not_caught_up if report.check else []
     if late:
         settle = tracker.settle_limit
         warnings.append(
-            f"{len(late)} accounts completed no snapshot of the frozen data within the "
+            f"{counted(len(late), 'account')} completed no snapshot of the frozen data within the "
             f"{settle:g} s settling phase, so the event check skipped them: {names(late)}. "
             f"Give them longer (--settle {math.ceil(2 * settle)}) or watch fewer accounts."
         )
     stopped = {n: r for n, r in report.stopped.items() if n != report.bad_key}
     if stopped:
         warnings.append(
-            f"{len(stopped)} accounts stopped and were not checked: "
+            f"{counted(len(stopped), 'account')} stopped and were not checked: "
             + "; ".join(f"{n} ({r})" for n, r in list(stopped.items())[:3])
         )
     return warnings + _failures(report)
@@ -82,15 +83,13 @@ def coverage_warnings(tracker: Tracker, report: DemoReport) -> list[str]:
 
 def _failures(report: DemoReport) -> list[str]:
     warnings = []
-    if report.frame.violations:
-        warnings.append(
-            f"the simulator counted {report.frame.violations} windows over a documented "
-            "limit: the SDK sent more than an exchange allows (please report this)."
-        )
+    over = limit_warning(report.frame.violations, report.pairing)
+    if over:
+        warnings.append(over)
     check = report.check
     if check and (check.lost or check.invented):
         warnings.append(
-            f"the events disagree with the simulator: {check.lost} orders lost, "
+            f"the events disagree with the simulator: {counted(check.lost, 'order')} lost, "
             f"{check.invented} invented (please report this)."
         )
     return warnings
@@ -108,4 +107,4 @@ def live_notes(tracker: Tracker, frame: Frame) -> tuple[str, ...]:
             f"{starved} Bitget accounts still without a first snapshot: {len(bitget)} accounts "
             f"share Bitget's {BITGET_PER_IP:g} req/s per-IP limit",
         )
-    return (f"{frame.unsynced} accounts still without a first snapshot",)
+    return (f"{counted(frame.unsynced, 'account')} still without a first snapshot",)

@@ -8,11 +8,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["MIN_RATE_SECONDS", "STATE_ORDER", "AccountRow", "Frame", "sort_rows"]
+__all__ = [
+    "LIMIT_WINDOW",
+    "MIN_RATE_SECONDS",
+    "STATE_ORDER",
+    "AccountRow",
+    "Frame",
+    "counted",
+    "sort_rows",
+]
 
 MIN_RATE_SECONDS = 3.0
 """No live rate before this many seconds of data (the first seconds are bursts), and an
 average over a shorter run is marked as such."""
+
+LIMIT_WINDOW = 1.0
+"""Seconds of the demo's per-account limits' windows: any such window may hold a full second's
+worth of requests at once, so over ``T`` seconds the limits allow ``allowed * (T + 1)``."""
 
 STATE_ORDER = {"stopped": 0, "failing": 1, "rate_limited": 2, "starting": 3, "ok": 4}
 """Accounts with problems first: stopped, failing, rate-limited, still without a snapshot."""
@@ -31,6 +43,11 @@ class AccountRow:
     requests: int
     note: str
     """Why it is not ``ok`` (the last error), else its latest event."""
+
+
+def counted(count: int, noun: str) -> str:
+    """``1 account``, ``2 accounts``: ``count`` and ``noun``, plural unless one."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def sort_rows(rows: list[AccountRow]) -> list[AccountRow]:
@@ -74,6 +91,8 @@ class Frame:
     """Accounts (not stopped) whose first snapshot has not completed."""
     violations: int
     """Windows over a limit, as the simulator counted them."""
+    rate_seconds: float = 0.0
+    """The span ``rate`` was measured over (seconds)."""
     rows: tuple[AccountRow, ...] = ()
     recent: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default=())
@@ -81,10 +100,14 @@ class Frame:
 
     @property
     def rate_share(self) -> float | None:
-        """``rate`` as a fraction of ``allowed``."""
-        if self.rate is None or not self.allowed:
+        """The requests of the measured span as a fraction of what the limits allow in it:
+        ``allowed`` per second plus one window's burst (a sliding-window limit of N per
+        second allows N at once, then N per second), so a client within the limits never
+        shows more than 100 %."""
+        if self.rate is None or not self.allowed or self.rate_seconds <= 0:
             return None
-        return self.rate / self.allowed
+        span = self.rate_seconds
+        return self.rate * span / (self.allowed * (span + LIMIT_WINDOW))
 
     def clock(self) -> str:
         """``running 12.3 s / 20 s``, ``settling 2.1 s / 15 s max``, ``done in 23.4 s``."""
@@ -93,14 +116,14 @@ class Frame:
         if self.phase == "settling":
             return (
                 f"settling {self.settle_seconds:4.1f} s / {self.settle_limit:g} s max "
-                f"(data frozen, {self.waiting} accounts catching up)"
+                f"(data frozen, {counted(self.waiting, 'account')} catching up)"
             )
         word = "interrupted after" if self.phase == "interrupted" else "done in"
         settle = f" + {self.settle_seconds:.1f} s settling" if self.settle_seconds else ""
         return f"{word} {self.elapsed:.1f} s ({self.run_seconds:.1f} s running{settle})"
 
     def rate_text(self) -> str:
-        """``38.2 req/s (85 % of 45/s allowed)``, or why there is no figure yet."""
+        """``38.2 req/s (83 % of what 45/s limits allow)``, or why there is no figure yet."""
         share = self.rate_share
         if self.rate is None or share is None:
             return f"req/s: measuring for {MIN_RATE_SECONDS:g} s ({self.allowed:g}/s allowed)"
@@ -108,7 +131,8 @@ class Frame:
         short = ""
         if self.phase != "running" and self.run_seconds < MIN_RATE_SECONDS:
             short = f", over only {self.run_seconds:.1f} s"
-        return f"{self.rate:.1f} {label} ({share:.0%} of {self.allowed:g}/s allowed{short})"
+        allowed = f"{self.allowed:g}/s limits allow"
+        return f"{self.rate:.1f} {label} ({share:.0%} of what {allowed}{short})"
 
     def requests_text(self) -> str:
         """``requests 1234 (1100 while running)  retries 3``."""

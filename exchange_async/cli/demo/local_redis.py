@@ -3,20 +3,33 @@ free loopback port, nothing saved to disk, stopped when the demo ends."""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import socket
 import subprocess
 import tempfile
 import time
 from types import TracebackType
+from urllib.parse import urlsplit, urlunsplit
 
-__all__ = ["NO_REDIS", "NO_REDIS_CLIENT", "LocalRedis", "redis_problem"]
+from .._sim import install_hint
+
+__all__ = [
+    "NO_REDIS",
+    "NO_REDIS_CLIENT",
+    "LocalRedis",
+    "redis_problem",
+    "redis_unreachable",
+    "shown_url",
+]
 
 NO_REDIS = (
     "--processes needs Redis to share the rate limits: pass --redis redis://HOST:PORT/DB, "
     "or install redis-server (e.g. apt-get install redis-server) and the demo starts its own"
 )
-NO_REDIS_CLIENT = '--processes needs the Redis client: pip install "exchange-async[redis]"'
+NO_REDIS_CLIENT = f"--processes needs the Redis client: {install_hint('redis')}"
+PING_TIMEOUT = 3.0
+"""Seconds the Redis given with ``--redis`` has to answer PING before the demo gives up."""
 
 
 def redis_problem(redis_url: str | None) -> str | None:
@@ -27,6 +40,39 @@ def redis_problem(redis_url: str | None) -> str | None:
         return NO_REDIS_CLIENT
     if redis_url is None and shutil.which("redis-server") is None:
         return NO_REDIS
+    return None
+
+
+def shown_url(url: str) -> str:
+    """``url`` with its password, if any, replaced by ``***``."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
+async def redis_unreachable(url: str, seconds: float = PING_TIMEOUT) -> str | None:
+    """Why the Redis at ``url`` cannot share the limits (one line), or None: it answers."""
+    import redis.asyncio as aioredis
+    from redis.exceptions import RedisError
+
+    where = shown_url(url)
+    try:
+        client = aioredis.from_url(url, socket_connect_timeout=seconds, socket_timeout=seconds)
+    except ValueError as error:  # not a Redis URL
+        return f"--redis {where}: {str(error).splitlines()[0]}"
+    try:
+        await asyncio.wait_for(client.ping(), seconds)
+    except (OSError, TimeoutError, RedisError) as error:
+        reason = (str(error).splitlines() or [""])[0].replace(url, where) or type(error).__name__
+        return (
+            f"cannot reach Redis at {where} ({reason}): start it, or leave --redis out and "
+            "the demo starts its own redis-server"
+        )
+    finally:
+        await client.aclose()
     return None
 
 

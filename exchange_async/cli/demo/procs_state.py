@@ -13,6 +13,7 @@ from .tracker import Check
 
 if TYPE_CHECKING:
     from .._sim import FleetAccount, Simulator
+    from .procs_fleet import StreamCheck
 
 __all__ = ["FleetState"]
 
@@ -38,15 +39,21 @@ class FleetState(RateMeter):
         """Each worker's last status (its final report once it ended)."""
         self.phase = "running"
         self.ended_at: float | None = None
+        self.gone: set[int] = set()
+        """Workers killed on purpose: nothing more to wait for from them."""
 
     def _total(self, key: str) -> int:
         return sum(int(status.get(key, 0)) for status in self.latest)
 
-    def _merged(self, key: str) -> dict[str, int]:
+    def _merged(self, key: str, *, live: bool = False) -> dict[str, int]:
         counts: Counter[str] = Counter()
-        for status in self.latest:
+        for status in self._live() if live else self.latest:
             counts.update(status.get(key, {}))
         return dict(counts)
+
+    def _live(self) -> list[dict[str, Any]]:
+        """The statuses of the workers not killed: who polls what right now."""
+        return [status for i, status in enumerate(self.latest) if i not in self.gone]
 
     def requests(self) -> int:
         """Requests sent so far, every worker."""
@@ -64,7 +71,7 @@ class FleetState(RateMeter):
 
     def waiting(self) -> int:
         """While settling: accounts not caught up yet (every worker until it has settled)."""
-        if any(status.get("phase") != "settling" for status in self.latest):
+        if any(status.get("phase") != "settling" for status in self._live()):
             return max(1, self._total("waiting"))
         return self._total("waiting")
 
@@ -84,7 +91,7 @@ class FleetState(RateMeter):
         now = self.ended_at or time.monotonic()
         run_end = self.frozen_at or now
         requests = self.requests()
-        all_rows = [AccountRow(**row) for status in self.latest for row in status.get("rows", [])]
+        all_rows = [AccountRow(**row) for status in self._live() for row in status.get("rows", [])]
         recent = [line for status in self.latest for line in status.get("recent", [])]
         return Frame(
             phase=self.phase,
@@ -96,13 +103,14 @@ class FleetState(RateMeter):
             waiting=self.waiting() if self.phase == "settling" else 0,
             rate=self._rate(now),
             allowed=self.allowed_rate(),
+            rate_seconds=self._rate_seconds(now),
             requests=requests,
             run_requests=self.run_requests if self.frozen_at else requests,
             retries=self._total("retries"),
             events=sum(self.events().values()),
             orders=self._merged("orders"),
-            states=self._merged("states"),
-            unsynced=self._total("unsynced"),
+            states=self._merged("states", live=True),
+            unsynced=sum(int(status.get("unsynced", 0)) for status in self._live()),
             violations=self.sim.limit_violations(),
             rows=tuple(sort_rows(all_rows)[:rows]),
             recent=tuple(recent[-50:]),
@@ -115,9 +123,10 @@ class FleetState(RateMeter):
             merged.update(status.get("statuses", {}))
         return merged
 
-    def check(self) -> Check:
-        """Each caught-up account's orders, as its worker's events told them, against the
-        simulator's (as `Tracker.check` does in one process)."""
+    def check(self, stream: StreamCheck | None = None) -> Check:
+        """Each caught-up account's orders, as the events told them, against the simulator's
+        (as `Tracker.check` does in one process): the events of the fleet's stream when
+        ``stream`` is given, else those each worker saw."""
         result = Check(invented=self._total("contradictions"))
         statuses = self.statuses()
         books: dict[str, list[str]] = {}
@@ -125,6 +134,9 @@ class FleetState(RateMeter):
         for worker in self.latest:
             books.update(worker.get("books", {}))
             targets.update(worker.get("targets", {}))
+        if stream is not None:
+            books = {name: list(book) for name, book in stream.books.items()}
+            result.invented = stream.contradictions
         for account in self.fleet:
             status = statuses.get(account.name)
             if status is None or status["state"] == "stopped" or not status["snapshots"]:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from .frame import MIN_RATE_SECONDS
 
 if TYPE_CHECKING:
-    from exchange_async_sim import FleetAccount
+    from .._sim import FleetAccount
 
 __all__ = [
     "BITGET_PER_ACCOUNT",
@@ -67,6 +67,12 @@ class RateMeter:
         self._samples.append((now, self.requests()))
         while len(self._samples) > 2 and now - self._samples[1][0] >= RATE_WINDOW:
             self._samples.popleft()
+
+    def _rate_seconds(self, now: float) -> float:
+        """The span :meth:`_rate` is measured over at ``now``."""
+        if self.frozen_at is not None:
+            return self.frozen_at - self.started
+        return self._samples[-1][0] - self._samples[0][0]
 
     def _rate(self, now: float) -> float | None:
         if self.frozen_at is not None:

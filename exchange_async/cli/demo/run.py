@@ -20,13 +20,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, TextIO
 
-from ... import BitgetCredentials, CoinWCredentials, Event, Poller
-from ..._core.limiter import Limiter
+from ... import BitgetCredentials, CoinWCredentials, Event, Fleet, Poller
+from ..._core.limits import Limiter
+from ..._core.transport.lean import LeanTransport
 from .. import _sim
 from .advice import coverage_warnings, live_notes
-from .frame import Frame
+from .frame import Frame, counted
 from .plain import PlainView
 from .report import DemoReport
+from .sends import SendLog
 from .tracker import Check, Tracker
 
 if TYPE_CHECKING:
@@ -37,9 +39,7 @@ __all__ = ["BAD_KEY", "NO_RICH", "DemoOptions", "run_demo"]
 PRODUCT_TYPES = ("USDT-FUTURES", "COIN-FUTURES", "USDC-FUTURES")
 BAD_KEY = "bad-key"
 """With ``faults``: the name of the CoinW account whose secret is wrong (it stops)."""
-NO_RICH = (
-    'the live view needs rich: pip install "exchange-async[demo]"; showing status lines instead'
-)
+NO_RICH = f"the live view needs rich ({_sim.install_hint('demo')}); showing status lines instead"
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,9 +104,13 @@ def _poller(
     *,
     bad_key: bool,
     rate_limits: str | Limiter | None = None,
+    sends: SendLog | None = None,
+    member: Fleet | None = None,
 ) -> Poller:
-    """A poller over ``fleet`` (limits in-process, or shared through ``rate_limits``)."""
-    poller = Poller(timeout=5.0, rate_limits=rate_limits)
+    """A poller over ``fleet`` (limits in-process, or shared through ``rate_limits``),
+    sending through ``sends`` (it stays open when the poller closes); with ``member`` (an
+    `ea.Fleet`), one worker of that fleet."""
+    poller = Poller(timeout=5.0, rate_limits=rate_limits, transport=sends, fleet=member)
     for account in fleet:
         if account.exchange == "bitget":
             assert account.passphrase is not None
@@ -129,7 +133,7 @@ def _opening(fleet: list[FleetAccount], options: DemoOptions, base_url: str) -> 
     bitget = sum(1 for a in fleet if a.exchange == "bitget")
     bad = " + 1 CoinW with a bad key" if options.faults else ""
     return (
-        f"exchange-async demo: {options.accounts} accounts ({bitget} Bitget, "
+        f"exchange-async demo: {counted(options.accounts, 'account')} ({bitget} Bitget, "
         f"{len(fleet) - bitget} CoinW{bad}) on a simulator at {base_url}: "
         f"{options.duration:g} s of changing data, then up to {options.settle:g} s settling. "
         "Ctrl-C ends early with a summary."
@@ -151,20 +155,26 @@ async def run_demo(
     view, note = make_view(options, out, err)
     if note:
         print(f"exchange-async demo: {note}", file=err, flush=True)
+    sim.referee.keep = True  # the summary pairs its arrivals with the clients' sends
+    sends = SendLog(LeanTransport())
     async with module.SimulatorServer(sim) as server:
-        poller = _poller(fleet, server.base_url, bad_key=options.faults)
+        poller = _poller(fleet, server.base_url, bad_key=options.faults, sends=sends)
         tracker = Tracker(
             sim, poller, fleet, duration=options.duration, settle_limit=options.settle
         )
         gc.freeze()  # the fleet's setup lives for the whole run: keep it out of GC passes
-        async with poller:
-            consumer = asyncio.create_task(tracker.consume())
-            report = await _watch(tracker, view, _opening(fleet, options, server.base_url))
-        await consumer
+        try:
+            async with poller:
+                consumer = asyncio.create_task(tracker.consume())
+                opening = _opening(fleet, options, server.base_url)
+                report = await _watch(tracker, view, opening, sends)
+            await consumer
+        finally:
+            await sends.aclose()
     return report
 
 
-async def _watch(tracker: Tracker, view: View, opening: str) -> DemoReport:
+async def _watch(tracker: Tracker, view: View, opening: str, sends: SendLog) -> DemoReport:
     """Run the phases with the view drawing; stop the view whatever happens."""
     tracker.on_event = view.event
     stop = asyncio.Event()
@@ -180,6 +190,9 @@ async def _watch(tracker: Tracker, view: View, opening: str) -> DemoReport:
         await asyncio.gather(ticker, return_exceptions=True)
         final = tracker.finish(interrupted=interrupted)
         report = _report(tracker, final, None if interrupted else tracker.check())
+        report.pairing = tracker.sim.referee.pair(sends.by_scope(tracker.fleet))
+        if not report.interrupted:
+            report.warnings = coverage_warnings(tracker, report)
         view.stop(final)
     return report
 
@@ -248,7 +261,7 @@ def _report(tracker: Tracker, final: Frame, check: Check | None) -> DemoReport:
     stopped = {n: s.last_error or "stopped" for n, s in statuses.items() if s.state == "stopped"}
     never = [n for n, s in statuses.items() if not s.snapshots and s.state != "stopped"]
     bitget = sum(1 for a in tracker.fleet if a.exchange == "bitget")
-    report = DemoReport(
+    return DemoReport(
         frame=final,
         bitget_accounts=bitget,
         coinw_accounts=len(tracker.fleet) - bitget,
@@ -262,9 +275,6 @@ def _report(tracker: Tracker, final: Frame, check: Check | None) -> DemoReport:
         check=check,
         never_synced=sorted(never),
     )
-    if not report.interrupted:
-        report.warnings = coverage_warnings(tracker, report)
-    return report
 
 
 def _peak_rss_mib() -> float:

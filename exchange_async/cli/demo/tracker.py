@@ -21,7 +21,7 @@ from ... import (
     OrderOpened,
     Poller,
 )
-from .frame import AccountRow, Frame, sort_rows
+from .frame import AccountRow, Frame, counted, sort_rows
 from .rates import BITGET_PER_ACCOUNT, BITGET_PER_IP, COINW_PER_ACCOUNT, RateMeter
 
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ def describe(event: Event) -> str:
     if isinstance(event, OrderClosed):
         return f"{who} closed  {event.key}"
     if isinstance(event, AccountSynced):
-        return f"{who} synced  {event.orders} orders in the first snapshot"
+        return f"{who} synced  {counted(event.orders, 'order')} in the first snapshot"
     if isinstance(event, AccountError):
         return f"{who} error   {event.error} ({event.failures}x), retry in {event.retry_in:.1f}s"
     if isinstance(event, AccountRateLimited):
@@ -158,7 +158,9 @@ class Tracker(RateMeter):
         self.run_requests = self.requests()
         self.phase = "settling"
         self.targets = {
-            s.name: s.snapshots + 2 for s in self.poller.accounts.values() if s.state != "stopped"
+            s.name: s.snapshots + 2
+            for s in self.poller.accounts.values()
+            if s.state not in ("stopped", "idle")  # idle: another worker of a fleet holds it
         }
 
     def waiting(self) -> list[str]:
@@ -168,7 +170,7 @@ class Tracker(RateMeter):
             name
             for name, target in self.targets.items()
             if name in statuses
-            and statuses[name].state != "stopped"
+            and statuses[name].state not in ("stopped", "idle")
             and statuses[name].snapshots < target
         ]
 
@@ -201,6 +203,7 @@ class Tracker(RateMeter):
             waiting=len(self.waiting()) if self.phase == "settling" else 0,
             rate=self._rate(now),
             allowed=self.allowed_rate(),
+            rate_seconds=self._rate_seconds(now),
             requests=requests,
             run_requests=self.run_requests if self.frozen_at else requests,
             retries=self.retries(),
@@ -237,7 +240,7 @@ def _row(status: AccountStatus) -> AccountRow:
     state = status.state.value
     note = status.last_error if state not in ("ok", "starting") else status.last_event
     if state == "starting" and status.requests:
-        note = f"first snapshot: {status.requests} requests so far"
+        note = f"first snapshot: {counted(status.requests, 'request')} so far"
     return AccountRow(
         name=status.name,
         exchange=status.exchange,

@@ -1,5 +1,6 @@
-"""One worker process of ``exchange-async demo --processes N``: a Poller over its share of the
-accounts, limits shared through Redis, reporting to the parent over its pipes.
+"""One worker process of ``exchange-async demo --processes N``: a fleet worker (`ea.Fleet`) over
+every account, polling those whose lease it holds, limits shared through Redis, reporting to
+the parent over its pipes.
 
 Run as ``python -m exchange_async.cli.demo.worker``. Protocol (one JSON object per line):
 the parent writes the :class:`WorkerSpec` on stdin, then ``"freeze"`` (the data stopped
@@ -18,9 +19,11 @@ import sys
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, cast
 
-from ... import RedisLimiter
+from ... import AccountState, AccountStatus, Fleet, RedisLimiter
+from ..._core.transport.lean import LeanTransport
 from .frame import sort_rows
 from .run import _peak_rss_mib, _poller
+from .sends import SendLog
 from .tracker import Tracker, _row
 
 if TYPE_CHECKING:
@@ -56,13 +59,27 @@ class WorkerSpec:
     """`FleetAccount` fields, one dict per account."""
     bad_key: bool
     """Also watch the CoinW account with a wrong secret (``--faults``)."""
+    send_log: str
+    """The file to write when each request was sent (`SendLog.write`), before the final
+    report."""
+    fleet_name: str = "demo"
+    """The fleet every worker of this run joins (`ea.Fleet`'s ``name``)."""
+    worker_id: str = "worker-1"
 
 
 def spec_for(
-    fleet: list[FleetAccount], base_url: str, redis_url: str, *, bad_key: bool
+    fleet: list[FleetAccount],
+    base_url: str,
+    redis_url: str,
+    *,
+    bad_key: bool,
+    send_log: str,
+    fleet_name: str = "demo",
+    worker_id: str = "worker-1",
 ) -> WorkerSpec:
-    """The spec of a worker watching ``fleet``."""
-    return WorkerSpec(base_url, redis_url, [_account_fields(a) for a in fleet], bad_key)
+    """The spec of a worker watching ``fleet`` as ``worker_id`` of fleet ``fleet_name``."""
+    fields = [_account_fields(a) for a in fleet]
+    return WorkerSpec(base_url, redis_url, fields, bad_key, send_log, fleet_name, worker_id)
 
 
 def _account_fields(account: FleetAccount) -> dict[str, Any]:
@@ -70,9 +87,14 @@ def _account_fields(account: FleetAccount) -> dict[str, Any]:
     return {name: getattr(account, name) for name in names}
 
 
+def _held(tracker: Tracker) -> list[AccountStatus]:
+    """The accounts this worker polls right now (the fleet gave the others to other workers)."""
+    return [s for s in tracker.poller.accounts.values() if s.state is not AccountState.IDLE]
+
+
 def status(tracker: Tracker) -> dict[str, Any]:
-    """The numbers the parent adds up for its frame."""
-    statuses = list(tracker.poller.accounts.values())
+    """The numbers the parent adds up for its frame (of the accounts this worker holds)."""
+    statuses = _held(tracker)
     return {
         "phase": tracker.phase,
         "requests": tracker.requests(),
@@ -88,7 +110,7 @@ def status(tracker: Tracker) -> dict[str, Any]:
 
 
 def _rows(tracker: Tracker) -> list[dict[str, Any]]:
-    rows = sort_rows([_row(s) for s in tracker.poller.accounts.values()])[:ROWS]
+    rows = sort_rows([_row(s) for s in _held(tracker)])[:ROWS]
     return [asdict(row) for row in rows]
 
 
@@ -101,7 +123,7 @@ def _count(values: Any) -> dict[str, int]:
 
 def final(tracker: Tracker) -> dict[str, Any]:
     """The last report: status plus what the parent's check and summary need."""
-    statuses = tracker.poller.accounts
+    statuses = {s.name: s for s in _held(tracker)}
     return status(tracker) | {
         "final": True,
         "books": {name: sorted(book) for name, book in tracker.books.items()},
@@ -154,7 +176,11 @@ async def run_worker(spec: WorkerSpec) -> bool:
     module = __import__("exchange_async_sim")
     fleet = [module.FleetAccount(**fields) for fields in spec.accounts]
     limiter, client = _limiter(spec.redis_url)
-    poller = _poller(fleet, spec.base_url, bad_key=spec.bad_key, rate_limits=limiter)
+    sends = SendLog(LeanTransport())
+    member = Fleet(spec.redis_url, name=spec.fleet_name, worker_id=spec.worker_id)
+    poller = _poller(
+        fleet, spec.base_url, bad_key=spec.bad_key, rate_limits=limiter, sends=sends, member=member
+    )
     # The tracker's simulator-side parts (frame, check) run in the parent, not here.
     tracker = Tracker(cast("Simulator", None), poller, fleet, duration=0.0, settle_limit=0.0)
     gc.freeze()
@@ -169,10 +195,12 @@ async def run_worker(spec: WorkerSpec) -> bool:
         await asyncio.gather(reporter, return_exceptions=True)
         closing = asyncio.create_task(poller.aclose())
         done, _ = await asyncio.wait([closing, consumer], timeout=CLOSE_GRACE)
+        sends.write(spec.send_log, fleet)
         _send(final(tracker))
     if len(done) < 2:
         print(NOT_CLOSED, file=sys.stderr, flush=True)
         return False
+    await sends.aclose()
     await limiter.aclose()
     await client.aclose(close_connection_pool=True)
     return True

@@ -1,0 +1,174 @@
+"""What a `RedisLimiter` does while Redis is unreachable: this process's share of each limit.
+
+`Outage` owns the fallback: the in-process `MemoryLimiter` that keeps the shares, the probe
+that notices Redis is back, and the window after it when requests also stay within the share.
+A process's share of a budget that ``count`` processes share is ``N // count`` per window with
+the margin doubled: together never more than N in any window, however their starts line up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from ..declarations import RateLimit
+from ..memory import MemoryLimiter
+from ..seam import Budget, Permit
+from .keys import Plan
+from .permits import RedisWaitGroup, no_share_error, timeout_error, wake
+from .waits import Sleeps
+
+__all__ = ["HORIZON", "NO_SHARE_WAIT", "Outage", "share_of", "shares_of"]
+
+log = logging.getLogger("exchange_async.limiter")
+
+_PROBE_MAX = 1.0
+"""Seconds between two probes of an unreachable Redis, at most."""
+HORIZON = 1.0
+"""Seconds ahead Redis reserves a slot, at most (further waiters come back later): so a process
+that loses Redis knows no slot given out before lies more than this after the loss."""
+NO_SHARE_WAIT = 10.0
+"""Seconds a call with no ``max_rate_wait`` waits for Redis with no share (never a silent hang)."""
+_MIN_SHARE_MARGIN = 0.02
+"""The least safety margin of a share (its window must leave room for other processes)."""
+
+
+def share_of(budget: Budget, count: int) -> Budget | None:
+    """One process's share of ``budget`` when ``count`` processes share it, or None.
+
+    Each may start ``N // count`` per window with the margin doubled (at least 2 %): together
+    never more than N in any window, however their starts line up. Fewer than one each: None.
+    """
+    limit = budget.limit
+    per_process = limit.max_requests // max(1, count)
+    if per_process == 0:
+        return None
+    margin = min(1.0, max(2 * budget.margin, _MIN_SHARE_MARGIN))
+    share = RateLimit(limit.name, per_process, limit.period, limit.scope)
+    return Budget(budget.server, share, budget.owner, margin)
+
+
+def shares_of(
+    budgets: Sequence[Budget], tags: Sequence[str], counts: dict[str, int]
+) -> list[Budget] | None:
+    """This process's share of each budget, ``counts`` processes sharing each hash tag."""
+    shares = []
+    for budget, tag_ in zip(budgets, tags, strict=True):
+        count = counts.get(tag_)
+        share = None if count is None else share_of(budget, count)
+        if share is None:
+            return None
+        shares.append(share)
+    return shares
+
+
+class Outage:
+    """The outage state of one `RedisLimiter` (see the module docstring).
+
+    ``counts``: processes sharing each hash tag, as last seen on Redis (shared with the
+    limiter, which updates it). ``plans``: every plan the limiter knows (to start the window
+    after an outage for each). ``ping``: one round trip to Redis (raises if it fails).
+    """
+
+    def __init__(
+        self,
+        sleeps: Sleeps,
+        counts: dict[str, int],
+        plans: Callable[[], Iterable[Plan]],
+        ping: Callable[[], Any],
+        call_timeout: float,
+    ) -> None:
+        self._sleeps = sleeps
+        self.counts = counts
+        self._plans = plans
+        self._ping = ping
+        self._call_timeout = call_timeout
+        self.down = False
+        self.down_since = 0.0
+        self.fallback: MemoryLimiter | None = None
+        self._seeded: set[str] = set()
+        self._dual_until: dict[str, float] = {}
+        self._up_waiters: list[asyncio.Future[None]] = []
+        self.probe: asyncio.Task[None] | None = None
+        self.on_up: Callable[[], None] = lambda: None
+
+    def went_down(self, error: BaseException) -> None:
+        """A Redis call failed: use this process's share until a probe gets an answer."""
+        if self.down:
+            return
+        self.down = True
+        self.down_since = self._sleeps.now()
+        self.fallback = self.fallback or MemoryLimiter()
+        self._seeded.clear()
+        reason = type(error).__name__
+        log.warning("Redis rate limiter unreachable (%s); using this process's share", reason)
+        loop = self._sleeps.loop
+        if loop is not None and (self.probe is None or self.probe.done()):
+            self.probe = loop.create_task(self._probe_until_up())
+
+    async def _probe_until_up(self) -> None:
+        delay = 0.05
+        task = asyncio.current_task()
+        assert task is not None
+        while True:
+            await asyncio.sleep(delay)
+            answered = True
+            try:
+                async with asyncio.timeout(self._call_timeout):
+                    await self._ping()
+            except Exception:
+                answered = False
+            if task.cancelling():  # `aclose` cancelled it (redis-py may have swallowed that)
+                raise asyncio.CancelledError
+            if answered:
+                break
+            delay = min(delay * 2, _PROBE_MAX)
+        now = self._sleeps.now()
+        for plan in self._plans():
+            for key, budget in zip(plan.keys, plan.budgets, strict=True):
+                window = budget.limit.period * (1 + 2 * budget.margin)
+                self._dual_until[key] = now + _PROBE_MAX + window
+        self.down = False
+        self.on_up()
+        log.warning("Redis rate limiter answers again; limits are shared through it")
+        for future in self._up_waiters:
+            wake(future)
+        self._up_waiters = []
+
+    def shares(self, plan: Plan) -> list[Budget] | None:
+        """This process's share of each budget (see `share_of`), or None if one has none."""
+        return shares_of(plan.budgets, plan.tags_of, self.counts)
+
+    def dual_shares(self, plan: Plan, now: float) -> list[Budget]:
+        """The shares a request must also keep to, just after an outage (else nothing)."""
+        if self.fallback is None or all(self._dual_until.get(k, 0.0) <= now for k in plan.keys):
+            return []
+        return self.shares(plan) or []
+
+    async def acquire_share(
+        self, plan: Plan, shares: list[Budget], deadline: float | None, group: RedisWaitGroup
+    ) -> Permit:
+        """A permit from this process's share (Redis is down)."""
+        assert self.fallback is not None
+        for key, share in zip(plan.keys, shares, strict=True):
+            if key not in self._seeded:  # every slot Redis gave out has passed by then
+                self._seeded.add(key)
+                self.fallback.hold(share, self.down_since + HORIZON + share.interval)
+        now = self._sleeps.now()
+        max_wait = None if deadline is None else max(0.0, deadline - now)
+        return await self.fallback.acquire(shares, max_wait=max_wait, group=group.memory)
+
+    async def wait_for_redis(
+        self, plan: Plan, deadline: float | None, group: RedisWaitGroup
+    ) -> None:
+        """No known share: wait for Redis until ``deadline`` (None: `NO_SHARE_WAIT` s)."""
+        now = self._sleeps.now()
+        if deadline is not None and now >= deadline:
+            raise timeout_error(plan)
+        until = now + NO_SHARE_WAIT if deadline is None else deadline
+        self._up_waiters = [f for f in self._up_waiters if not f.done()]
+        await self._sleeps.sleep(until, group, plan, self._up_waiters)
+        if deadline is None and self.down and self._sleeps.now() >= until:
+            raise no_share_error(plan)

@@ -1,0 +1,34 @@
+"""The fleet's Redis connection, and the errors that mean "Redis did not answer"."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._errors import ValidationError
+
+__all__ = ["connect", "redis_errors"]
+
+_POOL = 64
+"""Connections to Redis per worker at most (commits of many accounts queue for one)."""
+
+
+def connect(url: str, *, timeout: float) -> Any:
+    """A ``redis.asyncio.Redis`` on ``url``: a bounded pool, every call at most ``timeout``
+    seconds (a hung Redis must not hold a worker past its leases)."""
+    try:
+        import redis.asyncio as aioredis
+    except ImportError:  # pragma: no cover - depends on the install
+        raise ValidationError(
+            'a fleet needs the redis extra: pip install "exchange-async[redis]"'
+        ) from None
+    pool = aioredis.BlockingConnectionPool.from_url(
+        url, max_connections=_POOL, socket_timeout=timeout, socket_connect_timeout=timeout
+    )
+    return aioredis.Redis(connection_pool=pool)
+
+
+def redis_errors() -> tuple[type[BaseException], ...]:
+    """What a Redis call raises when Redis is down, slow or unreachable."""
+    from redis.exceptions import RedisError
+
+    return (RedisError, OSError, TimeoutError)

@@ -1,0 +1,178 @@
+"""`FleetEvents`: every account's events, from every worker, through a Redis consumer group."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from types import TracebackType
+from typing import Any, Self
+
+from .._core.limits import check_redis_url
+from .._core.params import check_int_range, check_seconds
+from .._core.pipeline.signing import require_text
+from .._errors import ClientClosedError
+from ..poller.events import Event
+from .codec import decode_event
+from .connection import connect, redis_errors
+from .keys import FleetKeys
+
+__all__ = ["FleetEvents"]
+
+Entry = tuple[bytes, dict[bytes, bytes]]
+
+
+class FleetEvents:
+    """Reads a fleet's event stream as ``consumer`` of consumer group ``group``.
+
+    ::
+
+        async with ea.FleetEvents(url, name="copy-desk", group="risk", consumer="risk-1") as events:
+            async for event in events:
+                handle(event)                # de-duplicate by event.event_id
+                await events.ack(event)
+
+    Every event is delivered **at least once** to some consumer of the group: one that is not
+    acknowledged within ``claim_idle`` seconds (its consumer died, or hangs) is claimed by
+    another consumer of the group (``XAUTOCLAIM``, tried every ``claim_every`` seconds), and a
+    consumer that restarts under the same name first gets what it had not acknowledged. So
+    handle events idempotently, or remember the ``event_id``\\ s you have handled. Events of
+    one account come in order, except a redelivered one, which comes again later.
+
+    A new group starts at ``start``: ``"0"`` (default) every event the stream still holds,
+    ``"$"`` only events committed from now on. ``batch`` events are read per call; a read waits
+    at most ``block`` seconds for new events.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        name: str,
+        group: str,
+        consumer: str,
+        start: str = "0",
+        batch: int = 100,
+        block: float = 1.0,
+        claim_idle: float = 30.0,
+        claim_every: float = 5.0,
+        key_prefix: str = "ea",
+    ) -> None:
+        self._url = check_redis_url(url, "FleetEvents' url")
+        self.group = require_text("group", group)
+        self.consumer = require_text("consumer", consumer)
+        self._start = require_text("start", start)
+        self._batch = check_int_range("batch", batch, 1, 100_000)
+        self._block_ms = round(check_seconds("block", block, maximum=3600.0) * 1000)
+        self._claim_idle_ms = round(check_seconds("claim_idle", claim_idle) * 1000)
+        self._claim_every = check_seconds("claim_every", claim_every, inclusive=False)
+        keys = FleetKeys(require_text("key_prefix", key_prefix), require_text("name", name))
+        self._stream = keys.stream
+        self._client: Any = None
+        self._closed = False
+        self._entries: dict[str, bytes] = {}
+        self.delivered = 0
+        """Events yielded so far (redeliveries included)."""
+        self.claimed = 0
+        """Events taken over from another consumer of the group."""
+
+    async def __aenter__(self) -> Self:
+        await self.open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def open(self) -> None:
+        """Connect and create the group if it does not exist (``async with`` does this)."""
+        if self._closed:
+            raise ClientClosedError("FleetEvents is closed")
+        if self._client is not None:
+            return
+        from redis.exceptions import ResponseError
+
+        self._client = connect(self._url, timeout=self._block_ms / 1000 + 5.0)
+        try:
+            await self._client.xgroup_create(self._stream, self.group, self._start, mkstream=True)
+        except ResponseError as error:
+            if "BUSYGROUP" not in str(error):
+                raise
+
+    async def aclose(self) -> None:
+        """Close the connection; events not acknowledged go to other consumers later."""
+        self._closed = True
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose(close_connection_pool=True)
+
+    async def ack(self, *events: Event) -> None:
+        """Acknowledge ``events`` (one call for many is one round trip): they will not be
+        delivered to this group again."""
+        entries = [self._entries.pop(e.event_id, None) for e in events]
+        wanted = [entry for entry in entries if entry is not None]
+        if wanted and self._client is not None:
+            await self._client.xack(self._stream, self.group, *wanted)
+
+    def __aiter__(self) -> AsyncIterator[Event]:
+        return self._events()
+
+    async def _events(self) -> AsyncIterator[Event]:
+        if self._client is None:
+            raise ClientClosedError("use `async with FleetEvents(...)` before iterating")
+        # AttributeError: the client went away under a read (closed meanwhile).
+        failures: tuple[type[BaseException], ...] = (*redis_errors(), AttributeError)
+        try:
+            async for event in self._pending():
+                yield event
+            next_claim = time.monotonic() + self._claim_every
+            while self._client is not None:
+                if time.monotonic() >= next_claim:
+                    next_claim = time.monotonic() + self._claim_every
+                    for entry in await self._claim():
+                        self.claimed += 1
+                        yield self._event(entry)
+                for entry in await self._read(b">"):
+                    yield self._event(entry)
+        except failures:
+            if self._closed:  # closed while a read waited: the iteration just ends
+                return
+            raise
+
+    async def _pending(self) -> AsyncIterator[Event]:
+        """What this consumer was given before (a previous run) and did not acknowledge."""
+        cursor = b"0"
+        while entries := await self._read(cursor):
+            for entry in entries:
+                cursor = entry[0]
+                yield self._event(entry)
+
+    async def _read(self, cursor: bytes) -> list[Entry]:
+        block = self._block_ms if cursor == b">" else None
+        reply = await self._client.xreadgroup(
+            self.group, self.consumer, {self._stream: cursor}, count=self._batch, block=block
+        )
+        return [e for _, entries in reply or [] for e in entries if e[1]]
+
+    async def _claim(self) -> list[Entry]:
+        """Entries idle longer than ``claim_idle`` in other consumers' hands, now ours."""
+        claimed: list[Entry] = []
+        start = b"0-0"
+        while True:
+            reply = await self._client.xautoclaim(
+                self._stream, self.group, self.consumer, self._claim_idle_ms, start, self._batch
+            )
+            start, entries = reply[0], reply[1]
+            claimed.extend(e for e in entries if e and e[1])
+            if start in (b"0-0", "0-0") or len(claimed) >= self._batch:
+                return claimed
+
+    def _event(self, entry: Entry) -> Event:
+        entry_id, fields = entry
+        event = decode_event(fields[b"data"], fields[b"id"].decode())
+        self._entries[event.event_id] = entry_id
+        self.delivered += 1
+        return event
