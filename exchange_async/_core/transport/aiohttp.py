@@ -29,9 +29,8 @@ from ..._errors import (
     ValidationError,
 )
 from .base import DEFAULT_MAX_REPLY_BYTES, OnSent, TransportRequest, TransportResponse
-from .choose import resolve_http_session
 
-__all__ = ["DEFAULT_MAX_REPLY_BYTES", "AiohttpTransport", "HttpSession", "resolve_http_session"]
+__all__ = ["DEFAULT_MAX_REPLY_BYTES", "AiohttpTransport", "HttpSession", "new_http_session"]
 
 HttpSession = aiohttp.ClientSession
 """The aiohttp session type a caller may share with the SDK (``http_session=``)."""
