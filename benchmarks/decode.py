@@ -1,8 +1,9 @@
 """Decoding a reply into typed values: the SDK against pydantic v2, json.loads, orjson, msgspec.
 
-Replies: the 50-row Bitget page (every field a string, unset prices ``""``) and a 20-order
-CoinW page in both of CoinW's renderings ("numbers": JSON numbers; "strings": numeric strings).
-Contenders:
+Replies: the 50-row Bitget page (every field a string, unset prices ``""``), a Bitget page of
+50 copies of the docs' example row as the docs print it (pretty-printed, one stop price set,
+one blank), and a 20-order CoinW page in both of CoinW's renderings ("numbers": JSON numbers;
+"strings": numeric strings). Contenders:
 
 - ``exchange_async``: the SDK's own decode path (see ``benchmarks._sdk``), public models out;
 - ``pydantic v2``: models with the contract's fields and types, ``model_validate_json``;
@@ -10,6 +11,10 @@ Contenders:
 - ``orjson``: ``orjson.loads`` to dicts, no typing (JSON numbers become floats);
 - ``msgspec Decimal floor``: msgspec into structs with the contract's types and no Python
   post-processing (Bitget's unset prices stay ``str``, as ``""`` is no Decimal);
+- ``msgspec exact floor``: msgspec into structs with exactly the contract's types (unset
+  prices ``None``, set ones ``Decimal``), from a copy of the body whose blanks were made
+  ``null`` before timing: what msgspec alone costs for the SDK's exact output, the bound for
+  any decoder that gives it (Bitget only; CoinW has no blanks, so its Decimal floor is exact);
 - ``msgspec str floor``: msgspec into str-only structs (Bitget and CoinW "strings" only).
 
 Values are checked before timing: each result, turned into plain values (Decimal, int, str,
@@ -71,6 +76,30 @@ def plain_type(kind: Any) -> Any:
 # -- msgspec floors ------------------------------------------------------------------------
 
 
+DOCS_ROW = b"""{
+"trackingNo": "1231231231",
+"openOrderId": "123123123123",
+"symbol": "BTCUSDT",
+"posSide": "long",
+"openLeverage": "20",
+"openPriceAvg": "26248.9",
+"openTime": "1695801595658",
+"openSize": "0.1000000000000000",
+"presetStopSurplusPrice": "27561.34",
+"presetStopLossPrice": "",
+"openFee": "-2.62489",
+"followCount": "1"
+}"""
+"""The row of Bitget's own response example (its docs page), with the stop-loss price unset."""
+
+
+def docs_example_body(rows: int = BITGET_ROWS) -> bytes:
+    """A page of ``rows`` copies of `DOCS_ROW`, laid out as Bitget's docs print a reply."""
+    head = b'{\n"code": "00000",\n"msg": "success",\n"requestTime": 1695801601016,\n"data": {\n'
+    listed = b'"trackingList": [\n' + b",\n".join([DOCS_ROW] * rows) + b'\n],\n"endId": "1"\n}\n}'
+    return head + listed
+
+
 def msgspec_struct(name: str, model: type, *, strings: bool, unset_as_str: bool) -> Any:
     """A struct with ``model``'s fields: every type ``str`` (``strings``) or the contract's
     (optional prices that arrive as ``""`` kept as ``str`` when ``unset_as_str``)."""
@@ -103,6 +132,33 @@ def msgspec_decoders(strings: bool) -> tuple[Decoder, Decoder]:
     bitget = msgspec.json.Decoder(page, strict=strings)
     coinw = msgspec.json.Decoder(reply, strict=strings)
     return bitget.decode, coinw.decode
+
+
+def msgspec_exact_floor() -> Decoder:
+    """Bitget pages into structs of exactly the contract's types, from a body whose blanks were
+    made ``null`` beforehand (untimed: each body is prepared once, then looked up)."""
+    row = msgspec_struct("XRow", ea.TrackingOrder, strings=False, unset_as_str=False)
+    data = msgspec.defstruct(
+        "XData",
+        [("tracking_list", list[row]), ("end_id", str | None)],  # type: ignore[valid-type]
+        rename="camel",
+    )
+    page = msgspec.defstruct("XPage", [("code", str), ("msg", str), ("data", data | None)])
+    decode = msgspec.json.Decoder(page, strict=False).decode
+    prepared: dict[bytes, bytes] = {}
+
+    def nulled(body: bytes) -> bytes:
+        for blank in (b'Price":""', b'Price": ""'):
+            body = body.replace(blank, blank[:-2] + b"null")
+        return body
+
+    def exact(body: bytes) -> Any:
+        ready = prepared.get(body)
+        if ready is None:
+            ready = prepared[body] = nulled(body)
+        return decode(ready)
+
+    return exact
 
 
 # -- pydantic ------------------------------------------------------------------------------
@@ -181,6 +237,10 @@ def plain_rows(result: Any, model: type) -> list[dict[str, Any]]:
     return out
 
 
+def _no_coinw(body: bytes) -> Any:
+    raise NotImplementedError("CoinW has no blanks: its Decimal floor is exact")
+
+
 def contenders() -> tuple[dict[str, tuple[Decoder, Decoder] | str], list[str]]:
     """Contender -> ``(bitget, coinw)`` decoders, or why it is skipped."""
     found: dict[str, tuple[Decoder, Decoder] | str] = {"exchange_async": sdk_decoders()}
@@ -196,6 +256,7 @@ def contenders() -> tuple[dict[str, tuple[Decoder, Decoder] | str], list[str]]:
     except ImportError as error:
         found["orjson"] = f"not installed ({error})"
     found["msgspec Decimal floor"] = msgspec_decoders(strings=False)
+    found["msgspec exact floor"] = (msgspec_exact_floor(), _no_coinw)
     found["msgspec str floor"] = msgspec_decoders(strings=True)
     return found, [name for name, item in found.items() if isinstance(item, str)]
 
@@ -217,6 +278,12 @@ def run(quick: bool = False) -> Outcome:
         outcome.skipped[name] = str(found.pop(name))
     replies = [
         (f"Bitget page, {BITGET_ROWS} rows", bitget_body(), 0, ea.TrackingOrder),
+        (
+            f"Bitget page, {BITGET_ROWS} x the docs' example row",
+            docs_example_body(),
+            0,
+            ea.TrackingOrder,
+        ),
         (f"CoinW, {COINW_ROWS} orders, numbers", coinw_body("numbers"), 1, ea.OrderInfo),
         (f"CoinW, {COINW_ROWS} orders, strings", coinw_body("strings"), 1, ea.OrderInfo),
     ]
@@ -234,12 +301,19 @@ def run(quick: bool = False) -> Outcome:
             decode = pair[which]
             try:
                 same = plain_rows(decode(body), model) == truth
+            except NotImplementedError:
+                exact[name] = "n/a"
+                continue
             except (msgspec.ValidationError, ValueError, TypeError) as error:
                 exact[name] = f"cannot decode ({type(error).__name__})"
                 continue
             exact[name] = "yes" if same else "NO"
             usable[name] = decode
-            if not same and name in ("exchange_async", "msgspec Decimal floor"):
+            if not same and name in (
+                "exchange_async",
+                "msgspec Decimal floor",
+                "msgspec exact floor",
+            ):
                 outcome.problems.append(f"{title}: {name} values differ from the wire's")
         times: dict[str, list[float]] = {name: [] for name in usable}
         numbers = {

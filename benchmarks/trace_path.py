@@ -14,7 +14,8 @@ Only the SDK's own files count (the simulator, aiohttp and the standard library 
 Whether the rate limiter has to wait for a slot (it takes a few more functions when it does)
 depends on timing, so the whole measurement runs ``--runs`` times (5), each on a fresh event
 loop, simulator and client, and the largest counts are reported, with the smallest beside
-them. ``--list`` prints the functions of the largest run.
+them. ``--list`` prints the functions of the largest run; ``--transport aiohttp`` measures the
+client on another of its transports.
 """
 
 from __future__ import annotations
@@ -78,15 +79,17 @@ def traced(trace: Trace) -> Iterator[None]:
         sys.setprofile(None)
 
 
-async def measure() -> tuple[Trace, Trace]:
-    """(cold call, warm call) over a loopback socket to the simulator."""
+async def measure(transport: str | None = None) -> tuple[Trace, Trace]:
+    """(cold call, warm call) over a loopback socket to the simulator (``transport``: the
+    client's ``transport=`` by name, None for its default)."""
     sim = Simulator(SimulatorConfig(seed=7))
     sim.add_bitget_account(api_key=KEY, secret_key=SECRET, passphrase=PASSPHRASE, orders=30)
     credentials = ea.BitgetCredentials(KEY, SECRET, PASSPHRASE)
     cold, warm = Trace(), Trace()
+    options: dict[str, Any] = {} if transport is None else {"transport": transport}
     async with (
         SimulatorServer(sim) as server,
-        ea.BitgetClient(credentials, base_url=server.base_url) as client,
+        ea.BitgetClient(credentials, base_url=server.base_url, **options) as client,
     ):
         with traced(cold):
             first = await client.get_current_tracking_orders("USDT-FUTURES")
@@ -115,8 +118,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--list", action="store_true", help="print every function entered")
     parser.add_argument("--runs", type=int, default=5, help="measurements (default 5)")
+    parser.add_argument("--transport", help="a transport by name (default: the client's own)")
     args = parser.parse_args(argv)
-    runs = [asyncio.run(measure()) for _ in range(max(1, args.runs))]
+    runs = [asyncio.run(measure(args.transport)) for _ in range(max(1, args.runs))]
     report("cold", [cold for cold, _ in runs], args.list)
     report("warm", [warm for _, warm in runs], args.list)
 

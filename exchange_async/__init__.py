@@ -34,6 +34,8 @@ from ._errors import (
 from .bitget import (
     BitgetClient,
     BitgetCredentials,
+    HistoryTrackingOrder,
+    HistoryTrackingOrdersPage,
     NotTraderError,
     PosSide,
     ProductType,
@@ -86,6 +88,8 @@ __all__ = [
     "ExchangeUnavailableError",
     "Fleet",
     "FleetEvents",
+    "HistoryTrackingOrder",
+    "HistoryTrackingOrdersPage",
     "MemoryTransport",
     "NotFoundError",
     "NotTraderError",

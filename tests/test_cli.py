@@ -18,6 +18,8 @@ import re
 import shlex
 import signal
 import sys
+import tomllib
+from pathlib import Path
 from unittest import mock
 
 import pytest
@@ -87,6 +89,11 @@ BITGET_ENV = {
     "BITGET_PASSPHRASE": BITGET_PASS,
 }
 COINW_ENV = {"COINW_API_KEY": COINW_KEY, "COINW_SECRET_KEY": COINW_SECRET}
+
+
+PROJECT_VERSION = tomllib.loads(
+    (Path(__file__).resolve().parent.parent / "pyproject.toml").read_text()
+)["project"]["version"]
 
 
 def one_line(err: str) -> str:
@@ -335,13 +342,42 @@ async def test_simulate_prints_commands_that_hit_the_simulator() -> None:
     assert err_bytes.decode().strip() == "exchange-async simulate: stopped"
 
 
+async def test_simulate_serves_more_accounts_and_prints_the_docs_address() -> None:
+    proc, lines = await _start_simulate("--port", "0", "--accounts", "3")
+    try:
+        base_url = re.search(r"http://127\.0\.0\.1:\d+", lines[0])
+        assert base_url
+        # The line every documentation example reads, ready to paste.
+        assert f"  export EXCHANGE_ASYNC_BASE_URL={base_url.group()}" in lines
+        assert lines[1].startswith("3 accounts per exchange")
+        assert "demo-bitget-002" in lines[1] and "demo-bitget-003" not in lines[1]
+        extra = {  # the second extra Bitget account, named as the output says
+            "BITGET_API_KEY": "demo-bitget-002",
+            "BITGET_SECRET_KEY": "demo-bitget-002-secret",
+            "BITGET_PASSPHRASE": "demo-bitget-002-pass",
+        }
+        args = ("tracking-orders", "--product-type", "usdt-futures", "--json")
+        code, out, err = await run_cli_process(*args, "--base-url", base_url.group(), env=extra)
+        assert code == 0, err
+        assert out.strip()
+        coinw = {"COINW_API_KEY": "demo-coinw-002", "COINW_SECRET_KEY": "demo-coinw-002-secret"}
+        code, _, err = await run_cli_process(
+            "coinw-orders", "--position-type", "plan", "--base-url", base_url.group(), env=coinw
+        )
+        assert code == 0, err
+    finally:
+        proc.send_signal(signal.SIGINT)
+        await asyncio.wait_for(proc.communicate(), 30)
+
+
 # -- packaging ----------------------------------------------------------------------------------
 
 
 async def test_python_m_exchange_async_and_a_light_import() -> None:
     code, out, _ = await run_cli_process("--version")
     assert code == 0
-    assert out.startswith("exchange-async ")
+    # What pip installed (the package metadata), not a constant that can drift from it.
+    assert out.strip() == f"exchange-async {PROJECT_VERSION}"
     probe = (
         "import sys, exchange_async, exchange_async.cli; "
         "print(sorted(m for m in sys.modules if m == 'aiohttp.web' or 'simulator' in m "

@@ -90,6 +90,13 @@ def test_sent_within_the_limits_and_arrived_over_them_is_said_without_blame() ->
 
 
 def test_arrivals_no_send_can_clear_keep_the_blame() -> None:
+    # E.g. a transport re-sending a request on a new connection without the limiter: the
+    # server counts two arrivals for one send in the log.
+    unlogged = pairing(at_arrival=1, unpaired=1)
+    assert sdk_over_limit(1, unlogged)
+    assert report(1, unlogged).exit_code == EXIT_UNHEALTHY
+    assert "1 arrival without a send in its log" in "\n".join(limit_lines(1, unlogged))
+    assert report(1, unlogged).to_json()["limits"]["bunched"] == "unlogged sends"
     assert sdk_over_limit(2, pairing(at_arrival=2, unpaired=5))
     assert sdk_over_limit(2, None)  # nothing to pair with: the referee's count stands
     assert not sdk_over_limit(0, None)

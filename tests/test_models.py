@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import re
+import typing
 from decimal import Decimal
+from typing import Annotated, Any
 
+import msgspec
 import pytest
 
 import exchange_async as ea
+from exchange_async._core.pipeline.decoder import BLANK_IS_NULL, ReplyDecoder, also_spelled
 from exchange_async.bitget.endpoints import CURRENT_TRACK
-from exchange_async.bitget.models import to_page
 from exchange_async.coinw.endpoints import ORDER_INFO
 
 BITGET_SEED = b"""{
@@ -42,8 +46,14 @@ def _strings_variant(body: bytes) -> bytes:
     return quoted.replace(b'"code": "0"', b'"code": 0')
 
 
+def _page(body: bytes) -> ea.TrackingOrdersPage:
+    page = CURRENT_TRACK.decoder.decode(body).data
+    assert isinstance(page, ea.TrackingOrdersPage)
+    return page
+
+
 def test_bitget_seed_example() -> None:
-    page = to_page(CURRENT_TRACK.decoder.decode(BITGET_SEED).data)
+    page = _page(BITGET_SEED)
     assert page.end_id == "1"
     (order,) = page.tracking_list
     assert order == ea.TrackingOrder(
@@ -67,7 +77,7 @@ def test_bitget_seed_example() -> None:
 @pytest.mark.parametrize("blank", ['""', "null", '"  "'])
 def test_bitget_unset_prices_are_none(blank: str) -> None:
     body = BITGET_SEED.replace(b'"27561.34"', blank.encode()).replace(b'"25855.16"', b'""')
-    (order,) = to_page(CURRENT_TRACK.decoder.decode(body).data).tracking_list
+    (order,) = _page(body).tracking_list
     assert order.preset_stop_surplus_price is None
     assert order.preset_stop_loss_price is None
 
@@ -78,14 +88,14 @@ def test_bitget_variants_request_time_string_unknown_fields_numeric_end_id() -> 
         .replace(b'"followCount": "1"', b'"followCount": "1", "newField": {"x": 1}')
         .replace(b'"endId": "1"', b'"endId": 1')
     )
-    page = to_page(CURRENT_TRACK.decoder.decode(body).data)
+    page = _page(body)
     assert page.end_id == "1"
     assert page.tracking_list[0].follow_count == 1
 
 
 def test_bitget_empty_page_has_no_cursor() -> None:
     body = b'{"code":"00000","msg":"success","data":{"trackingList":[],"endId":null}}'
-    page = to_page(CURRENT_TRACK.decoder.decode(body).data)
+    page = _page(body)
     assert page.tracking_list == [] and page.end_id is None
 
 
@@ -178,3 +188,64 @@ def test_coinw_message_style_error_envelope() -> None:
     body = b'{"code": 6003, "message": "require more permission", "retry": false, "success": false}'
     envelope = ORDER_INFO.decoder.decode(body)
     assert envelope.code == 6003 and envelope.text == "require more permission"
+
+
+# -- what the models declare drives the decoder ------------------------------------------------
+
+
+class _Blanks(msgspec.Struct, kw_only=True, rename="camel"):
+    avg_price: Annotated[Decimal, also_spelled("priceAvg")]
+    stop_price: Annotated[Decimal | None, BLANK_IS_NULL] = None
+    limit_price: Annotated[Decimal | None, BLANK_IS_NULL] = None
+    trigger_price: Decimal | None = None  # ends in "Price" too, but "" is NOT null for it
+    stop_type: Annotated[str | None, BLANK_IS_NULL] = None
+
+
+def test_blank_is_null_only_for_the_fields_that_say_so() -> None:
+    decoder = ReplyDecoder(list[_Blanks])
+    body = b'[{"stopPrice":"","limitPrice": "", "stopType":"","avgPrice":"1"},'
+    body += b'{"stopPrice":"2","avgPrice":"1"}]'
+    first, second = decoder.decode(body)
+    assert (first.stop_price, first.limit_price, first.stop_type) == (None, None, None)
+    assert second.stop_price == Decimal(2)
+    with pytest.raises(msgspec.ValidationError, match="triggerPrice"):
+        decoder.decode(b'[{"triggerPrice":"","avgPrice":"1"}]')  # a field that did not say so
+
+
+def test_other_spellings_of_a_field_are_accepted() -> None:
+    decoder = ReplyDecoder(list[_Blanks])
+    (row,) = decoder.decode(b'[{"priceAvg" : "26248.9", "stopPrice": ""}]')
+    assert row.avg_price == Decimal("26248.9") and row.stop_price is None
+    with pytest.raises(msgspec.ValidationError, match="avgPrice"):
+        decoder.decode(b'[{"x":"priceAvg"}]')  # a value, not a key
+
+    class Optional(msgspec.Struct):
+        avg_price: Annotated[Decimal | None, also_spelled("priceAvg")] = None
+
+    with pytest.raises(TypeError, match="required"):
+        ReplyDecoder(Optional)
+
+
+@pytest.mark.parametrize(
+    ("model", "row"),
+    [
+        (ea.TrackingOrder, json.loads(BITGET_SEED)["data"]["trackingList"][0]),
+        (ea.OrderInfo, json.loads(COINW_SEED)["data"][0]),
+    ],
+)
+def test_every_decimal_field_refuses_non_finite_values(model: type, row: dict[str, Any]) -> None:
+    # The per-row check is hand-written for speed: this proves it covers every Decimal field.
+    decoder = ReplyDecoder(list[model])  # type: ignore[valid-type]
+    money = [f for f in msgspec.structs.fields(model) if Decimal in _types(f.type)]
+    assert len(money) >= 6
+    for field in money:
+        for bad in ("NaN", "-Infinity", "sNaN"):
+            with pytest.raises(msgspec.ValidationError, match=field.name):
+                decoder.decode(msgspec.json.encode([{**row, field.encode_name: bad}]))
+
+
+def _types(annotation: Any) -> tuple[Any, ...]:
+    inner = typing.get_args(annotation)
+    if typing.get_origin(annotation) is Annotated:
+        return _types(inner[0])
+    return inner or (annotation,)

@@ -53,7 +53,7 @@ def test_simulate_without_the_simulator_is_one_line_and_exit_2() -> None:
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "exchange-async simulate: error: the simulator is not installed: "
-        'pip install "exchange-async[sim]"'
+        'pip install -e ".[sim]" in the exchange-async clone'
     ]
 
 

@@ -19,7 +19,7 @@ import pytest
 import exchange_async as ea
 from exchange_async._core.declarations import Endpoint
 from exchange_async.bitget import auth as bitget_auth
-from exchange_async.bitget.client import _TRACKING_PAGES
+from exchange_async.bitget.endpoints import TRACKING_PAGES
 
 pytestmark = pytest.mark.virtual_time  # no sockets: back-offs and limits in no real time
 
@@ -434,4 +434,32 @@ async def test_only_an_endpoint_that_declares_a_cursor_can_be_paged() -> None:
     endpoint: Endpoint[dict[str, int]] = Endpoint("GET", "/flat", (), dict, signed=False)
     async with client(ea.MemoryTransport(lambda r: reply({}))) as bitget:
         with pytest.raises(TypeError, match="cursor_param"):
-            bitget._pipeline.paginate(endpoint, {}, _TRACKING_PAGES)  # type: ignore[misc]
+            bitget._pipeline.paginate(endpoint, {}, TRACKING_PAGES)
+
+
+async def test_concurrent_first_calls_and_clients_share_one_clock_measurement() -> None:
+    # The clock step measures once per server and event loop: eight first calls of two clients
+    # of one server make one time request, and every signed request carries a timestamp.
+    transport = ea.MemoryTransport(bitget_server(lambda r: reply({"trackingList": []})))
+    async with client(transport) as one, client(transport) as two:
+        calls = [c.get_current_tracking_orders("USDT-FUTURES") for c in (one, two) * 4]
+        await asyncio.gather(*calls)
+    kinds = ["time" if r.url.endswith(TIME) else "track" for r in transport.requests]
+    assert kinds == ["time"] + ["track"] * 8
+    assert all("ACCESS-TIMESTAMP" in r.headers for r in track_requests(transport))
+
+
+async def test_a_failed_clock_measurement_is_not_repeated_on_every_call() -> None:
+    # The server's time unavailable: the local clock is used, and the next calls do not ask
+    # again (only a rejected timestamp does).
+    def handle(request: ea.TransportRequest) -> Any:
+        if request.url.endswith(TIME):
+            return ea.TransportResponse(404, {}, b"not here")
+        return reply({"trackingList": []})
+
+    transport = ea.MemoryTransport(handle)
+    async with client(transport) as bitget:
+        for _ in range(3):
+            await bitget.get_current_tracking_orders("USDT-FUTURES")
+    kinds = ["time" if r.url.endswith(TIME) else "track" for r in transport.requests]
+    assert kinds == ["time", "track", "track", "track"]

@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 import exchange_async as ea
 from exchange_async._core.params import MAX_MS
 from exchange_async.bitget.endpoints import CURRENT_TRACK
-from exchange_async.bitget.models import decode_tracking_orders_page
+from exchange_async.bitget.models import decode_page, decode_tracking_orders_page
 from exchange_async.coinw.endpoints import ORDER_INFO
 from exchange_async.coinw.models import decode_order_info
 
@@ -77,6 +77,11 @@ def _fields(row: bytes) -> dict[str, Any]:
 
 
 BITGET_FIELDS = list(_fields(BITGET_ROW))
+BITGET_MONEY_WIRE = {
+    key: b'"%s":"%s"' % (key.encode(), str(value).encode())
+    for key, value in _fields(BITGET_ROW).items()
+    if key in ("openLeverage", "openPriceAvg", "openSize", "openFee", "presetStopLossPrice")
+}
 COINW_FIELDS = list(_fields(COINW_ROW))
 
 
@@ -98,6 +103,8 @@ def _check_bitget(body: bytes) -> None:
             assert type(order) is ea.TrackingOrder
             for name in ("open_leverage", "open_price_avg", "open_size", "open_fee"):
                 assert getattr(order, name).is_finite()
+            for price in (order.preset_stop_surplus_price, order.preset_stop_loss_price):
+                assert price is None or (type(price) is Decimal and price.is_finite())
             assert type(order.open_time) is int and 0 <= order.open_time < 2**63
     # The pipeline maps this one type (and only it) to DecodeError.
     with contextlib.suppress(msgspec.DecodeError):
@@ -165,6 +172,123 @@ def test_non_finite_money_is_always_refused(bitget: str, coinw: str, text: str) 
     row[coinw] = text
     with pytest.raises(ea.DecodeError):
         decode_order_info(_coinw_body(row))
+
+
+def _escaped(text: str, flips: list[bool]) -> bytes:
+    """``text`` as a JSON string, some characters written as ``\\uXXXX`` escapes."""
+    flips = flips + [False] * len(text)
+    chars = [f"\\u{ord(c):04x}" if f else c for c, f in zip(text, flips, strict=False)]
+    return ('"' + "".join(chars) + '"').encode()
+
+
+@DECODE
+@given(
+    st.sampled_from(list(BITGET_MONEY_WIRE)),
+    NON_FINITE_TEXT,
+    st.lists(st.booleans(), max_size=12),
+)
+def test_non_finite_money_is_refused_however_it_is_escaped(
+    field: str, text: str, flips: list[bool]
+) -> None:
+    # The guarantee must not rest on spotting "nan" in the raw bytes: "\u004eaN" is NaN too.
+    body = BITGET_ROW.replace(
+        BITGET_MONEY_WIRE[field], b'"' + field.encode() + b'":' + _escaped(text, flips)
+    )
+    with pytest.raises(ea.DecodeError):
+        decode_tracking_orders_page(b'{"code":"00000","data":{"trackingList":[' + body + b"]}}")
+
+
+SPACE = st.text(alphabet=" \t\r\n", max_size=3)
+
+
+@DECODE
+@given(SPACE, SPACE, SPACE, SPACE, st.booleans())
+def test_blank_prices_are_none_in_any_json_layout(
+    before: str, after: str, inside: str, between: str, pretty_first: bool
+) -> None:
+    inside = " " * len(inside)  # a JSON string may hold spaces, never raw tabs or newlines
+    blank = f'"presetStopLossPrice"{before}:{after}"{inside}"'.encode()
+    row = BITGET_ROW.replace(b'"presetStopLossPrice":"25855.16"', blank)
+    first = BITGET_ROW.replace(b'":"', b'": "') if pretty_first else BITGET_ROW
+    body = b'{"code":"00000","data":{"trackingList":[' + first + b"," + between.encode() + row
+    orders = decode_tracking_orders_page(body + b'],"endId":"1"}}').tracking_list
+    assert orders[0].preset_stop_loss_price == Decimal("25855.16")
+    assert orders[1].preset_stop_loss_price is None
+    assert orders[1].preset_stop_surplus_price == Decimal("27561.34")
+
+
+HISTORY_ROW = json.dumps(
+    {
+        "trackingNo": "1076520016396840961",
+        "symbol": "BTCUSDT",
+        "productType": "usdt-futures",
+        "openOrderId": "1",
+        "closeOrderId": "2",
+        "posSide": "long",
+        "openLeverage": "20",
+        "openPriceAvg": "26248.9",
+        "openTime": "1695801595658",
+        "closeTime": "1695801643852",
+        "closePriceAvg": "26301.1",
+        "stopType": "",
+        "achievedPL": "5.22",
+        "openFee": "-1.574934",
+        "closeFee": "-1.578066",
+        "openSize": "0.1",
+        "closeSize": "0.1",
+        "cTime": "1695801595658",
+    }
+)
+HISTORY_MONEY = [
+    "openLeverage",
+    "openPriceAvg",
+    "closePriceAvg",
+    "achievedPL",
+    "openFee",
+    "closeFee",
+    "openSize",
+    "closeSize",
+    "openAvgPrice",
+    "closeAvgPrice",
+]
+
+
+@DECODE
+@given(st.sampled_from(list(json.loads(HISTORY_ROW))), JSON | ODD_NUMBERS | NON_FINITE_TEXT)
+def test_history_any_value_in_any_field(field: str, value: Any) -> None:
+    row = json.loads(HISTORY_ROW)
+    row[field] = value
+    body = msgspec.json.encode({"code": "00000", "data": {"trackingList": [row], "endId": "1"}})
+    try:
+        page = decode_page(ea.HistoryTrackingOrdersPage, body)
+    except ea.DecodeError:
+        return
+    (order,) = page.tracking_list
+    for name in (
+        "open_leverage",
+        "open_price_avg",
+        "close_price_avg",
+        "achieved_pl",
+        "open_fee",
+        "close_fee",
+        "open_size",
+        "close_size",
+    ):
+        assert type(getattr(order, name)) is Decimal and getattr(order, name).is_finite()
+    assert order.stop_type is None or (order.stop_type.strip() and type(order.stop_type) is str)
+    assert type(order.close_time) is int and 0 <= order.close_time < 2**63
+
+
+@DECODE
+@given(st.sampled_from(HISTORY_MONEY), NON_FINITE_TEXT)
+def test_history_non_finite_money_is_always_refused(field: str, text: str) -> None:
+    row = json.loads(HISTORY_ROW)
+    if field.endswith("AvgPrice"):  # the table's spelling instead of the example's
+        row[field] = row.pop(field.replace("AvgPrice", "PriceAvg"))
+    row[field] = text
+    body = msgspec.json.encode({"code": "00000", "data": {"trackingList": [row], "endId": "1"}})
+    with pytest.raises(ea.DecodeError):
+        decode_page(ea.HistoryTrackingOrdersPage, body)
 
 
 @DECODE

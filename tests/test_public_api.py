@@ -42,6 +42,8 @@ PUBLIC = {
     "ExchangeUnavailableError",
     "Fleet",
     "FleetEvents",
+    "HistoryTrackingOrder",
+    "HistoryTrackingOrdersPage",
     "MemoryTransport",
     "NotFoundError",
     "NotTraderError",

@@ -207,13 +207,163 @@ def test_the_readme_has_no_placeholder() -> None:
         assert placeholder not in text
 
 
-def test_the_package_metadata_names_its_licence_file_and_urls() -> None:
+def test_the_package_metadata_names_its_licence_file_and_no_address() -> None:
     import tomllib
 
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert project["license"] == "MIT"
     licence = (ROOT / "LICENSE").read_text()
     assert licence.startswith("MIT License") and "exchange_async developers" in licence
-    urls = project["urls"]
-    assert {"Homepage", "Documentation", "Source", "Issues"} <= set(urls)
-    assert all(url.startswith("https://") for url in urls.values())
+    # The project has no public home, documentation site or issue tracker: no address for them.
+    assert "urls" not in project
+
+
+REAL_ADDRESSES = (
+    "http://127.0.0.1",  # the simulator, the local docs server
+    "https://api.bitget.com",
+    "https://api.coinw.com",
+    "https://semver.org/",
+    "https://keepachangelog.com/",
+    "https://jcristharif.com/msgspec/",
+    "https://github.com/ccxt/ccxt",
+    "https://github.com/pybotters/pybotters",
+)
+"""Addresses the pages may name: loopback, the exchanges' hosts and public projects' pages."""
+
+
+def addresses(text: str) -> list[str]:
+    return re.findall(r"https?://[^\s)`\"'<>]+", text)
+
+
+def test_no_page_names_an_address_that_does_not_exist() -> None:
+    unknown = {
+        f"{page.relative_to(ROOT)}: {url}"
+        for page in [*pages(), ROOT / "pyproject.toml"]
+        for url in addresses(page.read_text())
+        if not url.startswith(REAL_ADDRESSES) and "user:pass@proxy" not in url
+    }
+    assert not unknown, sorted(unknown)
+
+
+def test_the_address_check_sees_an_invented_one() -> None:
+    text = "docs: <https://exchange-async.github.io/exchange-async/> and http://127.0.0.1:8080"
+    found = [u for u in addresses(text) if not u.startswith(REAL_ADDRESSES)]
+    assert found == ["https://exchange-async.github.io/exchange-async/"]
+
+
+UNPUBLISHED = re.compile(r"pip install [\"']?exchange-async\b")
+"""An install line by the package's name: it is not on PyPI, so it cannot work."""
+
+
+def test_install_lines_work_from_a_clone() -> None:
+    # docs/benchmarks.md is written by benchmarks/report.py, which says it its own way.
+    checked = [p for p in pages() if p.name != "benchmarks.md"]
+    wrong = [
+        f"{page.relative_to(ROOT)}:{number}"
+        for page in checked
+        for number, line in enumerate(page.read_text().splitlines(), 1)
+        if UNPUBLISHED.search(line)
+    ]
+    assert not wrong, wrong
+    assert UNPUBLISHED.search('pip install "exchange-async[sim]"')
+    assert not UNPUBLISHED.search('pip install -e ".[sim]"')
+    readme = (ROOT / "README.md").read_text()
+    assert 'pip install -e ".[sim]"' in readme
+
+
+def test_the_cli_install_hints_work_from_a_clone() -> None:
+    sources = ROOT / "exchange_async"
+    hints = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for path in sorted((sources / "cli").rglob("*.py"))
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if "exchange-async[" in line
+    ]
+    assert not hints, hints
+
+
+def test_the_pages_say_where_make_puts_the_command() -> None:
+    for page in ("README.md", "docs/getting-started.md"):
+        text = (ROOT / page).read_text()
+        assert ".venv/bin/exchange-async" in text, page
+        assert "source .venv/bin/activate" in text, page
+    assert "docs-serve" in (ROOT / "README.md").read_text()
+
+
+def test_docs_programs_read_the_address_simulate_prints() -> None:
+    # `exchange-async simulate` prints `export EXCHANGE_ASYNC_BASE_URL=...`; a page's program
+    # that only knew 8080 would miss a simulator on another port.
+    runnable_docs = [b for b in RUNNABLE if b.page != "README.md"]
+    assert runnable_docs
+    for block in runnable_docs:
+        assert "EXCHANGE_ASYNC_BASE_URL" in block.code, block.name
+
+
+def test_the_testing_page_sets_pytest_asyncios_mode() -> None:
+    import configparser
+    import tomllib
+
+    text = (ROOT / "docs" / "testing-your-bot.md").read_text()
+    toml = re.search(r"```toml\n(.*?)```", text, re.DOTALL)
+    ini = re.search(r"```ini\n(.*?)```", text, re.DOTALL)
+    assert toml and ini
+    assert tomllib.loads(toml.group(1))["tool"]["pytest"]["ini_options"]["asyncio_mode"] == "auto"
+    parser = configparser.ConfigParser()
+    parser.read_string(ini.group(1))
+    assert parser["pytest"]["asyncio_mode"] == "auto"
+
+
+def test_the_reference_index_lists_every_documented_name() -> None:
+    reference = ROOT / "docs" / "reference"
+    index = (reference / "index.md").read_text()
+    for page in sorted(reference.glob("*.md")):
+        for name in re.findall(r"^::: exchange_async\.(\w+)", page.read_text(), re.MULTILINE):
+            assert f"`{name}`" in index or name.endswith(("Error", "Timeout")), (page.name, name)
+
+
+def _recipe(target: str) -> str:
+    makefile = (ROOT / "Makefile").read_text()
+    match = re.search(rf"^{target}:.*\n((?:\t.*\n)+)", makefile, re.MULTILINE)
+    assert match, target
+    return match.group(1)
+
+
+def test_make_clean_leaves_no_cache_behind() -> None:
+    recipe = _recipe("clean")
+    for cache in (".venv", ".mypy_cache", ".ruff_cache", ".pytest_cache", ".hypothesis"):
+        assert cache in recipe.replace("$(VENV)", ".venv"), cache
+
+
+def test_make_demo_says_where_the_command_is() -> None:
+    assert "$(BIN)/activate" in _recipe("demo")
+
+
+def _third_party_imports(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            found.add(node.module.split(".")[0])
+    return found - set(sys.stdlib_module_names) - {"benchmarks", "exchange_async", "__future__"}
+
+
+def test_lint_needs_no_benchmark_peer() -> None:
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert "BENCH_STAMP" not in next(
+        line for line in (ROOT / "Makefile").read_text().splitlines() if line.startswith("lint:")
+    )
+    skipped = {
+        module
+        for override in config["tool"]["mypy"]["overrides"]
+        if override.get("follow_imports") == "skip"
+        for module in override["module"]
+    }
+    dev = " ".join(config["project"]["optional-dependencies"]["dev"])
+    dev_modules = {"aiohttp", "msgspec", "exchange_async_sim", "redis", "yarl", *re.findall(
+        r"(\w+)[=>]", dev)}  # fmt: skip
+    for path in sorted((ROOT / "benchmarks").glob("*.py")):
+        for module in _third_party_imports(path) - dev_modules:
+            assert module in skipped, f"{path.name} imports {module}: not installed for lint"

@@ -233,3 +233,10 @@ async def test_a_poller_hands_one_options_object_to_every_client() -> None:
         assert (first.timeout, first.transport) == (7.0, transport)
         assert one.client._pipeline.transport is two.client._pipeline.transport is transport
         assert not one.client._owns_transport and not two.client._owns_transport
+
+
+def test_the_options_repr_never_shows_a_redis_password() -> None:
+    url = f"redis://:{PASSWORD}@127.0.0.1:6379/0"
+    options = ClientOptions.from_keywords(rate_limits=url, transport=MemoryTransport(_page))
+    assert options.rate_limits == url
+    assert PASSWORD not in repr(options) and PASSWORD not in str(options)

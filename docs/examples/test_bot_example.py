@@ -1,6 +1,6 @@
 """Testing a bot against the simulator: a complete pytest file.
 
-Needs the simulator (``pip install "exchange-async[sim]"``) and pytest-asyncio. Run it with
+Needs the simulator (``pip install -e ".[sim]"`` in the clone) and pytest-asyncio. Run it with
 ``pytest docs/examples/test_bot_example.py`` (or ``python docs/examples/test_bot_example.py``).
 The fixtures ``exchange_simulator``, ``bitget_account`` and ``coinw_account`` come from the
 simulator's pytest plugin; nothing needs to be imported or configured for them.

@@ -31,8 +31,9 @@ class Endpoint(Generic[T]):
     reply without ``data`` means (``list`` for "no orders"); without it, that is a `DecodeError`.
     ``convert`` turns the decoded ``data`` into the public ``T`` (without it, ``data_type`` is
     ``T``); a conversion that fails is a `DecodeError`. ``cursor_param`` is the query
-    parameter that asks a paged endpoint for the page after a cursor. ``blank_as_null`` names
-    keys whose ``""`` means unset, ``fast_suffix`` a suffix they share (see `ReplyDecoder`).
+    parameter that asks a paged endpoint for the page after a cursor. Which wire blanks mean
+    ``None`` (and other spellings of a key) the model's fields say (see `ReplyDecoder`), so a
+    page type that is the public type itself needs no ``convert``.
     """
 
     method: str
@@ -43,16 +44,10 @@ class Endpoint(Generic[T]):
     absent: Callable[[], Any] | None = None
     convert: Callable[[Any], T] | None = None
     cursor_param: str | None = None
-    blank_as_null: tuple[str, ...] = ()
-    fast_suffix: str | None = None
     decoder: ReplyDecoder[Envelope[Any]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        decoder = ReplyDecoder(
-            Envelope[self.data_type],  # type: ignore[name-defined]
-            blank_as_null=self.blank_as_null,
-            fast_suffix=self.fast_suffix,
-        )
+        decoder = ReplyDecoder(Envelope[self.data_type])  # type: ignore[name-defined]
         object.__setattr__(self, "decoder", decoder)
 
 

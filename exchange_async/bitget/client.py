@@ -8,14 +8,20 @@ from functools import partial
 from typing import Unpack
 
 from .._core.client import BaseClient
-from .._core.paging import PageRule, Paginator
+from .._core.paging import Paginator
 from .._core.params import check_choice, check_flag, check_int_range, check_token, to_ms
 from .._core.pipeline.options import ClientOptions, ClientOptionsDict
 from .._errors import PaginationError, ValidationError
 from .auth import BitgetCredentials, request_signer
-from .endpoints import CURRENT_TRACK, SERVER_TIME
+from .endpoints import CURRENT_TRACK, HISTORY_TRACK, HISTORY_TRACK_ASC, SERVER_TIME, TRACKING_PAGES
 from .errors import BITGET
-from .models import ProductType, TrackingOrder, TrackingOrdersPage
+from .models import (
+    HistoryTrackingOrder,
+    HistoryTrackingOrdersPage,
+    ProductType,
+    TrackingOrder,
+    TrackingOrdersPage,
+)
 
 __all__ = ["DEFAULT_BASE_URL", "BitgetClient", "PaginationError", "TrackingOrderPaginator"]
 
@@ -25,12 +31,6 @@ TimeArg = int | datetime | None
 
 TrackingOrderPaginator = Paginator[TrackingOrdersPage, TrackingOrder]
 """``await`` it for one page, ``async for`` it for every order, ``.pages()`` for every page."""
-
-_TRACKING_PAGES: PageRule[TrackingOrdersPage, TrackingOrder] = PageRule(
-    items=lambda page: page.tracking_list,
-    next_cursor=lambda page: page.end_id,
-    key=lambda order: order.tracking_no,
-)
 
 
 class BitgetClient(BaseClient):
@@ -111,15 +111,8 @@ class BitgetClient(BaseClient):
         argument is invalid; `PaginationError` if paging makes no progress.
         """
         params = _track_params(product_type, symbol, start_time, end_time)
-        if limit is not None:
-            params["limit"] = str(check_int_range("limit", limit, 1, 50))
-        if id_less_than is not None and id_greater_than is not None:
-            raise ValidationError("pass id_less_than or id_greater_than, not both")
-        if id_less_than is not None:
-            params["idLessThan"] = check_token("id_less_than", id_less_than)
-        if id_greater_than is not None:
-            params["idGreaterThan"] = check_token("id_greater_than", id_greater_than)
-        return self._pipeline.paginate(CURRENT_TRACK, params, _TRACKING_PAGES)
+        _page_params(params, limit, 50, id_less_than, id_greater_than)
+        return self._pipeline.paginate(CURRENT_TRACK, params, TRACKING_PAGES)
 
     def iter_current_tracking_orders(
         self,
@@ -133,7 +126,7 @@ class BitgetClient(BaseClient):
         """Every current tracking order, newest to oldest (``async for``), each once."""
         params = _track_params(product_type, symbol, start_time, end_time)
         params["limit"] = str(check_int_range("page_size", page_size, 1, 50))
-        return self._pipeline.paginate(CURRENT_TRACK, params, _TRACKING_PAGES)
+        return self._pipeline.paginate(CURRENT_TRACK, params, TRACKING_PAGES)
 
     def iter_current_tracking_order_pages(
         self,
@@ -152,6 +145,57 @@ class BitgetClient(BaseClient):
             end_time=end_time,
             page_size=page_size,
         ).pages()
+
+    def get_history_tracking_orders(
+        self,
+        product_type: ProductType | str,
+        *,
+        symbol: str | None = None,
+        start_time: TimeArg = None,
+        end_time: TimeArg = None,
+        limit: int | None = None,
+        order: str | None = None,
+        id_less_than: str | int | None = None,
+        id_greater_than: str | int | None = None,
+    ) -> Paginator[HistoryTrackingOrdersPage, HistoryTrackingOrder]:
+        """The trader's closed tracking orders (``order-history-track``): as
+        `get_current_tracking_orders`, with ``limit`` 1..100 and ``order``: ``"desc"`` (newest
+        first, the default) or ``"asc"`` (oldest first; iterating then pages to newer rows)."""
+        params = _track_params(product_type, symbol, start_time, end_time)
+        _page_params(params, limit, 100, id_less_than, id_greater_than)
+        if order is not None:
+            params["order"] = check_token("order", order).lower()
+            if params["order"] not in ("asc", "desc"):
+                raise ValidationError(f"order must be 'asc' or 'desc'; got {order!r}")
+        endpoint = HISTORY_TRACK_ASC if params.get("order") == "asc" else HISTORY_TRACK
+        return self._pipeline.paginate(endpoint, params, TRACKING_PAGES)
+
+    def iter_history_tracking_orders(
+        self,
+        product_type: ProductType | str,
+        *,
+        symbol: str | None = None,
+        start_time: TimeArg = None,
+        end_time: TimeArg = None,
+        page_size: int = 100,
+    ) -> Paginator[HistoryTrackingOrdersPage, HistoryTrackingOrder]:
+        """Every closed tracking order, newest to oldest (``async for``), each once."""
+        params = _track_params(product_type, symbol, start_time, end_time)
+        params["limit"] = str(check_int_range("page_size", page_size, 1, 100))
+        return self._pipeline.paginate(HISTORY_TRACK, params, TRACKING_PAGES)
+
+
+def _page_params(
+    params: dict[str, str], limit: int | None, most: int, older: object, newer: object
+) -> None:
+    if limit is not None:
+        params["limit"] = str(check_int_range("limit", limit, 1, most))
+    if older is not None and newer is not None:
+        raise ValidationError("pass id_less_than or id_greater_than, not both")
+    if older is not None:
+        params["idLessThan"] = check_token("id_less_than", older)
+    if newer is not None:
+        params["idGreaterThan"] = check_token("id_greater_than", newer)
 
 
 def _track_params(

@@ -1,62 +1,57 @@
-"""Bitget endpoints as data: path, limits, reply type. Adding one is a few lines."""
+"""Bitget endpoints as data: path, limits, reply type and paging. Adding one is a few lines."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from .._core.declarations import Endpoint
 from .._core.limits import RateLimit, Scope
-from .models import BLANK_AS_NULL, ServerTime, TrackingPageWire, to_page
+from .._core.paging import PageRule
+from .models import HistoryTrackingOrdersPage, ServerTime, TrackingOrdersPage, TrackingPage
 
-__all__ = ["CURRENT_TRACK", "IP_LIMIT", "SERVER_TIME", "copy_trader_endpoint"]
+__all__ = [
+    "CURRENT_TRACK",
+    "HISTORY_TRACK",
+    "IP_LIMIT",
+    "SERVER_TIME",
+    "TRACKING_PAGES",
+    "copy_trader_pages",
+]
 
-T = TypeVar("T")
+P = TypeVar("P", bound=TrackingPage[Any])
 
 IP_LIMIT = RateLimit("bitget.ip", 6000, 60.0, Scope.IP)
 """6000 requests per minute per IP, across every Bitget endpoint."""
 
-
-def copy_trader_endpoint(
-    path: str,
-    data_type: type[Any],
-    *,
-    convert: Callable[[Any], T],
-    per_uid: int = 5,
-    absent: Callable[[], Any] | None = None,
-    cursor_param: str | None = None,
-    blank_as_null: tuple[str, ...] = (),
-) -> Endpoint[T]:
-    """A signed GET of the copy-trading family: ``per_uid`` requests/s per UID, plus the IP cap.
-
-    ``convert`` turns the decoded ``data_type`` into the public page; ``cursor_param`` is the
-    query parameter of the next page's cursor. ``blank_as_null``: keys of price fields Bitget
-    sends as ``""`` when unset (all ending in ``Price``, like every such field of the family).
-    """
-    limits = (RateLimit(path, per_uid, 1.0, Scope.ENDPOINT), IP_LIMIT)
-    suffix = "Price" if blank_as_null else None
-    return Endpoint(
-        "GET",
-        path,
-        limits,
-        data_type,
-        absent=absent,
-        convert=convert,
-        cursor_param=cursor_param,
-        blank_as_null=blank_as_null,
-        fast_suffix=suffix,
-    )
-
-
-CURRENT_TRACK = copy_trader_endpoint(
-    "/api/v2/copy/mix-trader/order-current-track",
-    TrackingPageWire,
-    convert=to_page,
-    absent=TrackingPageWire,
-    cursor_param="idLessThan",
-    blank_as_null=BLANK_AS_NULL,
+TRACKING_PAGES: PageRule[Any, Any] = PageRule(
+    items=lambda page: page.tracking_list,
+    next_cursor=lambda page: page.end_id,
+    key=lambda row: row.tracking_no,
 )
-"""Get Current Tracking Orders: 5 req/s per UID; pages of `TrackingOrdersPage`."""
+"""How every page of the family is walked: rows identified by ``trackingNo``, the next page
+asked with the page's ``endId`` (sent back as the endpoint's ``cursor_param``)."""
+
+
+def copy_trader_pages(path: str, page_type: type[P], per_uid: int = 5) -> Endpoint[P]:
+    """A signed, cursor-paged GET of the copy-trading family: ``per_uid`` requests/s per UID on
+    the endpoint's own budget, plus the IP cap; older pages asked with ``idLessThan``.
+    ``page_type`` is the public page the reply decodes into, no conversion after (its row
+    model names the fields whose ``""`` means ``None``)."""
+    limits = (RateLimit(path, per_uid, 1.0, Scope.ENDPOINT), IP_LIMIT)
+    return Endpoint("GET", path, limits, page_type, absent=page_type, cursor_param="idLessThan")
+
+
+CURRENT_TRACK = copy_trader_pages("/api/v2/copy/mix-trader/order-current-track", TrackingOrdersPage)
+"""Get Current Tracking Orders: 5 req/s per UID."""
+
+HISTORY_TRACK = copy_trader_pages(
+    "/api/v2/copy/mix-trader/order-history-track", HistoryTrackingOrdersPage
+)
+"""Get History Tracking Orders: 5 req/s per UID, its own budget."""
+
+HISTORY_TRACK_ASC = replace(HISTORY_TRACK, cursor_param="idGreaterThan")
+"""The same with ``order=asc``: the next page is the newer one (``idGreaterThan``)."""
 
 SERVER_TIME: Endpoint[ServerTime] = Endpoint(
     "GET",

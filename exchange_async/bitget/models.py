@@ -4,27 +4,31 @@ from __future__ import annotations
 
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar
 
 import msgspec
 
-from .._core.pipeline.reply import Envelope, ReplyDecoder, non_finite
+from .._core.pipeline.decoder import BLANK_IS_NULL, ReplyDecoder, also_spelled, non_finite
+from .._core.pipeline.reply import Envelope
 from .._errors import DecodeError
 
 __all__ = [
-    "BLANK_AS_NULL",
+    "HistoryTrackingOrder",
+    "HistoryTrackingOrdersPage",
     "PosSide",
     "ProductType",
     "ServerTime",
     "TrackingOrder",
     "TrackingOrdersPage",
-    "TrackingPageWire",
+    "TrackingPage",
+    "decode_page",
     "decode_tracking_orders_page",
-    "to_page",
 ]
 
 _INT64 = msgspec.Meta(ge=0, le=2**63 - 1)
 """Ids, counts and ms timestamps: never negative, never beyond what Bitget stores."""
+
+Row = TypeVar("Row")
 
 
 class ProductType(StrEnum):
@@ -41,6 +45,34 @@ class PosSide(StrEnum):
 
     LONG = "long"
     SHORT = "short"
+
+
+class TrackingPage(msgspec.Struct, Generic[Row], frozen=True, kw_only=True, rename="camel"):
+    """One page of a copy-trading cursor endpoint (``data.trackingList``, ``data.endId``).
+
+    The reply decodes straight into it: no row is copied. Every such endpoint's page is a
+    subclass naming its row type, e.g. ``TrackingOrdersPage(TrackingPage[TrackingOrder])``.
+    """
+
+    if TYPE_CHECKING:
+        tracking_list: list[Row] = []
+        """The page's rows, newest first (``[]`` when there are none)."""
+        end_id: str | None = None
+        """Pass it verbatim as ``id_less_than`` (older page) or ``id_greater_than`` (newer)."""
+    else:
+        # On the wire the list may be null and the cursor a number or ""; __post_init__ gives
+        # every page the public types above, once per page.
+        tracking_list: list[Row] | None = []
+        end_id: str | int | None = None
+
+    def __post_init__(self) -> None:
+        if self.tracking_list is None:
+            msgspec.structs.force_setattr(self, "tracking_list", [])
+        end_id = self.end_id
+        if end_id == "":
+            msgspec.structs.force_setattr(self, "end_id", None)
+        elif end_id is not None and type(end_id) is not str:
+            msgspec.structs.force_setattr(self, "end_id", str(end_id))
 
 
 class TrackingOrder(msgspec.Struct, frozen=True, kw_only=True, rename="camel", gc=False):
@@ -61,10 +93,10 @@ class TrackingOrder(msgspec.Struct, frozen=True, kw_only=True, rename="camel", g
     open_time: Annotated[int, _INT64]
     """Opening time, Unix ms."""
     open_size: Decimal
-    preset_stop_surplus_price: Decimal | None = None
-    """Take-profit price, or ``None`` when none is set."""
-    preset_stop_loss_price: Decimal | None = None
-    """Stop-loss price, or ``None`` when none is set."""
+    preset_stop_surplus_price: Annotated[Decimal | None, BLANK_IS_NULL] = None
+    """Take-profit price, or ``None`` when none is set (Bitget sends ``""``)."""
+    preset_stop_loss_price: Annotated[Decimal | None, BLANK_IS_NULL] = None
+    """Stop-loss price, or ``None`` when none is set (Bitget sends ``""``)."""
     open_fee: Decimal
     follow_count: Annotated[int, _INT64]
 
@@ -93,12 +125,76 @@ _MONEY = (
 )
 
 
-class TrackingOrdersPage(msgspec.Struct, frozen=True, kw_only=True):
+class TrackingOrdersPage(TrackingPage[TrackingOrder], frozen=True, kw_only=True):
     """One page of current tracking orders, newest first, and the cursor to the next one."""
 
-    tracking_list: list[TrackingOrder]
-    end_id: str | None
-    """Pass it verbatim as ``id_less_than`` (older page) or ``id_greater_than`` (newer page)."""
+
+class HistoryTrackingOrder(msgspec.Struct, frozen=True, kw_only=True, rename="camel", gc=False):
+    """One closed (history) tracking order of an elite trader: how it opened and closed.
+
+    Decoded like `TrackingOrder`: every value arrives as a string; money is an exact, finite
+    ``Decimal``; times are Unix ms. Bitget's docs spell the average prices two ways
+    (``openPriceAvg`` in the example, ``openAvgPrice`` in the table): both are accepted.
+    """
+
+    tracking_no: str
+    symbol: str
+    product_type: str
+    """As Bitget sends it (its example shows ``usdt-futures``, lower case)."""
+    open_order_id: str
+    close_order_id: str
+    pos_side: str
+    """``"long"`` or ``"short"`` (compare with `PosSide`)."""
+    open_leverage: Decimal
+    open_price_avg: Annotated[Decimal, also_spelled("openAvgPrice")]
+    """Average open price, in the quote currency."""
+    open_time: Annotated[int, _INT64]
+    """Opening time, Unix ms."""
+    close_time: Annotated[int, _INT64]
+    """Closing time, Unix ms."""
+    close_price_avg: Annotated[Decimal, also_spelled("closeAvgPrice")]
+    """Average close price, in the quote currency."""
+    stop_type: Annotated[str | None, BLANK_IS_NULL] = None
+    """``"profit"`` or ``"loss"`` when a preset stop closed it; ``None`` otherwise."""
+    achieved_pl: Decimal = msgspec.field(name="achievedPL")
+    """Realised profit (negative: a loss), in the margin coin."""
+    open_fee: Decimal
+    close_fee: Decimal
+    open_size: Decimal
+    close_size: Decimal
+    c_time: Annotated[int, _INT64]
+    """When Bitget created the tracking record, Unix ms."""
+
+    def __post_init__(self) -> None:
+        if not (
+            self.open_leverage.is_finite()
+            and self.open_price_avg.is_finite()
+            and self.close_price_avg.is_finite()
+            and self.achieved_pl.is_finite()
+            and self.open_fee.is_finite()
+            and self.close_fee.is_finite()
+            and self.open_size.is_finite()
+            and self.close_size.is_finite()
+        ):
+            raise ValueError(non_finite(self, _HISTORY_MONEY))
+        if self.stop_type is not None and self.stop_type.isspace():  # "" is null on the wire
+            msgspec.structs.force_setattr(self, "stop_type", None)
+
+
+_HISTORY_MONEY = (
+    "open_leverage",
+    "open_price_avg",
+    "close_price_avg",
+    "achieved_pl",
+    "open_fee",
+    "close_fee",
+    "open_size",
+    "close_size",
+)
+
+
+class HistoryTrackingOrdersPage(TrackingPage[HistoryTrackingOrder], frozen=True, kw_only=True):
+    """One page of history tracking orders (newest first unless asked otherwise)."""
 
 
 class ServerTime(msgspec.Struct, rename="camel"):
@@ -107,42 +203,29 @@ class ServerTime(msgspec.Struct, rename="camel"):
     server_time: Annotated[int, _INT64]
 
 
-class TrackingPageWire(msgspec.Struct, rename="camel"):
-    """``data`` of ``order-current-track`` as Bitget sends it: the rows are already the public
-    `TrackingOrder` (no copy); only the list may be missing and the cursor a number or ``""``.
-    """
+PageT = TypeVar("PageT", bound=TrackingPage[Any])
 
-    tracking_list: list[TrackingOrder] | None = None
-    end_id: str | int | None = None
+_DECODERS: dict[type[Any], ReplyDecoder[Envelope[Any]]] = {}
 
 
-BLANK_AS_NULL = ("presetStopSurplusPrice", "presetStopLossPrice")
-"""Keys Bitget sends as ``""`` when unset. ``TrackingOrder`` has no other key ending in
-``Price``, so one pass over ``Price":""`` nulls both (see `ReplyDecoder`)."""
-
-
-def to_page(wire: TrackingPageWire | None) -> TrackingOrdersPage:
-    """The public page for a decoded wire page (``None`` data is an empty page). O(1): the rows
-    are shared, not copied."""
-    if wire is None:
-        return TrackingOrdersPage(tracking_list=[], end_id=None)
-    end_id = None if wire.end_id is None or wire.end_id == "" else str(wire.end_id)
-    return TrackingOrdersPage(tracking_list=wire.tracking_list or [], end_id=end_id)
-
-
-_PAGE_DECODER = ReplyDecoder(
-    Envelope[TrackingPageWire], blank_as_null=BLANK_AS_NULL, fast_suffix="Price"
-)
-
-
-def decode_tracking_orders_page(body: bytes) -> TrackingOrdersPage:
-    """The page in a raw ``order-current-track`` reply body (a recorded reply, a fixture).
+def decode_page(page_type: type[PageT], body: bytes) -> PageT:
+    """The ``page_type`` page (e.g. `TrackingOrdersPage`) in a raw reply body of its endpoint
+    (a recorded reply, a fixture).
 
     Raises `DecodeError` naming the field when the body is not a well-formed page (non-finite
     or non-numeric money included). The envelope's ``code`` is not checked: the clients do that.
     """
+    decoder = _DECODERS.get(page_type)
+    if decoder is None:
+        decoder = _DECODERS[page_type] = ReplyDecoder(Envelope[page_type])  # type: ignore[valid-type]
     try:
-        envelope = _PAGE_DECODER.decode(body)
+        envelope = decoder.decode(body)
     except (msgspec.DecodeError, RecursionError) as exc:
-        raise DecodeError(f"not a tracking-orders page: {exc}", exchange="bitget") from None
-    return to_page(envelope.data)
+        raise DecodeError(f"not a {page_type.__name__}: {exc}", exchange="bitget") from None
+    page: PageT | None = envelope.data
+    return page_type() if page is None else page
+
+
+def decode_tracking_orders_page(body: bytes) -> TrackingOrdersPage:
+    """``decode_page(TrackingOrdersPage, body)``: an ``order-current-track`` reply's page."""
+    return decode_page(TrackingOrdersPage, body)

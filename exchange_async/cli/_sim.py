@@ -28,10 +28,17 @@ __all__ = [
     "SimulatorMissing",
     "SimulatorServer",
     "add_simulator_arguments",
+    "install_hint",
     "load_simulator",
 ]
 
-NO_SIMULATOR = 'the simulator is not installed: pip install "exchange-async[sim]"'
+
+def install_hint(extra: str) -> str:
+    """How to install the SDK's ``extra`` (it is not on PyPI: from a clone)."""
+    return f'pip install -e ".[{extra}]" in the exchange-async clone'
+
+
+NO_SIMULATOR = f"the simulator is not installed: {install_hint('sim')}"
 
 
 class SimulatorMissing(Exception):

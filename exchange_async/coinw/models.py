@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import operator
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
@@ -93,17 +92,38 @@ class OrderInfo(msgspec.Struct, frozen=True, kw_only=True, rename="camel", gc=Fa
     """The client's own order id, if one was given."""
 
     def __post_init__(self) -> None:
-        # Decimal accepts "NaN", "sNaN" and "Infinity"; money never is. One C-level pass in the
-        # common case, the field-by-field search only to word the error.
+        # Decimal accepts "NaN", "sNaN" and "Infinity"; money never is. Plain attribute checks
+        # are the cheapest form (measured: a fifth of ``all(map(is_finite, attrgetter(...)))``);
+        # the field search only words the error.
+        a, b = self.stop_loss_price, self.stop_loss_rate
+        c, d = self.stop_profit_price, self.stop_profit_rate
+        e, f, g = self.stop_loss_order_price, self.stop_profit_order_price, self.trigger_price
         if not (
-            all(map(_is_finite, _required_money(self)))
-            and all(v is None or v.is_finite() for v in _optional_money(self))
+            self.base_size.is_finite()
+            and self.current_piece.is_finite()
+            and self.fee.is_finite()
+            and self.frozen_fee.is_finite()
+            and self.index_price.is_finite()
+            and self.leverage.is_finite()
+            and self.maker_fee.is_finite()
+            and self.taker_fee.is_finite()
+            and self.margin.is_finite()
+            and self.order_price.is_finite()
+            and self.position_margin.is_finite()
+            and self.quantity.is_finite()
+            and self.total_piece.is_finite()
+            and (a is None or a.is_finite())
+            and (b is None or b.is_finite())
+            and (c is None or c.is_finite())
+            and (d is None or d.is_finite())
+            and (e is None or e.is_finite())
+            and (f is None or f.is_finite())
+            and (g is None or g.is_finite())
         ):
             raise ValueError(non_finite(self, _MONEY))
 
 
-_is_finite = Decimal.is_finite
-_REQUIRED_MONEY = (
+_MONEY = (
     "base_size",
     "current_piece",
     "fee",
@@ -117,8 +137,6 @@ _REQUIRED_MONEY = (
     "position_margin",
     "quantity",
     "total_piece",
-)
-_OPTIONAL_MONEY = (
     "stop_loss_price",
     "stop_loss_rate",
     "stop_profit_price",
@@ -127,9 +145,7 @@ _OPTIONAL_MONEY = (
     "stop_profit_order_price",
     "trigger_price",
 )
-_MONEY = _REQUIRED_MONEY + _OPTIONAL_MONEY
-_required_money = operator.attrgetter(*_REQUIRED_MONEY)
-_optional_money = operator.attrgetter(*_OPTIONAL_MONEY)
+"""Every ``Decimal`` field, in the order `non_finite` searches them."""
 
 
 _ORDERS_DECODER = ReplyDecoder(Envelope[list[OrderInfo]])

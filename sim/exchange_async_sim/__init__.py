@@ -29,6 +29,7 @@ from .accounts import (
 )
 from .arrivals import Arrival, max_in_window
 from .bitget import render_tracking_order
+from .bitget_history import generate_bitget_history, render_history_order
 from .coinw import render_order
 from .config import RANDOM_FAULT_KINDS, SimulatorConfig
 from .data import generate_bitget_orders, generate_coinw_orders
@@ -37,7 +38,7 @@ from .engine import SimulatedDisconnect, Simulator
 from .faults import FAULT_KINDS, FaultKind
 from .fleet import FleetAccount
 from .limits import EndpointLimit, PenaltyLevel, running_loop_time
-from .models import BitgetTrackingOrder, CoinWOrder
+from .models import BitgetHistoryOrder, BitgetTrackingOrder, CoinWOrder
 from .options import add_simulator_arguments, config_from_arguments
 from .referee import Pairing, Referee
 
@@ -51,6 +52,7 @@ __all__ = [
     "RANDOM_FAULT_KINDS",
     "Arrival",
     "BitgetAccount",
+    "BitgetHistoryOrder",
     "BitgetTrackingOrder",
     "CoinWAccount",
     "CoinWOrder",
@@ -71,10 +73,12 @@ __all__ = [
     "SimulatorServer",
     "add_simulator_arguments",
     "config_from_arguments",
+    "generate_bitget_history",
     "generate_bitget_orders",
     "generate_coinw_orders",
     "make_app",
     "max_in_window",
+    "render_history_order",
     "render_order",
     "render_tracking_order",
     "running_loop_time",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from .models import BitgetTrackingOrder, CoinWOrder
+from .models import BitgetHistoryOrder, BitgetTrackingOrder, CoinWOrder
 
 __all__ = [
     "DEMO_BITGET",
@@ -26,8 +26,10 @@ class BitgetAccount:
     """An API key of a simulated Bitget account and the account's state.
 
     Keys registered with the same ``uid`` share one rate limit, one ``orders`` dict and one
-    cursor table. ``orders`` maps trackingNo to the current tracking order; tests may read and
-    change it while the server runs.
+    cursor table. ``orders`` maps trackingNo to the current tracking order, ``history`` to the
+    closed ones; tests may read and change them while the server runs.
+    ``history_spelling`` picks how history rows name their average prices: ``"example"``
+    (``openPriceAvg``, as Bitget's response example) or ``"table"`` (``openAvgPrice``).
     """
 
     api_key: str
@@ -38,6 +40,10 @@ class BitgetAccount:
     orders: dict[str, BitgetTrackingOrder] = field(default_factory=dict, repr=False)
     cursor_positions: dict[int, tuple[int, int]] = field(default_factory=dict, repr=False)
     """Every ``endId`` issued so far (as an int) and the row position it stands for."""
+    history: dict[str, BitgetHistoryOrder] = field(default_factory=dict, repr=False)
+    history_cursors: dict[int, tuple[int, int]] = field(default_factory=dict, repr=False)
+    """The same for ``order-history-track``'s ``endId``."""
+    history_spelling: Literal["example", "table"] = "example"
 
     def next_seq(self) -> int:
         """A ``seq`` larger than any row or cursor so far, for a newly opened order."""

@@ -17,6 +17,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from .accounts import BitgetAccount
+from .bitget_history import HISTORY_PATH, generate_bitget_history, history_tracking_orders
+from .bitget_query import (
+    PRODUCT_TYPES,
+    PrivateCall,
+    cursor,
+    limit_param,
+    optional,
+    product_type,
+    time_range,
+)
 from .config import SimulatorConfig
 from .data import bitget_uid, generate_bitget_orders
 from .faults import Fault, generic_fault_reply, retry_after_headers
@@ -26,6 +36,7 @@ from .signing import signature_matches
 from .wire import NO_HEADERS, Incoming, Refusal, Reply, json_reply, plain
 
 __all__ = [
+    "HISTORY_PATH",
     "PRIVATE_ENDPOINTS",
     "PRODUCT_TYPES",
     "SERVER_TIME_PATH",
@@ -38,20 +49,8 @@ __all__ = [
 
 SERVER_TIME_PATH = "/api/v2/public/time"
 TRACKING_PATH = "/api/v2/copy/mix-trader/order-current-track"
-PRODUCT_TYPES = frozenset({"USDT-FUTURES", "COIN-FUTURES", "USDC-FUTURES"})
-"""The ``productType`` values Bitget accepts (in any case)."""
 
 _TIMESTAMP = re.compile(r"[1-9][0-9]{0,18}")
-_INTEGER = re.compile(r"-?[0-9]{1,19}")
-_CURSOR = re.compile(r"[1-9][0-9]{0,18}")
-
-
-@dataclass(frozen=True, slots=True)
-class PrivateCall:
-    """What a private endpoint gets besides the account and the query."""
-
-    incoming: Incoming
-    repeat_cursor: bool = False
 
 
 EndpointFn = Callable[[BitgetAccount, Mapping[str, str], PrivateCall], Any]
@@ -88,34 +87,6 @@ def render_tracking_order(order: BitgetTrackingOrder) -> dict[str, str]:
     }
 
 
-def _bad_param(name: str) -> Refusal:
-    return Refusal("40017", f"Parameter verification failed {name}")
-
-
-def _optional(query: Mapping[str, str], name: str) -> str | None:
-    value = query.get(name, "")
-    return value or None
-
-
-def _int_param(query: Mapping[str, str], name: str) -> int | None:
-    value = _optional(query, name)
-    if value is None:
-        return None
-    if not _INTEGER.fullmatch(value):
-        raise _bad_param(name)
-    return int(value)
-
-
-def _cursor(account: BitgetAccount, query: Mapping[str, str], name: str) -> tuple[int, int] | None:
-    value = _optional(query, name)
-    if value is None:
-        return None
-    position = account.cursor_positions.get(int(value)) if _CURSOR.fullmatch(value) else None
-    if position is None:
-        raise _bad_param(name)
-    return position
-
-
 def current_tracking_orders(
     account: BitgetAccount, query: Mapping[str, str], call: PrivateCall
 ) -> dict[str, Any]:
@@ -127,22 +98,12 @@ def current_tracking_orders(
     (of its newest row for an ``idGreaterThan``-only page), ``null`` for an empty page; only
     cursors this server issued to the account are accepted.
     """
-    product = _optional(query, "productType")
-    if product is None or product.upper() not in PRODUCT_TYPES:
-        raise _bad_param("productType")
-    product = product.upper()
-    limit = _int_param(query, "limit")
-    if limit is None:
-        limit = 20
-    elif not 1 <= limit <= 50:
-        raise _bad_param("limit")
-    start = _int_param(query, "startTime")
-    end = _int_param(query, "endTime")
-    if start is not None and end is not None and start > end:
-        raise _bad_param("startTime")
-    older_than = _cursor(account, query, "idLessThan")
-    newer_than = _cursor(account, query, "idGreaterThan")
-    symbol = _optional(query, "symbol")
+    product = product_type(query)
+    limit = limit_param(query, 50)
+    start, end = time_range(query)
+    older_than = cursor(account.cursor_positions, query, "idLessThan")
+    newer_than = cursor(account.cursor_positions, query, "idGreaterThan")
+    symbol = optional(query, "symbol")
     symbol = None if symbol is None else symbol.upper()
 
     rows = [
@@ -167,13 +128,14 @@ def current_tracking_orders(
     if last is not None:
         account.cursor_positions[last.seq] = last.sort_key
         end_id = str(last.seq)
-    if call.repeat_cursor and _optional(query, "idLessThan") is not None:
+    if call.repeat_cursor and optional(query, "idLessThan") is not None:
         end_id = query["idLessThan"]
     return {"trackingList": [render_tracking_order(order) for order in page], "endId": end_id}
 
 
 PRIVATE_ENDPOINTS: Mapping[str, Endpoint] = {
     TRACKING_PATH: Endpoint(current_tracking_orders, EndpointLimit(5), trader_only=True),
+    HISTORY_PATH: Endpoint(history_tracking_orders, EndpointLimit(5), trader_only=True),
 }
 """Private Bitget endpoints by path, each with its documented limit per UID."""
 
@@ -215,6 +177,7 @@ class BitgetVenue:
         uid: str | None = None,
         orders: int = 300,
         trader: bool = True,
+        history: int = 150,
     ) -> BitgetAccount:
         """Register a key; see :meth:`Simulator.add_bitget_account`."""
         if api_key in self.accounts:
@@ -235,8 +198,11 @@ class BitgetVenue:
         if existing is not None:
             account.orders = existing.orders
             account.cursor_positions = existing.cursor_positions
+            account.history = existing.history
+            account.history_cursors = existing.history_cursors
         else:
             account.orders = generate_bitget_orders(self.config.seed, uid, orders)
+            account.history = generate_bitget_history(self.config.seed, uid, history)
         self.accounts[api_key] = account
         return account
 

@@ -24,13 +24,14 @@ from .data import (
     make_bitget_order,
     make_coinw_order,
 )
-from .models import BitgetTrackingOrder, CoinWOrder
+from .models import BitgetHistoryOrder, BitgetTrackingOrder, CoinWOrder
 
 __all__ = [
     "CLOSED_COINW_KEPT",
     "Mutation",
     "MutationBook",
     "MutationKind",
+    "close_bitget_order",
     "mutate_bitget",
     "mutate_coinw",
 ]
@@ -118,8 +119,8 @@ def mutate_bitget(book: MutationBook, account: BitgetAccount, now_ms: int, t: fl
     page; its trackingNo and openOrderId are snowflakes of a time derived from ``seq``, not
     from the clock, so they repeat from run to run. Changed: one to three of
     ``presetStopSurplusPrice``, ``presetStopLossPrice`` (set, moved or cleared) and
-    ``followCount``; sort keys never change. Closed: the row is removed. Orders are replaced,
-    never modified in place.
+    ``followCount``; sort keys never change. Closed: the row moves to the account's history
+    (:func:`close_bitget_order`). Orders are replaced, never modified in place.
     """
     rng = book.rng
     orders = account.orders
@@ -144,11 +145,53 @@ def mutate_bitget(book: MutationBook, account: BitgetAccount, now_ms: int, t: fl
     order = orders[key]
     if kind == "closed":
         del orders[key]
+        closed = close_bitget_order(rng, order, now_ms, account)
+        account.history[closed.tracking_no] = closed
         return Mutation(t, "bitget", book.account, "closed", key, product_type=order.product_type)
     changed, fields = _change_bitget(rng, order)
     orders[key] = changed
     return Mutation(
         t, "bitget", book.account, "changed", key, fields, product_type=order.product_type
+    )
+
+
+def close_bitget_order(
+    rng: random.Random, order: BitgetTrackingOrder, now_ms: int, account: BitgetAccount
+) -> BitgetHistoryOrder:
+    """The history row of ``order`` closed at ``now_ms`` (or just after it opened), at a price
+    near its open price; ``stopType`` set when a preset stop would have closed it."""
+    market = bitget_market(order.symbol)
+    places = market.price_places if market else _exponent_places(order.open_price_avg)
+    price = _places(_drift(rng, order.open_price_avg, 0.03), places)
+    side = 1 if order.pos_side == "long" else -1
+    gain = (price - order.open_price_avg) * order.open_size * side
+    stop = None
+    if order.preset_stop_surplus_price is not None and rng.random() < 0.3:
+        stop, price = "profit", order.preset_stop_surplus_price
+        gain = (price - order.open_price_avg) * order.open_size * side
+    seq = max((row.seq for row in account.history.values()), default=0) + 1
+    return BitgetHistoryOrder(
+        seq=seq,
+        tracking_no=order.tracking_no,
+        symbol=order.symbol,
+        product_type=order.product_type.lower(),
+        open_order_id=order.open_order_id,
+        close_order_id=str(int(order.open_order_id) + 1 + rng.getrandbits(20)),
+        pos_side=order.pos_side,
+        open_leverage=order.open_leverage,
+        open_avg_price=order.open_price_avg,
+        open_time=order.open_time,
+        close_time=max(now_ms, order.open_time + 1),
+        close_avg_price=price,
+        stop_type=stop,
+        achieved_pl=_places(gain, 8).normalize(),
+        open_fee=order.open_fee,
+        close_fee=-max(
+            _places(abs(price * order.open_size) * Decimal("0.0006"), 8), Decimal("1e-8")
+        ),
+        open_size=order.open_size,
+        close_size=order.open_size,
+        c_time=order.open_time,
     )
 
 

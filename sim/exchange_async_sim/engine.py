@@ -111,11 +111,11 @@ class Simulator:
         uid: str | None = None,
         orders: int = 300,
         trader: bool = True,
+        history: int = 150,
     ) -> BitgetAccount:
-        """Register a Bitget API key; generate ``orders`` current tracking orders for it.
-
-        A key whose ``uid`` is already registered joins that account: it shares its orders,
-        cursors and rate limit, and ``orders`` is ignored.
+        """Register a Bitget API key; generate ``orders`` current tracking orders and
+        ``history`` closed ones for it. A key whose ``uid`` is already registered joins that
+        account (its orders, history, cursors and limits); ``orders``/``history`` are ignored.
         """
         return self.bitget.add_account(
             api_key=api_key,
@@ -124,6 +124,7 @@ class Simulator:
             uid=uid,
             orders=orders,
             trader=trader,
+            history=history,
         )
 
     def add_coinw_account(

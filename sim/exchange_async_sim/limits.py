@@ -39,6 +39,11 @@ def running_loop_time() -> float:
         return time.monotonic()
 
 
+LATE_ARRIVAL = 10.0
+"""Seconds an arrival may be reported behind the newest of its scope and still be counted
+exactly (arrivals stamped at the socket reach the counter in handler order)."""
+
+
 @dataclass(frozen=True, slots=True)
 class EndpointLimit:
     """A documented limit: at most ``requests`` per account in any ``window`` seconds."""
@@ -63,7 +68,8 @@ class SlidingWindow:
             times.append(t)
         else:
             insort(times, t)
-        stale = bisect_right(times, times[-1] - self.window * 2)
+        # Kept long enough to count an arrival stamped up to LATE_ARRIVAL s before the newest.
+        stale = bisect_right(times, times[-1] - self.window * 2 - LATE_ARRIVAL)
         if stale:
             del times[:stale]
         return bisect_right(times, t) - bisect_right(times, t - self.window)
@@ -87,11 +93,6 @@ class RateWindows:
     def clear(self) -> None:
         """Forget every counted arrival."""
         self._windows.clear()
-
-
-LATE_ARRIVAL = 10.0
-"""Seconds an arrival may be reported behind the newest of its scope and still be counted
-exactly (arrivals stamped at the socket reach the counter in handler order)."""
 
 
 def over_limit(times: list[float], limit: EndpointLimit) -> int:

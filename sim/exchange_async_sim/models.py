@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-__all__ = ["BitgetTrackingOrder", "CoinWOrder"]
+__all__ = ["BitgetHistoryOrder", "BitgetTrackingOrder", "CoinWOrder"]
 
 
 @dataclass(slots=True)
@@ -37,6 +37,42 @@ class BitgetTrackingOrder:
     def sort_key(self) -> tuple[int, int]:
         """Newest first means descending by this key: open time, then ``seq``."""
         return (self.open_time, self.seq)
+
+
+@dataclass(slots=True)
+class BitgetHistoryOrder:
+    """A closed (history) tracking order of a Bitget elite trader.
+
+    Field names are the wire names in snake case (``avg`` prices as the docs' table spells
+    them); on the wire every field is a JSON string and a ``None`` ``stop_type`` is ``""``.
+    ``seq`` is the server's own position of the row (larger is newer by ``c_time``); the
+    ``endId`` cursors are made of it. ``product_type`` is sent lower case, as Bitget's example.
+    """
+
+    seq: int
+    tracking_no: str
+    symbol: str
+    product_type: str
+    open_order_id: str
+    close_order_id: str
+    pos_side: str
+    open_leverage: int
+    open_avg_price: Decimal
+    open_time: int
+    close_time: int
+    close_avg_price: Decimal
+    stop_type: str | None
+    achieved_pl: Decimal
+    open_fee: Decimal
+    close_fee: Decimal
+    open_size: Decimal
+    close_size: Decimal
+    c_time: int
+
+    @property
+    def sort_key(self) -> tuple[int, int]:
+        """Newest first means descending by this key: creation time, then ``seq``."""
+        return (self.c_time, self.seq)
 
 
 @dataclass(slots=True)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import time
 from array import array
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -127,35 +128,29 @@ class Referee:
         client sent each request. Each arrival is matched, in order, with the oldest
         unmatched send of its scope no later than it (:data:`PAIRING_SLACK`) and no more than
         :data:`TRANSIT_LIMIT` before it."""
-        totals = [0] * 5  # arrivals, paired, unpaired sends, over at send, over at handler
-        over_at_arrival = 0
+        counts: Counter[str] = Counter()
         transit: list[float] = []
         for scope, kept in self._kept.items():
             arrived = sorted(zip(kept.arrived, kept.lag, strict=True))
             times = [a for a, _ in arrived]
             matched, lost = _match(times, sorted(sends.get(scope, ())))
-            over_at_arrival += over_limit(times, kept.limit)
-            handled = sorted(a + lag for a, lag in arrived)
-            sent = sorted(s for s, _ in matched)
             transit.extend(a - s for s, a in matched)
-            for i, value in enumerate(
-                (
-                    len(times),
-                    len(matched),
-                    lost,
-                    over_limit(sent, kept.limit),
-                    over_limit(handled, kept.limit),
-                )
-            ):
-                totals[i] += value
+            counts.update(
+                arrivals=len(times),
+                paired=len(matched),
+                lost=lost,
+                at_send=over_limit(sorted(s for s, _ in matched), kept.limit),
+                at_arrival=over_limit(times, kept.limit),
+                at_handler=over_limit(sorted(a + lag for a, lag in arrived), kept.limit),
+            )
         transit.sort()
         return Pairing(
-            arrivals=totals[0],
-            paired=totals[1],
-            unpaired_sends=totals[2] + _unkept(sends, self._kept),
-            over_at_send=totals[3],
-            over_at_arrival=over_at_arrival,
-            over_at_handler=totals[4],
+            arrivals=counts["arrivals"],
+            paired=counts["paired"],
+            unpaired_sends=counts["lost"] + _unkept(sends, self._kept),
+            over_at_send=counts["at_send"],
+            over_at_arrival=counts["at_arrival"],
+            over_at_handler=counts["at_handler"],
             transit_median=transit[len(transit) // 2] if transit else None,
             transit_max=transit[-1] if transit else None,
             lag_max=self.lag_max,

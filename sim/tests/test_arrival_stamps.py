@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from exchange_async_sim import EndpointLimit, Referee, Simulator, SimulatorConfig
-from exchange_async_sim.limits import LATE_ARRIVAL, ViolationCounter, over_limit
+from exchange_async_sim.limits import LATE_ARRIVAL, SlidingWindow, ViolationCounter, over_limit
 from exchange_async_sim.server import SimulatorServer
 from exchange_async_sim.stamping import stamping_listener
 
@@ -189,3 +189,12 @@ async def test_a_stalled_server_loop_does_not_bunch_the_arrivals() -> None:
     assert pairing.over_at_handler == 1  # dated when the handlers ran: all at once
     assert pairing.lag_max > 0.5
     assert pairing.bunched == "server loop"
+
+
+def test_the_enforcing_window_counts_an_arrival_read_seconds_late() -> None:
+    window = SlidingWindow(1.0)
+    for t in (10.0, 10.2, 10.4, 10.6):
+        window.hit(t)
+    window.hit(13.5)  # handled first, though it arrived last
+    # Arrived at 10.8, read 3 s later: its window (9.8, 10.8] holds five arrivals.
+    assert window.hit(10.8) == 5

@@ -5,6 +5,7 @@
     clock      the measured offset to a server's clock, shared per server and event loop
     signing    credentials and the signing primitives (secrets never shown)
     reply      bytes -> envelope -> data or the mapped error; ``Retry-After``
+    decoder    bytes -> the declared type, as its fields' metadata say (blanks, spellings)
     retry      the one place that decides what is retried and how long to wait
 
 Import the modules themselves (``from .pipeline.pipeline import Pipeline``): this package

@@ -62,7 +62,7 @@ class ClientOptions:
     """Safety margin on every limit, as a fraction of its window (0.05: 5 % under the limit)."""
     max_rate_wait: float | None = None
     """Raise `RateLimitWaitTimeout` instead of queueing longer than this (seconds)."""
-    rate_limits: str | Limiter | None = None
+    rate_limits: str | Limiter | None = field(default=None, repr=False)  # a URL's password
     """Where the limits are kept: None in-process, a ``redis://`` URL, or a limiter object."""
     allow_insecure_http: bool = False
     """Allow a plain ``http://`` base URL to a host that is not loopback."""
@@ -70,7 +70,7 @@ class ClientOptions:
     """A transport to use as is (never closed by a client); None, ``"lean"`` or ``"aiohttp"``:
     each client builds its own from the settings below (`open_transport`; None picks the lean
     transport, or aiohttp's for a caller's ``http_session`` or a base URL with credentials)."""
-    http_session: HttpSession | None = None
+    http_session: HttpSession | None = field(default=None, repr=False)
     """A caller's aiohttp session for the built transport (never closed by the SDK)."""
     max_connections: int = 100
     """Connections in the built transport's pool (0: no limit)."""

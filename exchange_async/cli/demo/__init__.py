@@ -3,9 +3,11 @@
 Starts the simulator in-process (a mix of Bitget and CoinW accounts whose orders open, change
 and close), polls every account with `Poller` through the real clients, shows a live view
 (``rich``, the ``demo`` extra) or status lines, and ends with a summary whose limit
-violations, as the simulator counted them, should be zero. Modules: ``run`` (the phases and
-Ctrl-C), ``tracker`` (counters and the check), ``frame`` (one picture of the numbers),
-``live`` and ``plain`` (the views), ``report`` and ``advice`` (the summary and its warnings).
+violations, as the simulator counted them (each request dated when it reached its socket),
+should be zero, beside the same count on the clients' own send times. Modules: ``run`` (the
+phases and Ctrl-C), ``tracker`` (counters and the check), ``frame`` (one picture of the
+numbers), ``live`` and ``plain`` (the views), ``report`` and ``advice`` (the summary and its
+warnings), ``sends`` (when each request left) and ``verdict`` (who bunched requests, if anyone).
 With ``--processes N``: ``procs`` (the parent), ``procs_state`` (the workers added up),
 ``worker`` (one worker process) and ``local_redis`` (a ``redis-server`` for the run).
 """

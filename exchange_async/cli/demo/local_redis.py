@@ -12,6 +12,8 @@ import time
 from types import TracebackType
 from urllib.parse import urlsplit, urlunsplit
 
+from .._sim import install_hint
+
 __all__ = [
     "NO_REDIS",
     "NO_REDIS_CLIENT",
@@ -25,10 +27,7 @@ NO_REDIS = (
     "--processes needs Redis to share the rate limits: pass --redis redis://HOST:PORT/DB, "
     "or install redis-server (e.g. apt-get install redis-server) and the demo starts its own"
 )
-NO_REDIS_CLIENT = (
-    '--processes needs the Redis client: pip install -e ".[redis]" in the clone '
-    "(or pip install redis)"
-)
+NO_REDIS_CLIENT = f"--processes needs the Redis client: {install_hint('redis')}"
 PING_TIMEOUT = 3.0
 """Seconds the Redis given with ``--redis`` has to answer PING before the demo gives up."""
 

@@ -39,9 +39,7 @@ __all__ = ["BAD_KEY", "NO_RICH", "DemoOptions", "run_demo"]
 PRODUCT_TYPES = ("USDT-FUTURES", "COIN-FUTURES", "USDC-FUTURES")
 BAD_KEY = "bad-key"
 """With ``faults``: the name of the CoinW account whose secret is wrong (it stops)."""
-NO_RICH = (
-    'the live view needs rich: pip install "exchange-async[demo]"; showing status lines instead'
-)
+NO_RICH = f"the live view needs rich ({_sim.install_hint('demo')}); showing status lines instead"
 
 
 @dataclass(frozen=True, slots=True)

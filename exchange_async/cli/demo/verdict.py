@@ -17,7 +17,7 @@ from .frame import counted
 if TYPE_CHECKING:
     from .._sim import Pairing
 
-__all__ = ["limit_json", "limit_lines", "limit_warning", "sdk_over_limit"]
+__all__ = ["limit_json", "limit_lines", "limit_warning", "sdk_over_limit", "who_bunched"]
 
 
 def sdk_over_limit(violations: int, pairing: Pairing | None) -> bool:
@@ -28,12 +28,26 @@ def sdk_over_limit(violations: int, pairing: Pairing | None) -> bool:
     return bool(pairing.over_at_send) or (violations > 0 and pairing.unpaired_arrivals > 0)
 
 
+def who_bunched(violations: int, pairing: Pairing) -> str:
+    """``"client"``, ``"unlogged sends"`` (arrivals over a limit, and arrivals no logged send
+    matches: the client sent requests its limiter never let go, e.g. a silent re-send),
+    ``"after sending"``, ``"server loop"`` or ``"nobody"`` (see `Pairing.bunched`)."""
+    if not pairing.over_at_send and violations and pairing.unpaired_arrivals:
+        return "unlogged sends"
+    return pairing.bunched
+
+
 def _ms(seconds: float | None) -> str:
     return "-" if seconds is None else f"{seconds * 1000:.1f} ms"
 
 
-def _who(pairing: Pairing) -> str:
-    bunched = pairing.bunched
+def _who(violations: int, pairing: Pairing) -> str:
+    bunched = who_bunched(violations, pairing)
+    if bunched == "unlogged sends":
+        return (
+            f"the client: {counted(pairing.unpaired_arrivals, 'arrival')} without a send in its "
+            "log, requests that never passed the rate limiter (a silent re-send?)"
+        )
     if bunched == "client":
         return (
             f"the client: {counted(pairing.over_at_send, 'request')} over a limit by their own "
@@ -62,7 +76,7 @@ def limit_lines(violations: int, pairing: Pairing | None) -> list[str]:
     return [
         f"  limit violations  {server}; {pairing.over_at_send} by the clients' own send "
         f"times ({pairing.paired} of {pairing.arrivals} arrivals paired with their send)",
-        f"  who bunched       {_who(pairing)}",
+        f"  who bunched       {_who(violations, pairing)}",
         f"  timing            send to arrival median {_ms(pairing.transit_median)}, max "
         f"{_ms(pairing.transit_max)}; the simulator's loop up to {_ms(pairing.lag_max)} "
         "behind its socket",
@@ -99,7 +113,7 @@ def limit_json(violations: int, pairing: Pairing | None) -> dict[str, Any]:
         "arrivals": pairing.arrivals,
         "paired_arrivals": pairing.paired,
         "unpaired_sends": pairing.unpaired_sends,
-        "bunched": pairing.bunched,
+        "bunched": who_bunched(violations, pairing),
         "sdk_over_limit": sdk_over_limit(violations, pairing),
         "transit_median_ms": _round_ms(pairing.transit_median),
         "transit_max_ms": _round_ms(pairing.transit_max),
