@@ -249,3 +249,22 @@ def _types(annotation: Any) -> tuple[Any, ...]:
     if typing.get_origin(annotation) is Annotated:
         return _types(inner[0])
     return inner or (annotation,)
+
+
+def test_a_value_ending_like_a_blank_key_changes_nothing() -> None:
+    decoder = ReplyDecoder(list[_Blanks])
+    body = b'[{"avgPrice":"1","note":"xPrice","id":"","stopPrice":""}]'
+    (row,) = decoder.decode(body)  # "xPrice" is a value: the pass must not take it for a key
+    assert row.stop_price is None
+
+    class WithId(msgspec.Struct):
+        id: str | None  # null would decode too: only the pass can tell "" from null here
+        stop_price: Annotated[Decimal | None, BLANK_IS_NULL] = msgspec.field(
+            default=None, name="stopPrice"
+        )
+
+    with_id = ReplyDecoder(list[WithId])
+    (kept,) = with_id.decode(b'[{"note":"xPrice","id":"","stopPrice":"1"}]')
+    assert kept.id == "" and kept.stop_price == 1
+    (kept,) = with_id.decode(b'[{"note":"xPrice", "id": "", "stopPrice": ""}]')
+    assert kept.id == "" and kept.stop_price is None

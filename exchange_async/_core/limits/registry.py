@@ -100,7 +100,7 @@ def limiter_for(rate_limits: str | Limiter | None = None) -> Limiter:
             import redis  # noqa: F401  # the optional extra: checked, not needed yet
         except ImportError:
             raise ValidationError(
-                'rate_limits=<URL> needs the redis extra: pip install "exchange-async[redis]"'
+                'rate_limits=<URL> needs the redis package: pip install "redis>=5" (from a clone: pip install -e ".[redis]")'
             ) from None
         check_redis_url(rate_limits)
         shared = _shared.get(rate_limits)

@@ -48,7 +48,7 @@ def make_client(url: str | None, client: Any, cluster: object) -> tuple[Any, boo
         import redis.asyncio as aioredis
     except ImportError:  # pragma: no cover - depends on the install
         raise ValidationError(
-            'shared rate limits need the redis extra: pip install "exchange-async[redis]"'
+            'shared rate limits need the redis package: pip install "redis>=5" (from a clone: pip install -e ".[redis]")'
         ) from None
     if client is None and url is None:
         raise ValidationError("RedisLimiter needs a redis:// URL or a client")
