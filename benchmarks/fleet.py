@@ -218,7 +218,7 @@ async def _takeover(
     # its leases live at least two thirds of lease_ttl after its last round, so an arrival in
     # the first third is still the victim's, never the new owner's.
     first: dict[str, float] = {}
-    while set(first) < lost and time.monotonic() < killed_at + 30:
+    while not lost <= set(first) and time.monotonic() < killed_at + 30:
         await asyncio.sleep(0.5)
         first = json.loads(sim.ask(f"first_after {killed_at + plan.lease_ttl / 3}"))
     return [first[key] - killed_at for key in lost if key in first] + [
