@@ -60,7 +60,7 @@ FULL = Plan(
     accounts=200, bitget=25, workers=4, steady=20.0, lease_ttl=5.0, interval=1.5, events=20_000
 )
 QUICK = Plan(
-    accounts=10, bitget=4, workers=2, steady=2.0, lease_ttl=1.0, interval=1.0, events=1_000
+    accounts=10, bitget=4, workers=2, steady=1.5, lease_ttl=1.0, interval=0.75, events=1_000
 )
 
 
