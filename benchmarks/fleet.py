@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._common import ROOT, Outcome, Table, fmt, median, percentile
-from ._fleetmeasure import latencies, problems, throughput
+from ._fleetmeasure import Seen, latencies, problems, throughput
 from ._proc import Server, server_process
 
 NAME = "fleet"
@@ -118,14 +118,14 @@ async def _owned(url: str, names: set[str], workers: set[str], limit: float) -> 
         await asyncio.sleep(0.1)
 
 
-async def _consume(url: str, seen: list[tuple[float, Any]], stop: asyncio.Event) -> None:
+async def _consume(url: str, seen: list[Seen], stop: asyncio.Event) -> None:
     import exchange_async as ea
 
     async with ea.FleetEvents(url, name="bench", group="bench", consumer="c", block=0.2) as events:
         iterator = aiter(events)
         while not stop.is_set():
             event = await anext(iterator)
-            seen.append((time.monotonic(), event))
+            seen.append((time.monotonic(), event, events.committed_at(event)))
             await events.ack(event)
 
 
@@ -168,7 +168,7 @@ async def _fleet_phases(sim: Server, url: str, plan: Plan, outcome: Outcome) -> 
         "interval": plan.interval,
     }
     fleet = Workers({**spec, "accounts": accounts})
-    seen: list[tuple[float, Any]] = []
+    seen: list[Seen] = []
     stop = asyncio.Event()
     consumer = asyncio.create_task(_consume(url, seen, stop))
     ids = [f"w{i + 1}" for i in range(plan.workers)]
@@ -241,18 +241,23 @@ def _max(values: list[float]) -> float:
 def _report(
     outcome: Outcome,
     plan: Plan,
-    latency: list[tuple[float, float]],
+    latency: list[tuple[float, float, float]],
     takeover: list[float],
     stats: dict[str, Any],
-    seen: list[tuple[float, Any]],
+    seen: list[Seen],
 ) -> None:
     target = 2 * plan.interval + 0.05
-    total = [t for t, _ in latency]
-    after = [a for _, a in latency]
+    total = [t for t, _, _ in latency]
+    after = [a for _, a, _ in latency]
+    read = [r for _, _, r in latency]
     p50, p99 = percentile(total, 50), percentile(total, 99)
     rows = [
         [name, *(fmt(f(v) * 1e3, 0) for f in (_p50, _p99, _max))]
-        for name, v in (("change -> consumer", total), ("of which event -> consumer", after))
+        for name, v in (
+            ("change -> consumer", total),
+            ("of which event built -> consumer", after),
+            ("of which appended -> consumer", read),
+        )
     ]
     outcome.tables.append(
         Table(
@@ -288,6 +293,7 @@ def _report(
         latency_p50_s=p50,
         latency_p99_s=p99,
         event_to_consumer_p99_s=_p99(after),
+        appended_to_consumer_p99_s=_p99(read),
         refused=stats["refused"],
         latency_target_s=target,
         takeover_s=takeover,

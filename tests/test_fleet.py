@@ -5,6 +5,7 @@ lease neither sends nor writes. (Worker processes killed for real: test_fleet_pr
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from decimal import Decimal
 
@@ -207,8 +208,11 @@ async def test_fleet_events_delivers_what_a_dead_consumer_left_unacknowledged(
             first.append(event)
             if len(first) == 10:
                 break
+        appended = c1.committed_at(first[0])
+        assert appended is not None and time.time() - 60 < appended <= time.time() + 1
         for event in first[:4]:
             await c1.ack(event)
+        assert c1.committed_at(first[0]) is None  # acknowledged: nothing pending to date
     # c1 restarts under its name: it gets its six unacknowledged events again, first.
     again: list[ea.Event] = []
     async with ea.FleetEvents(url, name="desk", group="g", consumer="c1", block=0.1) as c1:
