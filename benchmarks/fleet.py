@@ -103,6 +103,12 @@ class Workers:
             proc.wait()
 
 
+async def _ask(sim: Server, line: str) -> str:
+    """``sim.ask(line)`` in a thread: the consumer in this process keeps reading meanwhile
+    (a blocked loop would add its wait to every event's latency)."""
+    return await asyncio.to_thread(sim.ask, line)
+
+
 async def _owned(url: str, names: set[str], workers: set[str], limit: float) -> float:
     """Seconds until every account is held by one of ``workers``."""
     import exchange_async as ea
@@ -157,7 +163,7 @@ async def _run(quick: bool, outcome: Outcome) -> None:
 
 
 async def _fleet_phases(sim: Server, url: str, plan: Plan, outcome: Outcome) -> None:
-    accounts = json.loads(sim.ask("accounts"))
+    accounts = json.loads(await _ask(sim, "accounts"))
     names = {a["name"] for a in accounts}
     uid = {a["name"]: a["uid"] for a in accounts}
     base_url = f"http://127.0.0.1:{sim.port}"
@@ -177,17 +183,17 @@ async def _fleet_phases(sim: Server, url: str, plan: Plan, outcome: Outcome) -> 
             fleet.start(worker)
         await _owned(url, names, set(ids), 60)
         await asyncio.sleep(plan.interval + 1)  # every first snapshot in
-        sim.ask(f"mutate {plan.interval / 2} 0.2")
+        await _ask(sim, f"mutate {plan.interval / 2} 0.2")
         began = time.monotonic()
         await asyncio.sleep(plan.steady)
         ended = time.monotonic()
-        sim.ask("stop")
-        rate = json.loads(sim.ask(f"count {began} {ended}")) / (ended - began)
+        await _ask(sim, "stop")
+        rate = json.loads(await _ask(sim, f"count {began} {ended}")) / (ended - began)
         await asyncio.sleep(2 * plan.interval)
-        changes = json.loads(sim.ask("mutations"))
+        changes = json.loads(await _ask(sim, "mutations"))
         latency = latencies([s for s in seen if s[0] >= began], changes, uid)
         takeover = await _takeover(sim, url, fleet, ids, names, accounts, plan)
-        stats = json.loads(sim.ask("stats"))
+        stats = json.loads(await _ask(sim, "stats"))
     finally:
         stop.set()
         consumer.cancel()
@@ -220,7 +226,7 @@ async def _takeover(
     first: dict[str, float] = {}
     while not lost <= set(first) and time.monotonic() < killed_at + 30:
         await asyncio.sleep(0.5)
-        first = json.loads(sim.ask(f"first_after {killed_at + plan.lease_ttl / 3}"))
+        first = json.loads(await _ask(sim, f"first_after {killed_at + plan.lease_ttl / 3}"))
     return [first[key] - killed_at for key in lost if key in first] + [
         float("inf") for key in lost if key not in first
     ]
