@@ -236,3 +236,21 @@ async def test_fleet_events_delivers_what_a_dead_consumer_left_unacknowledged(
         assert c2.claimed >= 3
     ids = [e.event_id for e in first[:4] + again[:3] + second]
     assert len(set(ids)) == len(ids)  # the acknowledged ones were not delivered again
+
+
+async def test_a_poller_alone_numbers_its_events_too(
+    demo: tuple[Simulator, list[FleetAccount]],
+) -> None:
+    sim, accounts = demo
+    async with ea.Poller(interval=0.05, transport=simulator_transport(sim)) as poller:
+        add_accounts(poller, accounts[:2], BASE)
+        got: list[ea.Event] = []
+        async for event in poller:
+            got.append(event)
+            if sum(isinstance(e, ea.AccountSynced) for e in got) == 2:
+                break
+    for account in {e.account for e in got}:
+        ids = [e.event_id for e in got if e.account == account]
+        run = {i.split(":")[1] for i in ids}
+        assert len(run) == 1 and run.pop().startswith("local-")
+        assert [int(i.rpartition(":")[2]) for i in ids] == list(range(1, len(ids) + 1))
