@@ -41,7 +41,7 @@ test-slow: $(STAMP)  ## only the tests that need the real wall clock for long
 lint: $(STAMP)  ## ruff check, ruff format --check, mypy --strict
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy --strict exchange_async tests benchmarks sim/exchange_async_sim
+	$(BIN)/mypy --strict exchange_async tests benchmarks sim/exchange_async_sim sim/tests
 
 $(BENCH_STAMP): $(STAMP) pyproject.toml
 	$(BIN)/pip install -q -e ".[bench]"
