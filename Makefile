@@ -26,7 +26,7 @@ demo: $(STAMP)  ## the main job: poll simulated accounts (no credentials, no net
 	echo "(make installed the command as $(BIN)/exchange-async: run it so, or 'source $(BIN)/activate' first)"; \
 	exit $$status
 
-# Client, poller and limiter tests run on a virtual clock (tests/virtual_time.py): their rate
+# Client, poller and limiter tests run on a virtual clock (tests/support/virtual_time.py): their rate
 # limits take no real time. Four workers overlap what still waits (subprocesses, sockets). The
 # Redis limiter's tests assert exact schedules on the real clock, so they run after, alone.
 test: $(STAMP)  ## the test suite against the bundled simulator (slow tests deselected)

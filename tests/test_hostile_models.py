@@ -12,23 +12,12 @@ import asyncio
 from decimal import Decimal
 
 import pytest
-from _hostile import (
-    BITGET_MONEY,
-    BITGET_ROW,
-    COINW_MONEY,
-    COINW_ROW,
-    ORDER,
-    TRACK,
-    base_url,
-    bitget_page,
-    coinw_reply,
-    hostile_server,
-    replying,
-    with_value,
-)
+from support.rows import BITGET_MONEY, BITGET_ROW, COINW_MONEY, COINW_ROW, with_value
+from support.servers import ORDER, TRACK, base_url, hostile_server, replying
 
 import exchange_async as ea
 from exchange_async.bitget.endpoints import CURRENT_TRACK
+from exchange_async_sim.testing import bitget_page, coinw_rows
 
 NON_FINITE = [b'"NaN"', b'"nan"', b'"sNaN"', b'"-sNaN"', b'"Infinity"', b'"-inf"', b'"+Inf"']
 NON_NUMERIC = [b'"N/A"', b'"abc"', b'"1,5"', b'"0x10"', b"true", b"{}", b"[]"]
@@ -93,7 +82,7 @@ def test_bitget_rows_decode_straight_into_the_public_page() -> None:
 @pytest.mark.parametrize("field", list(COINW_MONEY))
 @pytest.mark.parametrize("value", NON_FINITE + NON_NUMERIC)
 def test_coinw_bad_money_is_a_decode_error_naming_the_field(field: str, value: bytes) -> None:
-    body = coinw_reply(with_value(COINW_ROW, COINW_MONEY[field], value))
+    body = coinw_rows(with_value(COINW_ROW, COINW_MONEY[field], value))
     with pytest.raises(ea.DecodeError) as caught:
         decode_order_info(body)
     assert _names_field(caught.value, field)
@@ -104,7 +93,7 @@ def test_coinw_ids_stay_exact_above_2_53(style: str) -> None:
     big = 2**53 + 1  # 9007199254740993: a double would make it ...992
     value = str(big).encode()
     row = COINW_ROW.replace(b"33308741701971947", value if style == "numbers" else b'"%s"' % value)
-    (order,) = decode_order_info(coinw_reply(row))
+    (order,) = decode_order_info(coinw_rows(row))
     assert order.id == big and type(order.id) is int
 
 
@@ -112,7 +101,7 @@ def test_coinw_ids_stay_exact_above_2_53(style: str) -> None:
 def test_coinw_bad_ids_are_decode_errors(value: bytes) -> None:
     row = COINW_ROW.replace(b"33308741701971947", value)
     with pytest.raises(ea.DecodeError, match="id"):
-        decode_order_info(coinw_reply(row))
+        decode_order_info(coinw_rows(row))
 
 
 @pytest.mark.parametrize("value", [b'"NaN"', b'"N/A"', b'"sNaN"', b'"Infinity"'])
@@ -129,7 +118,7 @@ async def test_bitget_client_raises_decode_error_for_bad_money(value: bytes) -> 
 
 @pytest.mark.parametrize("value", [b'"NaN"', b'"N/A"', b'"sNaN"', b'"-Infinity"'])
 async def test_coinw_client_raises_decode_error_for_bad_money(value: bytes) -> None:
-    body = coinw_reply(with_value(COINW_ROW, COINW_MONEY["margin"], value))
+    body = coinw_rows(with_value(COINW_ROW, COINW_MONEY["margin"], value))
     async with (
         hostile_server({ORDER: replying(body)}) as server,
         ea.CoinWClient(COINW_CREDS, base_url=base_url(server), retry=NO_RETRY) as client,

@@ -7,7 +7,7 @@ import gc
 import gzip
 import logging
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any
 
 import pytest
@@ -23,6 +23,7 @@ from conftest import (
     ORDER,
     TRACK,
 )
+from support.servers import ServerMaker
 
 import exchange_async as ea
 from exchange_async_sim import Simulator, SimulatorServer
@@ -57,30 +58,13 @@ def test_a_client_works_under_a_second_asyncio_run(sim: Simulator) -> None:
     gc.collect()
 
 
-@pytest.fixture
-async def make_server() -> AsyncIterator[Callable[[Handler], Awaitable[TestServer]]]:
-    servers: list[TestServer] = []
-
-    async def make(handler: Handler) -> TestServer:
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", handler)
-        server = TestServer(app)
-        await server.start_server()
-        servers.append(server)
-        return server
-
-    yield make
-    for server in servers:
-        await server.close()
-
-
 def _coinw(server: TestServer, **options: Any) -> ea.CoinWClient:
     creds = ea.CoinWCredentials(COINW_KEY, COINW_SECRET)
     return ea.CoinWClient(creds, base_url=str(server.make_url("")), retry=FAST_RETRY, **options)
 
 
 async def test_a_reply_over_the_size_cap_is_refused(
-    make_server: Callable[[Handler], Awaitable[TestServer]],
+    make_server: ServerMaker,
 ) -> None:
     big = b'{"code":0,"data":[],"msg":"' + b"x" * (9 * 1024 * 1024) + b'"}'
 
@@ -105,7 +89,7 @@ async def test_a_reply_over_the_size_cap_is_refused(
 
 
 async def test_a_gzip_bomb_is_refused(
-    make_server: Callable[[Handler], Awaitable[TestServer]],
+    make_server: ServerMaker,
 ) -> None:
     payload = b'{"code":0,"data":[],"msg":"' + b" " * (64 * 1024 * 1024) + b'"}'
     bomb = gzip.compress(payload, compresslevel=9)

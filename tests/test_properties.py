@@ -19,11 +19,12 @@ from typing import Any
 
 import msgspec
 import pytest
-from _hostile import BITGET_ROW, COINW_ROW, ORDER, TRACK, base_url, hostile_server
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from support.rows import BITGET_ROW, COINW_ROW
+from support.servers import ORDER, TRACK, base_url, hostile_server
 
 import exchange_async as ea
 from exchange_async._core.params import MAX_MS
@@ -31,6 +32,7 @@ from exchange_async.bitget.endpoints import CURRENT_TRACK
 from exchange_async.bitget.models import decode_page, decode_tracking_orders_page
 from exchange_async.coinw.endpoints import ORDER_INFO
 from exchange_async.coinw.models import decode_order_info
+from exchange_async_sim.testing import bitget_page, bitget_reply, coinw_reply, coinw_rows
 
 DECODE = settings(max_examples=200, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
 REQUESTS = settings(
@@ -85,14 +87,6 @@ BITGET_MONEY_WIRE = {
 COINW_FIELDS = list(_fields(COINW_ROW))
 
 
-def _bitget_body(row: dict[str, Any]) -> bytes:
-    return msgspec.json.encode({"code": "00000", "data": {"trackingList": [row], "endId": "1"}})
-
-
-def _coinw_body(row: dict[str, Any]) -> bytes:
-    return msgspec.json.encode({"code": 0, "data": [row], "msg": ""})
-
-
 def _check_bitget(body: bytes) -> None:
     try:
         page = decode_tracking_orders_page(body)
@@ -137,8 +131,8 @@ def test_random_json(value: Any) -> None:
     body = msgspec.json.encode(value)
     _check_bitget(body)
     _check_coinw(body)
-    _check_bitget(msgspec.json.encode({"code": "00000", "data": value}))
-    _check_coinw(msgspec.json.encode({"code": 0, "data": value}))
+    _check_bitget(bitget_reply(value))
+    _check_coinw(coinw_reply(value))
 
 
 @DECODE
@@ -146,7 +140,7 @@ def test_random_json(value: Any) -> None:
 def test_bitget_any_value_in_any_field(field: str, value: Any) -> None:
     row = _fields(BITGET_ROW)
     row[field] = value
-    _check_bitget(_bitget_body(row))
+    _check_bitget(bitget_page(row))
 
 
 @DECODE
@@ -154,7 +148,7 @@ def test_bitget_any_value_in_any_field(field: str, value: Any) -> None:
 def test_coinw_any_value_in_any_field(field: str, value: Any) -> None:
     row = _fields(COINW_ROW)
     row[field] = value
-    _check_coinw(_coinw_body(row))
+    _check_coinw(coinw_rows(row))
 
 
 MONEY_BITGET = ["openLeverage", "openPriceAvg", "openSize", "openFee", "presetStopLossPrice"]
@@ -167,11 +161,11 @@ def test_non_finite_money_is_always_refused(bitget: str, coinw: str, text: str) 
     row = _fields(BITGET_ROW)
     row[bitget] = text
     with pytest.raises(ea.DecodeError):
-        decode_tracking_orders_page(_bitget_body(row))
+        decode_tracking_orders_page(bitget_page(row))
     row = _fields(COINW_ROW)
     row[coinw] = text
     with pytest.raises(ea.DecodeError):
-        decode_order_info(_coinw_body(row))
+        decode_order_info(coinw_rows(row))
 
 
 def _escaped(text: str, flips: list[bool]) -> bytes:
@@ -258,7 +252,7 @@ HISTORY_MONEY = [
 def test_history_any_value_in_any_field(field: str, value: Any) -> None:
     row = json.loads(HISTORY_ROW)
     row[field] = value
-    body = msgspec.json.encode({"code": "00000", "data": {"trackingList": [row], "endId": "1"}})
+    body = bitget_page(row)
     try:
         page = decode_page(ea.HistoryTrackingOrdersPage, body)
     except ea.DecodeError:
@@ -286,7 +280,7 @@ def test_history_non_finite_money_is_always_refused(field: str, text: str) -> No
     if field.endswith("AvgPrice"):  # the table's spelling instead of the example's
         row[field] = row.pop(field.replace("AvgPrice", "PriceAvg"))
     row[field] = text
-    body = msgspec.json.encode({"code": "00000", "data": {"trackingList": [row], "endId": "1"}})
+    body = bitget_page(row)
     with pytest.raises(ea.DecodeError):
         decode_page(ea.HistoryTrackingOrdersPage, body)
 
@@ -314,7 +308,7 @@ def test_unicode_strings_round_trip(text: str) -> None:
     row = _fields(BITGET_ROW)
     row["symbol"] = text
     row["trackingNo"] = text
-    (order,) = decode_tracking_orders_page(_bitget_body(row)).tracking_list
+    (order,) = decode_tracking_orders_page(bitget_page(row)).tracking_list
     assert order.symbol == text and order.tracking_no == text
 
 
@@ -323,7 +317,7 @@ def test_unicode_strings_round_trip(text: str) -> None:
 def test_coinw_ids_exact(order_id: int, as_string: bool) -> None:
     row = _fields(COINW_ROW)
     row["id"] = str(order_id) if as_string else order_id
-    (order,) = decode_order_info(_coinw_body(row))
+    (order,) = decode_order_info(coinw_rows(row))
     assert order.id == order_id
 
 
@@ -385,11 +379,11 @@ async def echo() -> AsyncIterator[tuple[TestServer, list[dict[str, Any]]]]:
 
     async def track(request: web.Request) -> web.Response:
         seen.append({"raw_path": request.raw_path, "headers": dict(request.headers)})
-        return web.json_response({"code": "00000", "data": {"trackingList": [], "endId": None}})
+        return web.Response(body=bitget_page(end_id=None), content_type="application/json")
 
     async def order(request: web.Request) -> web.Response:
         seen.append({"raw_path": request.raw_path, "headers": dict(request.headers)})
-        return web.json_response({"code": 0, "data": [], "msg": ""})
+        return web.Response(body=coinw_rows(), content_type="application/json")
 
     async with hostile_server({TRACK: track, ORDER: order}) as server:
         yield server, seen
@@ -580,5 +574,5 @@ def test_credentials_never_show_their_secrets(key: Any, secret: str, passphrase:
 def test_decimal_values_are_exact() -> None:
     row = _fields(BITGET_ROW)
     row["openPriceAvg"] = "0.1000000000000000055511151231257827"
-    (order,) = decode_tracking_orders_page(_bitget_body(row)).tracking_list
+    (order,) = decode_tracking_orders_page(bitget_page(row)).tracking_list
     assert order.open_price_avg == Decimal("0.1000000000000000055511151231257827")

@@ -7,10 +7,11 @@ import asyncio
 import time
 
 import pytest
-from _hostile import ORDER, base_url, hostile_server
 from aiohttp import web
+from support.servers import ORDER, base_url, hostile_server
 
 import exchange_async as ea
+from exchange_async_sim.testing import coinw_rows
 
 
 async def test_close_ends_the_calls_waiting_for_a_reply_at_once() -> None:
@@ -52,7 +53,7 @@ async def test_a_caller_cancelling_still_sees_its_cancellation() -> None:
 
     async def slow(request: web.Request) -> web.Response:
         await asyncio.sleep(5)
-        return web.json_response({"code": 0, "data": [], "msg": ""})
+        return web.Response(body=coinw_rows(), content_type="application/json")
 
     async with (
         hostile_server({ORDER: slow}) as server,
