@@ -5,12 +5,16 @@ server (both spellings of the average prices, blank ``stopType``, bad money)."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from conftest import BITGET_KEY, BITGET_PASS, BITGET_SECRET, FAST_RETRY, TRACK
+from hypothesis import given
+from hypothesis import strategies as st
+from support.hostile import DECODE, JSON, NON_FINITE_TEXT, ODD_NUMBERS
 from support.rows import with_value
 from support.servers import base_url, hostile_server, replying
 from support.sim_transport import simulator_transport
@@ -305,3 +309,81 @@ async def test_an_order_closed_on_the_server_shows_in_the_history(
         assert mutation.key in before
         row = history[mutation.key]
         assert row.close_time >= row.open_time and row.open_price_avg > 0
+
+
+# -- any value in any field (hypothesis) -------------------------------------------------------
+
+HISTORY_ROW = json.dumps(
+    {
+        "trackingNo": "1076520016396840961",
+        "symbol": "BTCUSDT",
+        "productType": "usdt-futures",
+        "openOrderId": "1",
+        "closeOrderId": "2",
+        "posSide": "long",
+        "openLeverage": "20",
+        "openPriceAvg": "26248.9",
+        "openTime": "1695801595658",
+        "closeTime": "1695801643852",
+        "closePriceAvg": "26301.1",
+        "stopType": "",
+        "achievedPL": "5.22",
+        "openFee": "-1.574934",
+        "closeFee": "-1.578066",
+        "openSize": "0.1",
+        "closeSize": "0.1",
+        "cTime": "1695801595658",
+    }
+)
+
+
+HISTORY_MONEY = [
+    "openLeverage",
+    "openPriceAvg",
+    "closePriceAvg",
+    "achievedPL",
+    "openFee",
+    "closeFee",
+    "openSize",
+    "closeSize",
+    "openAvgPrice",
+    "closeAvgPrice",
+]
+
+
+@DECODE
+@given(st.sampled_from(list(json.loads(HISTORY_ROW))), JSON | ODD_NUMBERS | NON_FINITE_TEXT)
+def test_history_any_value_in_any_field(field: str, value: Any) -> None:
+    row = json.loads(HISTORY_ROW)
+    row[field] = value
+    body = bitget_page(row)
+    try:
+        page = decode_page(ea.HistoryTrackingOrdersPage, body)
+    except ea.DecodeError:
+        return
+    (order,) = page.tracking_list
+    for name in (
+        "open_leverage",
+        "open_price_avg",
+        "close_price_avg",
+        "achieved_pl",
+        "open_fee",
+        "close_fee",
+        "open_size",
+        "close_size",
+    ):
+        assert type(getattr(order, name)) is Decimal and getattr(order, name).is_finite()
+    assert order.stop_type is None or (order.stop_type.strip() and type(order.stop_type) is str)
+    assert type(order.close_time) is int and 0 <= order.close_time < 2**63
+
+
+@DECODE
+@given(st.sampled_from(HISTORY_MONEY), NON_FINITE_TEXT)
+def test_history_non_finite_money_is_always_refused(field: str, text: str) -> None:
+    row = json.loads(HISTORY_ROW)
+    if field.endswith("AvgPrice"):  # the table's spelling instead of the example's
+        row[field] = row.pop(field.replace("AvgPrice", "PriceAvg"))
+    row[field] = text
+    body = bitget_page(row)
+    with pytest.raises(ea.DecodeError):
+        decode_page(ea.HistoryTrackingOrdersPage, body)
