@@ -14,7 +14,7 @@ import bisect
 from collections import defaultdict
 
 import pytest
-from sim_transport import simulator_transport
+from support.sim_transport import simulator_transport
 
 import exchange_async as ea
 from exchange_async_sim import Simulator

@@ -14,7 +14,7 @@ import sys
 
 import pytest
 from aiolimiter import AsyncLimiter
-from virtual_time import run_virtual
+from support.virtual_time import run_virtual
 
 import exchange_async as ea
 from exchange_async._core.limits import Budget, Limiter, RateLimit, Scope, budgets_for

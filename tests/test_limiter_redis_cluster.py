@@ -11,7 +11,7 @@ import math
 
 import redis.asyncio as aioredis
 from redis_cluster import RedisClusterNodes, redis_cluster, redis_cluster_nodes
-from sim_transport import simulator_transport
+from support.sim_transport import simulator_transport
 
 import exchange_async as ea
 from exchange_async._core.limits import Budget, RateLimit, Scope

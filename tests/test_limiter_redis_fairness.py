@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from redis_server import RedisServer, redis_server
-from sim_transport import simulator_transport
+from support.sim_transport import simulator_transport
 
 import exchange_async as ea
 from exchange_async_sim import Simulator
