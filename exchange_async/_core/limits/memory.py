@@ -331,17 +331,6 @@ class MemoryLimiter:
         now = asyncio.get_running_loop().time()
         return self._earliest([self._state(b) for b in budgets], now)
 
-    def push(self, budgets: Sequence[Budget], not_before: float) -> None:
-        """Record a start at ``not_before`` (loop time) made elsewhere (e.g. through Redis)."""
-        for budget in budgets:
-            state = self._state(budget)
-            state.tat = max(state.tat, not_before) + state.interval
-
-    def hold(self, budget: Budget, until: float) -> None:
-        """Let nothing start through ``budget`` before ``until`` (loop time), queue kept."""
-        state = self._state(budget)
-        state.tat = max(state.tat, until + state.tolerance)
-
     def _sweep(self, now: float) -> None:
         """Drop the budgets that are as good as new (idle), so dead accounts cost nothing."""
         self._next_sweep = now + _SWEEP_EVERY
