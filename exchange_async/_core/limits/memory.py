@@ -122,10 +122,17 @@ class MemoryLimiter:
         return start
 
     def _reserve(
-        self, loop: asyncio.AbstractEventLoop, states: tuple[Schedule, ...], n: int, now: float
+        self,
+        loop: asyncio.AbstractEventLoop,
+        states: tuple[Schedule, ...],
+        n: int,
+        now: float,
+        start: float | None = None,
     ) -> Ticket:
         ticket = Ticket(self, loop, states, n)
-        start = ticket.start = self._earliest(states[:n], now)
+        if start is None:
+            start = self._earliest(states[:n], now)
+        ticket.start = start
         for i in range(n):
             ticket.take(i, states[i], start)
         return ticket
@@ -149,9 +156,10 @@ class MemoryLimiter:
         if now >= self._next_sweep:
             self._sweep(now)
         states, n = self._states_of(budgets)
-        if max_wait is not None and self._earliest(states[:n], now) - now > max_wait:
+        start = self._earliest(states[:n] if n < len(states) else states, now)
+        if max_wait is not None and start - now > max_wait:
             raise _timeout(budgets, max_wait)
-        ticket = self._reserve(loop, states, n, now)
+        ticket = self._reserve(loop, states, n, now, start)
         if self._grant_now(ticket, now):  # a free slot: no timer, no suspension
             return ticket
         future: asyncio.Future[Ticket] = loop.create_future()
