@@ -183,15 +183,21 @@ class MemoryLimiter:
         if ticket.start > now:
             return False
         due = ticket.due()
-        if isinstance(due, Ticket) or due > now:
+        if isinstance(due, Ticket) or due > now or not self._take_shared_now(ticket, now):
             return False
-        for state in ticket.shared:
-            if state.ready or state.conforms_at() > now:
-                return False
-        for i in range(ticket.n_narrow, len(ticket.states)):
-            ticket.take(i, ticket.states[i], now)
         ticket.status = GRANTED
         ticket.granted_at = now
+        return True
+
+    @staticmethod
+    def _take_shared_now(ticket: Ticket, now: float) -> bool:
+        """Take the ticket's shared slots at once if nobody queues for them and they are free."""
+        states = ticket.states
+        for i in range(ticket.n_narrow, len(states)):
+            if states[i].ready or states[i].conforms_at() > now:
+                return False
+        for i in range(ticket.n_narrow, len(states)):
+            ticket.take(i, states[i], now)
         return True
 
     # -- the scheduler: every transition of a waiting ticket goes through `advance` ------------
@@ -212,6 +218,8 @@ class MemoryLimiter:
             ticket.wake_at = due
             self._at(due, ticket)
         elif ticket.n_narrow == len(ticket.states):
+            self._grant(ticket, now)
+        elif self._take_shared_now(ticket, now):  # nobody queued, a free shared slot
             self._grant(ticket, now)
         else:
             ticket.queued = True
