@@ -217,9 +217,7 @@ class MemoryLimiter:
         elif due > now:
             ticket.wake_at = due
             self._at(due, ticket)
-        elif ticket.n_narrow == len(ticket.states):
-            self._grant(ticket, now)
-        elif self._take_shared_now(ticket, now):  # nobody queued, a free shared slot
+        elif self._take_shared_now(ticket, now):  # none, or nobody queued and a free slot
             self._grant(ticket, now)
         else:
             ticket.queued = True
