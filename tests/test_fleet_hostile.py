@@ -1,0 +1,134 @@
+"""Hostile runs of a fleet against a real redis-server: Redis restarted empty mid-run (no
+persistence, or a failover to a replica that lost writes), with a worker and a `FleetEvents`
+consumer running across it. A consumer de-duplicates by ``event_id`` as the docs say; no
+change may be lost to that, and no bare library exception may escape."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import pytest
+from fleet_helpers import add_accounts, books, wait_until
+from redis_server import RedisServer, redis_server
+from support.sim_transport import simulator_transport
+
+import exchange_async as ea
+from exchange_async_sim import Simulator, SimulatorConfig
+
+__all__ = ["redis_server"]
+
+BASE = "https://sim.invalid"
+
+
+class Worker:
+    """One fleet worker in this process, its yielded events kept."""
+
+    def __init__(self, redis: RedisServer, sim: Simulator) -> None:
+        self.fleet = ea.Fleet(
+            redis.url, name="desk", lease_ttl=1.0, shards=8, handoff_gap=0.0, worker_id="w1"
+        )
+        self.poller = ea.Poller(fleet=self.fleet, interval=0.05, transport=simulator_transport(sim))
+        self.events: list[ea.Event] = []
+        self.snapshots = 0
+
+    async def consume(self) -> None:
+        async for event in self.poller:
+            self.events.append(event)
+
+    def polled(self, names: list[str]) -> int:
+        return min(self.poller.accounts[n].snapshots for n in names)
+
+
+async def restart_empty(redis: RedisServer) -> None:
+    await asyncio.to_thread(redis.stop)
+    await asyncio.sleep(0.3)
+    await asyncio.to_thread(redis.start)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Redis restarted empty: epochs and sequences start again at 1, so new events reuse "
+    "old event_ids and a consumer de-duplicating by event_id drops them",
+)
+async def test_distinct_events_keep_distinct_ids_across_a_redis_restart(
+    redis_server: RedisServer,
+) -> None:
+    sim, accounts = Simulator.with_demo_fleet(4, SimulatorConfig(seed=5))
+    names = [a.name for a in accounts]
+    worker = Worker(redis_server, sim)
+    await worker.poller.start()
+    task = asyncio.create_task(worker.consume())
+    try:
+        add_accounts(worker.poller, accounts, BASE)
+        await wait_until(lambda: worker.polled(names) >= 2, 20, "every account polled")
+        sim.mutate(len(accounts))
+        mark = worker.polled(names)
+        await wait_until(lambda: worker.polled(names) >= mark + 2, 20, "changes seen")
+        await restart_empty(redis_server)
+        sim.mutate(2 * len(accounts))
+        mark = worker.polled(names)
+        await wait_until(lambda: worker.polled(names) >= mark + 3, 30, "polling again")
+    finally:
+        await worker.poller.aclose()
+        await task
+    by_id: dict[str, ea.Event] = {}
+    clashes = []
+    for event in worker.events:
+        seen = by_id.setdefault(event.event_id, event)
+        if seen != event:
+            clashes.append(event.event_id)
+    assert not clashes, clashes[:5]
+    _state, problems = books(worker.events)
+    assert not problems, problems[:5]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="FleetEvents lets redis.exceptions.ConnectionError escape when its Redis restarts",
+)
+async def test_a_fleet_events_consumer_across_a_redis_restart_raises_only_exchange_errors(
+    redis_server: RedisServer,
+) -> None:
+    sim, accounts = Simulator.with_demo_fleet(3, SimulatorConfig(seed=6))
+    names = [a.name for a in accounts]
+    worker = Worker(redis_server, sim)
+    await worker.poller.start()
+    task = asyncio.create_task(worker.consume())
+    got: list[ea.Event] = []
+    escaped: list[BaseException] = []
+
+    async def consume() -> None:
+        async with ea.FleetEvents(
+            redis_server.url, name="desk", group="g", consumer="c1", block=0.1
+        ) as events:
+            async for event in events:
+                got.append(event)
+                await events.ack(event)
+
+    async def consume_forever() -> None:
+        while True:  # a user's loop: an ExchangeError is retried, anything else escapes
+            try:
+                await consume()
+            except ea.ExchangeError:
+                await asyncio.sleep(0.1)
+            except Exception as error:  # the finding
+                escaped.append(error)
+                return
+
+    consumer = asyncio.create_task(consume_forever())
+    try:
+        add_accounts(worker.poller, accounts, BASE)
+        await wait_until(lambda: len(got) >= len(accounts), 20, "the consumer reads events")
+        await restart_empty(redis_server)
+        sim.mutate(2 * len(accounts))
+        mark = worker.polled(names)
+        await wait_until(lambda: worker.polled(names) >= mark + 3 or escaped, 30, "polled")
+        await asyncio.sleep(0.5)
+    finally:
+        consumer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await consumer
+        await worker.poller.aclose()
+        await task
+    assert not escaped, [type(e).__module__ + "." + type(e).__name__ for e in escaped]
