@@ -1,0 +1,138 @@
+"""A reply must never be read as another request's: hostile servers and cancellations that
+try to leave a pooled keep-alive connection out of step, against every socket transport."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from _raw_server import Peer, raw_server, reply
+from _transports import MakeTransport, fails, get, make_transport, send
+
+import exchange_async as ea
+
+__all__ = ["make_transport"]  # the fixture
+
+
+def path_of(request: bytes) -> bytes:
+    return request.split(b" ", 2)[1]
+
+
+async def test_a_request_cancelled_before_its_reply_leaves_no_reply_for_the_next(
+    make_transport: MakeTransport,
+) -> None:
+    async def serve(peer: Peer) -> None:
+        while (request := await peer.read_request()) is not None:
+            path = path_of(request)
+            if path == b"/slow":
+                await asyncio.sleep(0.3)
+            await peer.send(reply(path))
+
+    async with raw_server(serve) as server:
+        transport = make_transport(max_connections=1)
+        slow = asyncio.ensure_future(send(transport, get(server.url + "/slow")))
+        await asyncio.sleep(0.1)
+        slow.cancel()
+        await asyncio.gather(slow, return_exceptions=True)
+        for name in (b"/a", b"/b", b"/c"):
+            async with asyncio.timeout(5):
+                got = await send(transport, get(server.url + name.decode()))
+            assert got.body == name
+
+
+async def test_a_request_cancelled_mid_body_leaves_no_bytes_for_the_next(
+    make_transport: MakeTransport,
+) -> None:
+    async def serve(peer: Peer) -> None:
+        while (request := await peer.read_request()) is not None:
+            path = path_of(request)
+            if path == b"/half":
+                body = b"H" * 2000
+                await peer.send(reply(body)[:-1000])
+                await asyncio.sleep(0.3)
+                await peer.send(body[-1000:])
+            else:
+                await peer.send(reply(path))
+
+    async with raw_server(serve) as server:
+        transport = make_transport(max_connections=1)
+        half = asyncio.ensure_future(send(transport, get(server.url + "/half")))
+        await asyncio.sleep(0.1)
+        half.cancel()
+        await asyncio.gather(half, return_exceptions=True)
+        async with asyncio.timeout(5):
+            got = await send(transport, get(server.url + "/next"))
+        assert got.body == b"/next"
+
+
+async def test_a_body_on_a_304_is_not_waited_for_nor_read_as_the_next_reply(
+    make_transport: MakeTransport,
+) -> None:
+    # RFC 9112 6.3: a 304 (or 204, 1xx) has no body, whatever Content-Length says.
+    async def serve(peer: Peer) -> None:
+        while (request := await peer.read_request()) is not None:
+            path = path_of(request)
+            if path == b"/cached":
+                await peer.send(b"HTTP/1.1 304 Not Modified\r\nContent-Length: 7\r\n\r\n")
+            else:
+                await peer.send(reply(path))
+
+    async with raw_server(serve) as server:
+        transport = make_transport(max_connections=1)
+        async with asyncio.timeout(5):
+            first = await send(transport, get(server.url + "/cached", timeout=2.0))
+            second = await send(transport, get(server.url + "/next", timeout=2.0))
+    assert first.status == 304 and first.body == b""
+    assert second.body == b"/next"
+
+
+async def test_a_connection_the_server_closed_after_a_reply_is_not_a_hang(
+    make_transport: MakeTransport,
+) -> None:
+    # The server answers keep-alive (no "Connection: close") and then closes: the next request
+    # goes on a new connection, or fails with an SDK error; never waits for its timeout.
+    async def serve(peer: Peer) -> None:
+        request = await peer.read_request()
+        if request is not None:
+            await peer.send(reply(path_of(request)))
+
+    async with raw_server(serve) as server:
+        transport = make_transport(max_connections=1)
+        assert (await send(transport, get(server.url + "/one"))).body == b"/one"
+        await asyncio.sleep(0.1)  # the close has arrived
+        started = time.monotonic()
+        try:
+            got = await send(transport, get(server.url + "/two", timeout=3.0))
+        except ea.TransportError as error:
+            assert not isinstance(error, ea.RequestTimeoutError)
+        else:
+            assert got.body == b"/two"
+        assert time.monotonic() - started < 1.0
+
+
+async def test_two_different_content_lengths_are_refused(make_transport: MakeTransport) -> None:
+    # RFC 9112 6.3 (5): differing Content-Length values are an unrecoverable framing error.
+    async def serve(peer: Peer) -> None:
+        while await peer.read_request() is not None:
+            await peer.send(
+                b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 12\r\n\r\n"
+                b"firstHTTP/1.1"
+            )
+
+    async with raw_server(serve) as server:
+        await fails(make_transport(), get(server.url + "/", timeout=2.0), ea.TransportError)
+
+
+async def test_endless_interim_replies_end_at_the_timeout(make_transport: MakeTransport) -> None:
+    async def serve(peer: Peer) -> None:
+        await peer.read_request()
+        for _ in range(400):
+            await peer.send(b"HTTP/1.1 102 Processing\r\n\r\n")
+            await asyncio.sleep(0.01)
+
+    async with raw_server(serve) as server:
+        started = time.monotonic()
+        error = await fails(
+            make_transport(), get(server.url + "/", timeout=0.5), ea.TransportError
+        )
+    assert time.monotonic() - started < 2.0, type(error).__name__
