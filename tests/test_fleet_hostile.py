@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import traceback
+from typing import Any
 
 import pytest
 from fleet_helpers import add_accounts, books, wait_until
@@ -132,3 +134,38 @@ async def test_a_fleet_events_consumer_across_a_redis_restart_raises_only_exchan
         await worker.poller.aclose()
         await task
     assert not escaped, [type(e).__module__ + "." + type(e).__name__ for e in escaped]
+
+
+UNREACHABLE = "redis://user:fleet-pw-5ecret@127.0.0.1:1/0"
+
+
+async def _owners() -> None:
+    await ea.Fleet(UNREACHABLE, name="desk").owners()
+
+
+async def _events() -> None:
+    async with ea.FleetEvents(UNREACHABLE, name="desk", group="g", consumer="c"):
+        pass
+
+
+async def _poller() -> None:
+    async with ea.Poller(fleet=ea.Fleet(UNREACHABLE, name="desk")) as poller:
+        poller.add_coinw("a", ea.CoinWCredentials("k", "s"), base_url="http://127.0.0.1:1")
+        async for _ in poller:
+            break
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="an unreachable fleet Redis raises redis.exceptions.ConnectionError, "
+    "not an ea.ExchangeError (Fleet.owners, FleetEvents, Poller(fleet=))",
+)
+@pytest.mark.parametrize("use", [_owners, _events, _poller], ids=["owners", "events", "poller"])
+async def test_an_unreachable_fleet_redis_is_an_exchange_error_without_the_password(
+    use: Any,
+) -> None:
+    with pytest.raises(ea.ExchangeError) as caught:
+        async with asyncio.timeout(10):
+            await use()
+    text = "".join(traceback.format_exception(caught.value))
+    assert "fleet-pw-5ecret" not in text
