@@ -18,6 +18,7 @@ import threading
 import time
 import warnings
 from pathlib import Path
+from typing import Any
 
 import pytest
 from support.sim_transport import simulator_transport
@@ -303,3 +304,41 @@ async def test_clients_of_one_redis_url_on_two_loops_close_every_connection(
                 warnings.simplefilter("ignore")
                 gc.collect()
     assert len(clients) == 1, [c.get("laddr") for c in clients]  # only the checker's
+
+
+@pytest.mark.virtual_time
+async def test_a_poller_and_a_client_of_the_same_accounts_share_their_limits(
+    sim: Simulator,
+) -> None:
+    # A bot polls its accounts and, beside it, fans out calls on the same accounts.
+    loop = asyncio.get_running_loop()
+    keys = [(f"pk-{i}", f"ps-{i}", f"pp-{i}") for i in range(4)]
+    for key, secret, phrase in keys:
+        sim.add_bitget_account(api_key=key, secret_key=secret, passphrase=phrase, orders=3)
+    sim.add_coinw_account(api_key="pw-key", secret_key="pw-secret", orders=3)
+    poller = ea.Poller(interval=0.0, transport=simulator_transport(sim))
+    clients = [
+        ea.BitgetClient(ea.BitgetCredentials(*k), transport=simulator_transport(sim)) for k in keys
+    ]
+    coin = ea.CoinWClient(
+        ea.CoinWCredentials("pw-key", "pw-secret"), transport=simulator_transport(sim)
+    )
+    end = loop.time() + 6.0
+
+    async def fan_out(call: Any) -> None:
+        while loop.time() < end:
+            await call()
+
+    async with poller:
+        for i, k in enumerate(keys):
+            poller.add_bitget(f"b{i}", ea.BitgetCredentials(*k))
+        poller.add_coinw("c", ea.CoinWCredentials("pw-key", "pw-secret"))
+        calls = [lambda c=c: c.get_current_tracking_orders("USDT-FUTURES") for c in clients]
+        calls.append(lambda: coin.get_order_info("plan"))
+        async with asyncio.timeout(60):
+            await asyncio.gather(*(fan_out(call) for call in calls for _ in range(3)))
+        polled = sum(s.snapshots for s in poller.accounts.values())
+    assert polled >= 5
+    assert sim.limit_violations() == 0
+    for client in [*clients, coin]:
+        await client.close()
