@@ -398,3 +398,35 @@ async def test_faults_retries_and_cancels_under_fan_out_keep_every_window(
     assert sim.limit_violations() == 0
     for client in made:
         await client.close()
+
+
+async def test_close_while_calls_wait_on_redis_fails_them_promptly(
+    exchange_simulator: RunningSimulator,
+) -> None:
+    from redis_server import RedisServer
+
+    with tempfile.TemporaryDirectory() as directory:
+        redis = RedisServer(Path(directory))
+        redis.start()
+        try:
+            credentials = ea.CoinWCredentials("cw-key-0001", "cw-secret-0001")
+            url = exchange_simulator.base_url
+            client = ea.CoinWClient(credentials, base_url=url, rate_limits=redis.url)
+            other = ea.CoinWClient(credentials, base_url=url, rate_limits=redis.url)
+            waiting = [asyncio.ensure_future(client.get_order_info("plan")) for _ in range(30)]
+            beside = [asyncio.ensure_future(other.get_order_info("plan")) for _ in range(12)]
+            await asyncio.sleep(0.5)
+            closed_at = time.monotonic()
+            await client.close()
+            async with asyncio.timeout(10):
+                results = await asyncio.gather(*waiting, return_exceptions=True)
+            assert time.monotonic() - closed_at < 0.5
+            wrong = [r for r in results if isinstance(r, BaseException)]
+            assert all(isinstance(r, ea.ClientClosedError) for r in wrong), wrong[:3]
+            assert wrong
+            async with asyncio.timeout(15):
+                await asyncio.gather(*beside)
+            await other.close()
+        finally:
+            redis.stop()
+    assert exchange_simulator.limit_violations() == 0

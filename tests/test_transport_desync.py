@@ -115,8 +115,7 @@ async def test_two_different_content_lengths_are_refused(make_transport: MakeTra
     async def serve(peer: Peer) -> None:
         while await peer.read_request() is not None:
             await peer.send(
-                b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 12\r\n\r\n"
-                b"firstHTTP/1.1"
+                b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 12\r\n\r\nfirstHTTP/1.1"
             )
 
     async with raw_server(serve) as server:
@@ -132,7 +131,5 @@ async def test_endless_interim_replies_end_at_the_timeout(make_transport: MakeTr
 
     async with raw_server(serve) as server:
         started = time.monotonic()
-        error = await fails(
-            make_transport(), get(server.url + "/", timeout=0.5), ea.TransportError
-        )
+        error = await fails(make_transport(), get(server.url + "/", timeout=0.5), ea.TransportError)
     assert time.monotonic() - started < 2.0, type(error).__name__
