@@ -101,12 +101,15 @@ async def test_a_connection_the_server_closed_after_a_reply_is_not_a_hang(
         assert (await send(transport, get(server.url + "/one"))).body == b"/one"
         await asyncio.sleep(0.1)  # the close has arrived
         started = time.monotonic()
+        outcome: object
         try:
-            got = await send(transport, get(server.url + "/two", timeout=3.0))
+            outcome = await send(transport, get(server.url + "/two", timeout=3.0))
         except ea.TransportError as error:
-            assert not isinstance(error, ea.RequestTimeoutError)
+            outcome = error
+        if isinstance(outcome, ea.TransportError):
+            assert not isinstance(outcome, ea.RequestTimeoutError)
         else:
-            assert got.body == b"/two"
+            assert getattr(outcome, "body", None) == b"/two"
         assert time.monotonic() - started < 1.0
 
 
@@ -133,3 +136,38 @@ async def test_endless_interim_replies_end_at_the_timeout(make_transport: MakeTr
         started = time.monotonic()
         error = await fails(make_transport(), get(server.url + "/", timeout=0.5), ea.TransportError)
     assert time.monotonic() - started < 2.0, type(error).__name__
+
+
+async def test_a_storm_of_cancels_leaks_no_pool_slot_and_no_reply(
+    make_transport: MakeTransport,
+) -> None:
+    import random
+
+    rng = random.Random(18)
+
+    async def serve(peer: Peer) -> None:
+        while (request := await peer.read_request()) is not None:
+            await asyncio.sleep(rng.uniform(0, 0.03))
+            await peer.send(reply(path_of(request)))
+
+    async with raw_server(serve) as server:
+        transport = make_transport(max_connections=2)
+
+        async def one(i: int) -> None:
+            got = await send(transport, get(f"{server.url}/r{i}"))
+            assert got.body == f"/r{i}".encode()
+
+        calls = [asyncio.ensure_future(one(i)) for i in range(60)]
+        for _ in range(30):
+            await asyncio.sleep(rng.uniform(0, 0.01))
+            rng.choice(calls).cancel()
+        async with asyncio.timeout(10):
+            results = await asyncio.gather(*calls, return_exceptions=True)
+        wrong = [r for r in results if isinstance(r, BaseException)]
+        assert all(isinstance(r, asyncio.CancelledError) for r in wrong), wrong[:3]
+        async with asyncio.timeout(5):
+            await asyncio.gather(*(one(1000 + i) for i in range(6)))
+        await asyncio.sleep(0.2)  # a connection closed by a cancel is seen closed by now
+        # (most_open may briefly read 3: a cancelled request's socket closes on the next loop
+        # turn, after its slot went to a new connection; not counted as a finding)
+        assert server.open_now <= 2
