@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import functools
 import gc
 import random
 import tempfile
 import threading
 import time
 import warnings
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -270,6 +272,7 @@ async def test_clients_of_one_redis_url_on_two_loops_close_every_connection(
     with tempfile.TemporaryDirectory() as directory:
         redis = RedisServer(Path(directory))
         redis.start()
+        shared: LoopLimiters | None = None
         try:
             inside = threading.Barrier(2)
             leave = threading.Barrier(2)
@@ -288,8 +291,9 @@ async def test_clients_of_one_redis_url_on_two_loops_close_every_connection(
             def run() -> None:
                 asyncio.run(one_client())
 
-            shared = limiter_for(redis.url)  # a handle on the registry's entry, not a user
-            assert isinstance(shared, LoopLimiters)
+            handle = limiter_for(redis.url)  # a handle on the registry's entry, not a user
+            assert isinstance(handle, LoopLimiters)
+            shared = handle
             shared.users -= 1
             await asyncio.gather(asyncio.to_thread(run), asyncio.to_thread(run))
             checker = aioredis.Redis.from_url(redis.url)
@@ -299,7 +303,8 @@ async def test_clients_of_one_redis_url_on_two_loops_close_every_connection(
                 await checker.aclose()
         finally:
             redis.stop()
-            shared._by_loop.clear()  # what leaked goes now, its warning not into later tests
+            if shared is not None:
+                shared._by_loop.clear()  # what leaked goes now, its warning not into later tests
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 gc.collect()
@@ -333,8 +338,10 @@ async def test_a_poller_and_a_client_of_the_same_accounts_share_their_limits(
         for i, k in enumerate(keys):
             poller.add_bitget(f"b{i}", ea.BitgetCredentials(*k))
         poller.add_coinw("c", ea.CoinWCredentials("pw-key", "pw-secret"))
-        calls = [lambda c=c: c.get_current_tracking_orders("USDT-FUTURES") for c in clients]
-        calls.append(lambda: coin.get_order_info("plan"))
+        calls: list[Callable[[], Awaitable[object]]] = [
+            functools.partial(c.get_current_tracking_orders, "USDT-FUTURES") for c in clients
+        ]
+        calls.append(functools.partial(coin.get_order_info, "plan"))
         async with asyncio.timeout(60):
             await asyncio.gather(*(fan_out(call) for call in calls for _ in range(3)))
         polled = sum(s.snapshots for s in poller.accounts.values())
