@@ -12,7 +12,7 @@ from decimal import Decimal
 import pytest
 from fleet_helpers import add_accounts, books, stream_events, truth_mismatches, wait_until
 from redis_server import RedisServer, redis_server
-from sim_transport import simulator_transport
+from support.sim_transport import simulator_transport
 
 import exchange_async as ea
 from exchange_async.fleet.checkpoints import Checkpoints

@@ -1,16 +1,17 @@
 """Processes for the full-stack multi-process tests: the simulator, and workers with real clients.
 
-``python tests/clients_load.py sim PORT_FILE ARRIVALS_FILE`` serves the simulator with its demo
-accounts on a free port (written to ``PORT_FILE``); on SIGTERM it writes every arrival it saw
-(``[monotonic time, exchange, path, account, HTTP status]``) and its own count of windows over
-a limit to ``ARRIVALS_FILE`` as JSON, then exits.
+``python tests/support/clients_load.py sim PORT_FILE ARRIVALS_FILE`` serves the simulator with
+its demo accounts on a free port (written to ``PORT_FILE``); on SIGTERM it writes every arrival
+it saw (``[monotonic time, exchange, path, account, HTTP status]``) and its own count of windows
+over a limit to ``ARRIVALS_FILE`` as JSON, then exits.
 
-``python tests/clients_load.py work REDIS_URL BASE_URL START_AT SECONDS SKEW OUT_FILE`` runs two
-`BitgetClient` and two `CoinWClient` of the demo accounts, all with ``rate_limits=REDIS_URL``,
-each calling one request after another from wall-clock ``START_AT`` for ``SECONDS``. With
-``SKEW`` its ``time.time`` (patched before any client exists) and its event loop's clock run
-that many seconds ahead. Writes a JSON summary: requests sent, errors (type names, and whether
-each is an `ExchangeError`), and the limiter's warnings (fell back / back on Redis).
+``python tests/support/clients_load.py work REDIS_URL BASE_URL START_AT SECONDS SKEW OUT_FILE``
+runs two `BitgetClient` and two `CoinWClient` of the demo accounts, all with
+``rate_limits=REDIS_URL``, each calling one request after another from wall-clock ``START_AT``
+for ``SECONDS``. With ``SKEW`` its ``time.time`` (patched before any client exists) and its event
+loop's clock run that many seconds ahead. Writes a JSON summary: requests sent, errors (type
+names, and whether each is an `ExchangeError`), and the limiter's warnings (fell back / back on
+Redis).
 """
 
 from __future__ import annotations
@@ -68,7 +69,9 @@ async def work(redis_url: str, base_url: str, start_at: float, seconds: float) -
     )
     coinw_credentials = ea.CoinWCredentials(DEMO_COINW.api_key, DEMO_COINW.secret_key)
     options: dict[str, Any] = {"base_url": base_url, "rate_limits": redis_url}
-    options["max_rate_wait"] = 5.0
+    # Longer than an outage plus the hold after Redis comes back empty (then every budget is
+    # held while the processes carry their sends back).
+    options["max_rate_wait"] = 10.0
     bitgets = [ea.BitgetClient(bitget_credentials, **options) for _ in range(WORKER_CLIENTS)]
     coinws = [ea.CoinWClient(coinw_credentials, **options) for _ in range(WORKER_CLIENTS)]
     loop = asyncio.get_running_loop()
