@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import contextlib
 import functools
 import gc
 import random
@@ -494,4 +495,53 @@ async def test_socket_clients_through_drops_and_slow_replies_keep_the_limit(
     for client in made:
         await client.close()
     assert not odd, odd[:3]
+    assert sim.limit_violations() == 0
+
+
+@pytest.mark.slow
+async def test_cancels_on_the_redis_limiter_leave_no_stall_for_the_ip(
+    exchange_simulator: RunningSimulator,
+) -> None:
+    # 8 Bitget accounts on one IP through Redis, 3 calls in flight each, a fifth cancelled
+    # mid-wait; afterwards an idle account's call still goes at once.
+    from redis_server import RedisServer
+
+    rng = random.Random(19)
+    sim = exchange_simulator
+    with tempfile.TemporaryDirectory() as directory:
+        redis = RedisServer(Path(directory))
+        redis.start()
+        made: list[ea.BitgetClient] = []
+        try:
+            for _ in range(9):
+                account = sim.add_bitget_account(orders=3)
+                assert account.passphrase is not None
+                credentials = ea.BitgetCredentials(
+                    account.api_key, account.secret_key, account.passphrase
+                )
+                made.append(
+                    ea.BitgetClient(credentials, base_url=sim.base_url, rate_limits=redis.url)
+                )
+            *busy_ones, idle = made
+            end = time.monotonic() + 3.0
+
+            async def busy(client: ea.BitgetClient) -> None:
+                while time.monotonic() < end:
+                    call = asyncio.ensure_future(client.get_current_tracking_orders("USDT-FUTURES"))
+                    if rng.random() < 0.2:
+                        await asyncio.sleep(rng.uniform(0, 0.3))
+                        call.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await call
+
+            async with asyncio.timeout(30):
+                await asyncio.gather(*(busy(c) for c in busy_ones for _ in range(3)))
+            started = time.monotonic()
+            async with asyncio.timeout(5):
+                await idle.get_current_tracking_orders("USDT-FUTURES")
+            assert time.monotonic() - started < 0.5
+        finally:
+            for client in made:
+                await client.close()
+            redis.stop()
     assert sim.limit_violations() == 0
