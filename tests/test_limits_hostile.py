@@ -545,3 +545,31 @@ async def test_cancels_on_the_redis_limiter_leave_no_stall_for_the_ip(
                 await client.close()
             redis.stop()
     assert sim.limit_violations() == 0
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason="the in-process limiter is per event loop: each asyncio.run() starts with a full "
+    "budget, so back-to-back runs of one account exceed its limit",
+)
+async def test_back_to_back_asyncio_runs_of_one_account_stay_inside(
+    exchange_simulator: RunningSimulator,
+) -> None:
+    # A sync program that calls asyncio.run(fetch()) in a loop (a cron-like job, a sync wrapper).
+    url = exchange_simulator.base_url
+
+    async def fetch() -> None:
+        credentials = ea.CoinWCredentials("cw-key-0001", "cw-secret-0001")
+        async with ea.CoinWClient(credentials, base_url=url) as client:
+            for _ in range(5):
+                with contextlib.suppress(ea.RateLimitError):
+                    await client.get_order_info("plan")
+
+    def program() -> None:
+        for _ in range(6):
+            asyncio.run(fetch())
+
+    await asyncio.to_thread(program)
+    violations = exchange_simulator.limit_violations()
+    assert violations == 0, violations
