@@ -573,3 +573,32 @@ async def test_back_to_back_asyncio_runs_of_one_account_stay_inside(
     await asyncio.to_thread(program)
     violations = exchange_simulator.limit_violations()
     assert violations == 0, violations
+
+
+@pytest.mark.virtual_time
+async def test_closing_a_poller_while_its_accounts_wait_for_slots_ends_at_once(
+    sim: Simulator,
+) -> None:
+    loop = asyncio.get_running_loop()
+    poller = ea.Poller(interval=0.0, transport=simulator_transport(sim))
+    client = coinw(sim, "poller-close")
+    beside = [asyncio.ensure_future(client.get_order_info("plan")) for _ in range(20)]
+    got: list[ea.Event] = []
+
+    async def consume() -> None:
+        async for event in poller:
+            got.append(event)
+
+    await poller.start()
+    reader = asyncio.create_task(consume())
+    poller.add_coinw("same", ea.CoinWCredentials("cw-key-poller-close", "cw-secret-poller-close"))
+    await asyncio.sleep(1.3)  # the poller's calls queue behind the client's
+    closed_at = loop.time()
+    async with asyncio.timeout(5):
+        await poller.aclose()
+        await reader
+    assert loop.time() - closed_at < 0.2
+    async with asyncio.timeout(10):
+        await asyncio.gather(*beside)
+    await client.close()
+    assert sim.limit_violations() == 0
