@@ -268,3 +268,47 @@ async def test_a_commit_whose_reply_is_lost_is_not_announced_twice(
     events = await stream_events(redis_server.url, "desk")
     _state, problems = books(events)
     assert not problems, problems[:5]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="an entry FleetEvents cannot decode escapes as msgspec.ValidationError / KeyError "
+    "and stays pending: the consumer fails on it again at every restart (a poison entry)",
+)
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"id": "x:1:1", "data": b"\xff not msgpack nor json"},
+        {"id": "x:1:2"},
+        {"data": b"{}"},
+    ],
+    ids=["garbage-data", "no-data", "no-id"],
+)
+async def test_a_foreign_entry_on_the_stream_is_not_a_bare_library_error(
+    redis_server: RedisServer, fields: dict[str, Any]
+) -> None:
+    # Another program (or another version of the SDK) wrote to the fleet's stream.
+    import redis.asyncio as aioredis
+
+    from exchange_async.fleet.keys import FleetKeys
+
+    client = aioredis.Redis.from_url(redis_server.url)
+    try:
+        await client.xadd(FleetKeys("ea", "desk").stream, fields)
+    finally:
+        await client.aclose()
+    escaped: list[BaseException] = []
+    async with ea.FleetEvents(
+        redis_server.url, name="desk", group="g", consumer="c", block=0.1
+    ) as events:
+        try:
+            async with asyncio.timeout(1.0):
+                async for _ in events:
+                    pass
+        except TimeoutError:
+            pass  # nothing to deliver: the entry was skipped
+        except ea.ExchangeError:
+            pass  # or refused with the SDK's error
+        except Exception as error:  # the finding
+            escaped.append(error)
+    assert not escaped, [f"{type(e).__module__}.{type(e).__name__}" for e in escaped]
