@@ -26,7 +26,7 @@ demo: $(STAMP)  ## the main job: poll simulated accounts (no credentials, no net
 	echo "(make installed the command as $(BIN)/exchange-async: run it so, or 'source $(BIN)/activate' first)"; \
 	exit $$status
 
-# Client, poller and limiter tests run on a virtual clock (tests/virtual_time.py): their rate
+# Client, poller and limiter tests run on a virtual clock (tests/support/virtual_time.py): their rate
 # limits take no real time. Four workers overlap what still waits (subprocesses, sockets). The
 # Redis limiter's tests assert exact schedules on the real clock, so they run after, alone.
 test: $(STAMP)  ## the test suite against the bundled simulator (slow tests deselected)
@@ -41,7 +41,7 @@ test-slow: $(STAMP)  ## only the tests that need the real wall clock for long
 lint: $(STAMP)  ## ruff check, ruff format --check, mypy --strict
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy --strict exchange_async tests benchmarks sim/exchange_async_sim
+	$(BIN)/mypy --strict exchange_async tests benchmarks sim/exchange_async_sim sim/tests
 
 $(BENCH_STAMP): $(STAMP) pyproject.toml
 	$(BIN)/pip install -q -e ".[bench]"

@@ -53,7 +53,7 @@ ratios within one run hold up better). `benchmarks/results/profile.txt` (from
 The SDK runs on any asyncio loop and never imports uvloop. To use it (the `uvloop` rows above):
 
 ```sh
-pip install "exchange-async[speed]"     # uvloop, on Linux and macOS
+pip install -e ".[speed]"               # from a clone: uvloop, on Linux and macOS
 ```
 
 <!-- fragment -->

@@ -61,7 +61,7 @@ from .poller import (
     Poller,
 )
 
-__version__ = "0.1.0"
+__version__ = "0.3.0"
 
 SessionStats = PipelineStats
 """Deprecated name of `PipelineStats` (kept for compatibility)."""

@@ -4,6 +4,8 @@ clients wired to it in memory, and a virtual-time event loop for tests marked ``
 - ``sim``: the simulator engine (``exchange_simulator_engine``), with one Bitget and one
   CoinW account under the fixed keys below; its rate windows read the running loop's clock.
 - ``server``: ``sim`` serving on a free local port (the plugin's ``exchange_simulator``).
+- ``make_server``: starts real local servers answering every path with a handler of the
+  test's (`support.servers.ServerMaker`), all stopped after the test.
 - ``bitget`` / ``coinw``: clients of those accounts whose requests go to ``sim`` in memory
   (`simulator_transport`): no socket, so they run on a virtual clock as well as a real one.
 
@@ -18,8 +20,9 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping
 
 import pytest
-from sim_transport import simulator_transport
-from virtual_time import VirtualTimeLoop
+from support.servers import ServerMaker
+from support.sim_transport import simulator_transport
+from support.virtual_time import VirtualTimeLoop
 
 import exchange_async as ea
 from exchange_async_sim import Simulator, SimulatorConfig, SimulatorServer, running_loop_time
@@ -96,3 +99,10 @@ async def coinw(
     transport = simulator_transport(sim)
     async with ea.CoinWClient(coinw_credentials, transport=transport, retry=FAST_RETRY) as c:
         yield c
+
+
+@pytest.fixture
+async def make_server() -> AsyncIterator[ServerMaker]:
+    maker = ServerMaker()
+    yield maker
+    await maker.close()

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from conftest import BITGET_KEY, BITGET_PASS, BITGET_SECRET, FAST_RETRY, TIME, TRACK
-from sim_transport import simulator_transport
+from support.sim_transport import simulator_transport
 
 import exchange_async as ea
 from exchange_async_sim import Simulator

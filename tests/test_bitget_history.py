@@ -5,18 +5,24 @@ server (both spellings of the average prices, blank ``stopType``, bad money)."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from _hostile import base_url, hostile_server, replying, with_value
 from conftest import BITGET_KEY, BITGET_PASS, BITGET_SECRET, FAST_RETRY, TRACK
-from sim_transport import simulator_transport
+from hypothesis import given
+from hypothesis import strategies as st
+from support.hostile import DECODE, JSON, NON_FINITE_TEXT, ODD_NUMBERS
+from support.rows import with_value
+from support.servers import base_url, hostile_server, replying
+from support.sim_transport import simulator_transport
 
 import exchange_async as ea
 from exchange_async.bitget.models import decode_page
 from exchange_async_sim import Simulator
+from exchange_async_sim.testing import bitget_page
 
 HISTORY = "/api/v2/copy/mix-trader/order-history-track"
 
@@ -42,14 +48,6 @@ MONEY = {
 CREDS = ea.BitgetCredentials("bg-key-history", "bg-secret-history", "bg-pass-history")
 
 
-def page(*rows: bytes, end_id: bytes = b'"1"') -> bytes:
-    listed = b",".join(rows)
-    return b'{"code":"00000","msg":"success","data":{"trackingList":[%s],"endId":%s}}' % (
-        listed,
-        end_id,
-    )
-
-
 def truth(sim: Simulator, product: str = "usdt-futures") -> list[Any]:
     rows = list(sim.bitget.accounts[BITGET_KEY].history.values())
     rows = [r for r in rows if r.product_type == product]
@@ -60,7 +58,7 @@ def truth(sim: Simulator, product: str = "usdt-futures") -> list[Any]:
 
 
 def test_the_docs_example_row_decodes_exactly() -> None:
-    (order,) = decode_page(ea.HistoryTrackingOrdersPage, page(ROW)).tracking_list
+    (order,) = decode_page(ea.HistoryTrackingOrdersPage, bitget_page(ROW)).tracking_list
     assert order == ea.HistoryTrackingOrder(
         tracking_no="1076520016396840961",
         symbol="BTCUSDT",
@@ -89,10 +87,11 @@ def test_the_tables_spelling_decodes_to_the_same_row() -> None:
         b'"closePriceAvg"', b'"closeAvgPrice"'
     )
     pretty = table.replace(b'":"', b'": "').replace(b'","', b'", "')
-    expected = decode_page(ea.HistoryTrackingOrdersPage, page(ROW)).tracking_list
-    assert decode_page(ea.HistoryTrackingOrdersPage, page(table)).tracking_list == expected
+    expected = decode_page(ea.HistoryTrackingOrdersPage, bitget_page(ROW)).tracking_list
+    assert decode_page(ea.HistoryTrackingOrdersPage, bitget_page(table)).tracking_list == expected
     assert (
-        decode_page(ea.HistoryTrackingOrdersPage, page(pretty, ROW)).tracking_list == expected * 2
+        decode_page(ea.HistoryTrackingOrdersPage, bitget_page(pretty, ROW)).tracking_list
+        == expected * 2
     )
 
 
@@ -102,7 +101,7 @@ def test_the_tables_spelling_decodes_to_the_same_row() -> None:
 )
 def test_stop_type_blank_is_none(wire: bytes, value: str | None) -> None:
     row = with_value(ROW, b'"stopType":""', wire)
-    (order,) = decode_page(ea.HistoryTrackingOrdersPage, page(row, row)).tracking_list[:1]
+    (order,) = decode_page(ea.HistoryTrackingOrdersPage, bitget_page(row, row)).tracking_list[:1]
     assert order.stop_type == value
 
 
@@ -110,7 +109,7 @@ def test_stop_type_blank_is_none(wire: bytes, value: str | None) -> None:
 @pytest.mark.parametrize("value", [b'"NaN"', b'"-Infinity"', b'"sNaN"', b'"N/A"', b'""'])
 def test_bad_money_is_a_decode_error_naming_the_field(field: str, value: bytes) -> None:
     with pytest.raises(ea.DecodeError) as caught:
-        decode_page(ea.HistoryTrackingOrdersPage, page(with_value(ROW, MONEY[field], value)))
+        decode_page(ea.HistoryTrackingOrdersPage, bitget_page(with_value(ROW, MONEY[field], value)))
     camel = MONEY[field].split(b'"')[1].decode()
     assert field in str(caught.value) or camel in str(caught.value)
 
@@ -120,24 +119,24 @@ def test_bad_times_are_decode_errors(value: bytes) -> None:
     with pytest.raises(ea.DecodeError, match="closeTime"):
         decode_page(
             ea.HistoryTrackingOrdersPage,
-            page(with_value(ROW, b'"closeTime":"1695801643852"', value)),
+            bitget_page(with_value(ROW, b'"closeTime":"1695801643852"', value)),
         )
 
 
 def test_empty_and_odd_pages() -> None:
     assert (
-        decode_page(ea.HistoryTrackingOrdersPage, page(end_id=b"null"))
+        decode_page(ea.HistoryTrackingOrdersPage, bitget_page(end_id=b"null"))
         == ea.HistoryTrackingOrdersPage()
     )
     empty = b'{"code":"00000","data":{"trackingList":null,"endId":""}}'
     assert decode_page(ea.HistoryTrackingOrdersPage, empty) == ea.HistoryTrackingOrdersPage(
         tracking_list=[], end_id=None
     )
-    assert decode_page(ea.HistoryTrackingOrdersPage, page(ROW, end_id=b"42")).end_id == "42"
+    assert decode_page(ea.HistoryTrackingOrdersPage, bitget_page(ROW, end_id=b"42")).end_id == "42"
     with pytest.raises(ea.DecodeError, match="closeOrderId"):
         decode_page(
             ea.HistoryTrackingOrdersPage,
-            page(ROW.replace(b'"closeOrderId":"1076520218553905152",', b"")),
+            bitget_page(ROW.replace(b'"closeOrderId":"1076520218553905152",', b"")),
         )
 
 
@@ -283,7 +282,7 @@ async def test_a_wrong_passphrase_is_an_authentication_error(sim: Simulator) -> 
 
 @pytest.mark.parametrize("value", [b'"NaN"', b'"Infinity"', b'"N/A"'])
 async def test_the_client_refuses_bad_money_from_the_wire(value: bytes) -> None:
-    body = page(ROW, with_value(ROW, MONEY["achieved_pl"], value))
+    body = bitget_page(ROW, with_value(ROW, MONEY["achieved_pl"], value))
     async with (
         hostile_server({HISTORY: replying(body)}) as server,
         ea.BitgetClient(
@@ -310,3 +309,81 @@ async def test_an_order_closed_on_the_server_shows_in_the_history(
         assert mutation.key in before
         row = history[mutation.key]
         assert row.close_time >= row.open_time and row.open_price_avg > 0
+
+
+# -- any value in any field (hypothesis) -------------------------------------------------------
+
+HISTORY_ROW = json.dumps(
+    {
+        "trackingNo": "1076520016396840961",
+        "symbol": "BTCUSDT",
+        "productType": "usdt-futures",
+        "openOrderId": "1",
+        "closeOrderId": "2",
+        "posSide": "long",
+        "openLeverage": "20",
+        "openPriceAvg": "26248.9",
+        "openTime": "1695801595658",
+        "closeTime": "1695801643852",
+        "closePriceAvg": "26301.1",
+        "stopType": "",
+        "achievedPL": "5.22",
+        "openFee": "-1.574934",
+        "closeFee": "-1.578066",
+        "openSize": "0.1",
+        "closeSize": "0.1",
+        "cTime": "1695801595658",
+    }
+)
+
+
+HISTORY_MONEY = [
+    "openLeverage",
+    "openPriceAvg",
+    "closePriceAvg",
+    "achievedPL",
+    "openFee",
+    "closeFee",
+    "openSize",
+    "closeSize",
+    "openAvgPrice",
+    "closeAvgPrice",
+]
+
+
+@DECODE
+@given(st.sampled_from(list(json.loads(HISTORY_ROW))), JSON | ODD_NUMBERS | NON_FINITE_TEXT)
+def test_history_any_value_in_any_field(field: str, value: Any) -> None:
+    row = json.loads(HISTORY_ROW)
+    row[field] = value
+    body = bitget_page(row)
+    try:
+        page = decode_page(ea.HistoryTrackingOrdersPage, body)
+    except ea.DecodeError:
+        return
+    (order,) = page.tracking_list
+    for name in (
+        "open_leverage",
+        "open_price_avg",
+        "close_price_avg",
+        "achieved_pl",
+        "open_fee",
+        "close_fee",
+        "open_size",
+        "close_size",
+    ):
+        assert type(getattr(order, name)) is Decimal and getattr(order, name).is_finite()
+    assert order.stop_type is None or (order.stop_type.strip() and type(order.stop_type) is str)
+    assert type(order.close_time) is int and 0 <= order.close_time < 2**63
+
+
+@DECODE
+@given(st.sampled_from(HISTORY_MONEY), NON_FINITE_TEXT)
+def test_history_non_finite_money_is_always_refused(field: str, text: str) -> None:
+    row = json.loads(HISTORY_ROW)
+    if field.endswith("AvgPrice"):  # the table's spelling instead of the example's
+        row[field] = row.pop(field.replace("AvgPrice", "PriceAvg"))
+    row[field] = text
+    body = bitget_page(row)
+    with pytest.raises(ea.DecodeError):
+        decode_page(ea.HistoryTrackingOrdersPage, body)

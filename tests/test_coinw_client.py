@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from conftest import COINW_KEY, COINW_SECRET, FAST_RETRY, ORDER
-from sim_transport import simulator_transport
+from support.sim_transport import simulator_transport
 
 import exchange_async as ea
 from exchange_async_sim import Simulator

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import fcntl
+import json
 import os
 import shlex
 import socket
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import pytest
@@ -122,8 +124,23 @@ async def run_all_and_a_dead_host(examples: list[Path]) -> dict[str, Outcome]:
 
 
 @pytest.fixture(scope="module")
-def outcomes() -> dict[str, Outcome]:
-    return asyncio.run(run_all_and_a_dead_host(example_files()))
+def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Outcome]:
+    """Every example's outcome, run once per test run. Under pytest-xdist the first worker to
+    ask runs them and leaves the outcomes in the run's shared temporary directory; the other
+    workers (and this one, when the module's fixture is set up again after other modules' tests)
+    read them instead of running every example again."""
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the workers' common directory, new for every run
+    with open(shared / "docs_examples.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the others wait for the first one's outcomes
+        cached = shared / "docs_examples.json"
+        if cached.exists():
+            saved = json.loads(cached.read_text())
+            return {name: Outcome(**fields) for name, fields in saved.items()}
+        found = asyncio.run(run_all_and_a_dead_host(example_files()))
+        cached.write_text(json.dumps({name: asdict(o) for name, o in found.items()}))
+        return found
 
 
 def test_there_are_examples() -> None:

@@ -18,20 +18,12 @@ from types import TracebackType
 from typing import Any
 
 import pytest
-from _hostile import (
-    BITGET_ROW,
-    ORDER,
-    TRACK,
-    base_url,
-    bitget_page,
-    coinw_reply,
-    hostile_server,
-    replying,
-    threaded_server,
-)
 from aiohttp import web
+from support.rows import BITGET_ROW
+from support.servers import ORDER, TRACK, base_url, hostile_server, replying, threaded_server
 
 import exchange_async as ea
+from exchange_async_sim.testing import bitget_page, coinw_rows
 
 KEY, SECRET, PASSPHRASE = "bg-key-pipeline-7f3a", "SECRET-9c1e77d2", "PASSPHRASE-5b20aa41"
 CREDS = ea.BitgetCredentials(KEY, SECRET, PASSPHRASE)
@@ -176,7 +168,7 @@ async def test_close_wakes_every_queued_caller_at_once() -> None:
 
 
 def test_a_client_under_two_asyncio_runs() -> None:
-    with threaded_server({ORDER: replying(coinw_reply())}) as url:
+    with threaded_server({ORDER: replying(coinw_rows())}) as url:
         client = ea.CoinWClient(ea.CoinWCredentials("k" * 9, "s" * 9), base_url=url)
 
         async def call() -> list[ea.OrderInfo] | str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from virtual_time import VirtualTimeLoop
+from support.virtual_time import VirtualTimeLoop
 
 from exchange_async._core.limits import CATCH_UP, Budget, RateLimit, Scope
 from exchange_async._core.limits.memory import MemoryLimiter

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from virtual_time import run_virtual
+from support.virtual_time import run_virtual
 
 import exchange_async as ea
 from exchange_async._core.limits import Budget, RateLimit, Scope

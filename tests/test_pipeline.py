@@ -418,18 +418,6 @@ async def test_the_page_conversion_is_the_endpoints_and_its_failure_a_decode_err
     assert track_requests(transport)[1].url.endswith("idLessThan=17&productType=USDT-FUTURES")
 
 
-async def test_a_failing_conversion_is_a_decode_error() -> None:
-    endpoint: Endpoint[int] = Endpoint(
-        "GET", "/convert", (), dict, signed=False, convert=lambda data: int(data["n"])
-    )
-    bodies = iter([b'{"code":"00000","data":{"n":"12"}}', b'{"code":"00000","data":{"n":"x"}}'])
-    transport = ea.MemoryTransport(lambda r: ea.TransportResponse(200, {}, next(bodies)))
-    async with client(transport) as bitget:
-        assert await bitget._pipeline.request(endpoint, {}) == 12
-        with pytest.raises(ea.DecodeError, match="not usable"):
-            await bitget._pipeline.request(endpoint, {})
-
-
 async def test_only_an_endpoint_that_declares_a_cursor_can_be_paged() -> None:
     endpoint: Endpoint[dict[str, int]] = Endpoint("GET", "/flat", (), dict, signed=False)
     async with client(ea.MemoryTransport(lambda r: reply({}))) as bitget:

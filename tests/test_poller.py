@@ -9,7 +9,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from sim_transport import simulator_transport
+from support.sim_transport import simulator_transport
 
 import exchange_async as ea
 from exchange_async._core.transport.lean import LeanTransport

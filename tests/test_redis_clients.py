@@ -26,7 +26,7 @@ from exchange_async_sim import max_in_window
 __all__ = ["redis_server"]
 
 ROOT = Path(__file__).resolve().parent.parent
-LOAD = ROOT / "tests" / "clients_load.py"  # run as a script in each process
+LOAD = ROOT / "tests" / "support" / "clients_load.py"  # run as a script in each process
 LIMITS = {"bitget": 5, "coinw": 10}
 """Bitget's tracking-orders endpoint per UID, CoinW's order-information endpoint per account."""
 PROCESSES = 4

@@ -29,22 +29,20 @@ class Endpoint(Generic[T]):
     one reusable decoder for its whole reply. ``strict=False`` lets numeric strings decode into
     ``int`` and ``Decimal`` fields, which both exchanges need. ``absent`` says what a successful
     reply without ``data`` means (``list`` for "no orders"); without it, that is a `DecodeError`.
-    ``convert`` turns the decoded ``data`` into the public ``T`` (without it, ``data_type`` is
-    ``T``); a conversion that fails is a `DecodeError`. ``cursor_param`` is the query
-    parameter that asks a paged endpoint for the page after a cursor. Which wire blanks mean
-    ``None`` (and other spellings of a key) the model's fields say (see `ReplyDecoder`), so a
-    page type that is the public type itself needs no ``convert``.
+    ``data_type`` is the public type itself: the reply decodes straight into it (which wire
+    blanks mean ``None``, and other spellings of a key, the model's fields say: see
+    `ReplyDecoder`), so nothing converts it after. ``cursor_param`` is the query parameter that
+    asks a paged endpoint for the page after a cursor.
     """
 
     method: str
     path: str
     limits: tuple[RateLimit, ...]
-    data_type: type[Any]
+    data_type: type[T]
     signed: bool = True
-    absent: Callable[[], Any] | None = None
-    convert: Callable[[Any], T] | None = None
+    absent: Callable[[], T] | None = None
     cursor_param: str | None = None
-    decoder: ReplyDecoder[Envelope[Any]] = field(init=False, repr=False)
+    decoder: ReplyDecoder[Envelope[T]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         decoder = ReplyDecoder(Envelope[self.data_type])  # type: ignore[name-defined]

@@ -5,6 +5,12 @@ they work without pytest too::
     async with SimulatorServer(Simulator()) as server:
         running = RunningSimulator(server)
         account = running.add_bitget_account()
+
+For a test that answers the client itself (a handler of its own, the SDK's
+``MemoryTransport``), the reply builders give the exchanges' bodies as bytes:
+:func:`bitget_page`, :func:`bitget_reply`, :func:`bitget_error`, :func:`coinw_rows`,
+:func:`coinw_reply`, :func:`coinw_error`, with documented example rows from
+:func:`bitget_tracking_row` and :func:`coinw_order_row`.
 """
 
 from __future__ import annotations
@@ -18,9 +24,32 @@ from .bitget import TRACKING_PATH
 from .coinw import ORDER_PATH
 from .engine import Simulator
 from .faults import FaultKind
+from .replies import (
+    bitget_error,
+    bitget_page,
+    bitget_reply,
+    bitget_tracking_row,
+    coinw_error,
+    coinw_order_row,
+    coinw_reply,
+    coinw_rows,
+)
 from .server import SimulatorServer
 
-__all__ = ["BITGET_TRACKING_PATH", "COINW_ORDER_PATH", "RunningSimulator", "SimAccount"]
+__all__ = [
+    "BITGET_TRACKING_PATH",
+    "COINW_ORDER_PATH",
+    "RunningSimulator",
+    "SimAccount",
+    "bitget_error",
+    "bitget_page",
+    "bitget_reply",
+    "bitget_tracking_row",
+    "coinw_error",
+    "coinw_order_row",
+    "coinw_reply",
+    "coinw_rows",
+]
 
 BITGET_TRACKING_PATH = TRACKING_PATH
 """``/api/v2/copy/mix-trader/order-current-track`` (5 requests per second per UID)."""

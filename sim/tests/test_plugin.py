@@ -43,6 +43,7 @@ async def test_fixtures_serve_accounts_and_log_what_they_saw(
     assert bitget_account.exchange == "bitget"
     assert coinw_account.passphrase is None
     assert bitget_account.secret_key not in repr(bitget_account)
+    assert bitget_account.passphrase is not None
     assert bitget_account.passphrase not in repr(bitget_account)
     async with aiohttp.ClientSession() as http:
         statuses = [await _get(http, bitget_account) for _ in range(3)]

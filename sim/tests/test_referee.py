@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import json
 import time
+from typing import Any
 
 import pytest
 
@@ -58,7 +59,9 @@ def _sim() -> Simulator:
     return sim
 
 
-async def _bitget(sim: Simulator, sent: str, signed: str | None = None) -> tuple[int, dict]:
+async def _bitget(
+    sim: Simulator, sent: str, signed: str | None = None
+) -> tuple[int, dict[str, Any]]:
     ts = str(int(time.time() * 1000))
     headers = {
         "access-key": "bk",  # header names are case-insensitive
@@ -70,13 +73,13 @@ async def _bitget(sim: Simulator, sent: str, signed: str | None = None) -> tuple
     return status, json.loads(body)
 
 
-async def _coinw(sim: Simulator, sent: str, signed: str | None = None) -> dict:
+async def _coinw(sim: Simulator, sent: str, signed: str | None = None) -> dict[str, Any]:
     ts = str(int(time.time() * 1000))
     prehash = f"{ts}GET{ORDER}?{signed if signed is not None else sent}"
     headers = {"api_key": "ck", "timestamp": ts, "sign": _sign("cs", prehash)}
     status, _, body = await sim.handle("GET", f"{ORDER}?{sent}", headers)
     assert status == 200
-    reply: dict = json.loads(body)
+    reply: dict[str, Any] = json.loads(body)
     return reply
 
 
@@ -126,11 +129,11 @@ async def test_each_endpoint_has_its_own_limit_from_its_table_row() -> None:
     assert sim.limit_violations("coinw") == 2
 
 
-async def _coinw_path(sim: Simulator, path: str) -> dict:
+async def _coinw_path(sim: Simulator, path: str) -> dict[str, Any]:
     ts = str(int(time.time() * 1000))
     headers = {"api_key": "ck", "timestamp": ts, "sign": _sign("cs", f"{ts}GET{path}")}
     _, _, body = await sim.handle("GET", path, headers)
-    reply: dict = json.loads(body)
+    reply: dict[str, Any] = json.loads(body)
     return reply
 
 

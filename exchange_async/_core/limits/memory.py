@@ -29,8 +29,10 @@ armed loop timer: when it fires, every request due by then is released in the sa
 
 **Late sends.** `Permit.sent` records the real send: for an account budget the next start
 counts from it (a reservation is not due before the one ahead of it has left; then it starts
-``interval - catch_up`` after the real send). For a shared budget, a send later than the
-catch-up shifts the budget's next slot by the lateness.
+``interval - catch_up`` after the real send). For a shared budget, a send later than half its
+jitter allowance (`RateLimit.jitter`: 750 ms for the per-IP minute) shifts the budget's next
+slot by the lateness; a send less late is what the allowance is for, and shifting for it
+would slow every account down.
 
 **Giving back.** A reservation cancelled, closed (`WaitGroup.close`) or released unsent gives
 its slot back where it is the last one of a budget; elsewhere the slot stays spent.
@@ -57,9 +59,6 @@ __all__ = ["MemoryLimiter", "MemoryWaitGroup", "memory_limiter_for_running_loop"
 _SWEEP_EVERY = 30.0
 """Seconds (loop time) between two sweeps of idle budgets."""
 
-_WAKE, _DEADLINE, _PUMP = range(3)
-"""Timer entries: a ticket's narrow slot, a ticket's deadline, a shared budget's next slot."""
-
 _RECENT_MAX = 4096
 """Budget tuples whose schedules are remembered by identity (a cache, cleared when full)."""
 
@@ -77,7 +76,7 @@ class MemoryLimiter:
         self._waiting: dict[Waiter, None] = {}  # in arrival order
         self._recent: dict[int, tuple[Sequence[Budget], tuple[Schedule, ...], int]] = {}
         self._next_sweep = float("-inf")
-        self._heap: list[tuple[float, int, int, Ticket | Schedule | Waiter]] = []
+        self._heap: list[tuple[float, int, Ticket | Schedule | Waiter]] = []
         self._seq = itertools.count()
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = float("inf")
@@ -161,7 +160,7 @@ class MemoryLimiter:
         )
         self._waiting[waiter] = None
         if waiter.deadline is not None:
-            self._at(waiter.deadline, _DEADLINE, waiter)
+            self._at(waiter.deadline, waiter)
         self.advance(ticket)
         group.waiters.add(future)
         try:
@@ -203,7 +202,7 @@ class MemoryLimiter:
             self._fail(ticket)
         elif due > now:
             ticket.wake_at = due
-            self._at(due, _WAKE, ticket)
+            self._at(due, ticket)
         elif ticket.n_narrow == len(ticket.states):
             self._grant(ticket, now)
         else:
@@ -231,7 +230,7 @@ class MemoryLimiter:
                     ):
                         self._fail(head)  # released: the queues it leaves are pumped
                         continue
-                    self._at(when, _PUMP, state)
+                    self._at(when, state)
                     break
                 head.queued = False
                 for s in head.shared:
@@ -269,8 +268,8 @@ class MemoryLimiter:
 
     # -- one timer per due time ------------------------------------------------------------
 
-    def _at(self, when: float, kind: int, item: Ticket | Schedule | Waiter) -> None:
-        heapq.heappush(self._heap, (when, next(self._seq), kind, item))
+    def _at(self, when: float, item: Ticket | Schedule | Waiter) -> None:
+        heapq.heappush(self._heap, (when, next(self._seq), item))
         if when < self._timer_at:
             assert self._loop is not None
             if self._timer is not None:
@@ -286,7 +285,7 @@ class MemoryLimiter:
         now = self._loop.time()
         heap = self._heap
         while heap and heap[0][0] <= now:
-            when, _, kind, item = heapq.heappop(heap)
+            when, _, item = heapq.heappop(heap)
             if isinstance(item, Schedule):
                 self._pump((item,), now)
             elif isinstance(item, Waiter):  # a deadline: still waiting, whatever its ticket

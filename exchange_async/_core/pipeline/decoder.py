@@ -157,17 +157,17 @@ def _nulled(body: bytes, key_end: bytes) -> bytes:
     """``body`` with ``""`` after keys ending in ``key_end`` as ``null``, in the body's own
     spelling (``"k":""`` or ``"k": ""``, read off the first such key): one split/join pass."""
     at = body.find(key_end)
-    if at < 0:
-        return body
-    at += len(key_end)
-    if body.startswith(b':"', at):  # compact, as the exchanges send it: no slicing
-        return (key_end + b":null").join(body.split(key_end + b':""'))
-    colon = body.find(b":", at, at + 8)
-    if colon < 0:
-        return body
-    space = body[colon + 1 : colon + 2]
-    sep = body[at : colon + 1] + (space if space.isspace() else b"")
-    return (key_end + sep + b"null").join(body.split(key_end + sep + b'""'))
+    while at >= 0:
+        at += len(key_end)
+        if body.startswith(b':"', at):  # compact, as the exchanges send it: no slicing
+            return (key_end + b":null").join(body.split(key_end + b':""'))
+        colon = body.find(b":", at, at + 8)
+        if colon >= 0 and not body[at:colon].strip():  # else a value that ends the same way
+            space = body[colon + 1 : colon + 2]
+            sep = body[at : colon + 1] + (space if space.isspace() else b"")
+            return (key_end + sep + b"null").join(body.split(key_end + sep + b'""'))
+        at = body.find(key_end, at)
+    return body
 
 
 def non_finite(obj: object, fields: tuple[str, ...]) -> str | None:

@@ -96,18 +96,16 @@ _status_decoder: msgspec.json.Decoder[StatusOnly] = msgspec.json.Decoder(StatusO
 # -- the whole reply ---------------------------------------------------------------------------
 
 
-class ReplyRules(Protocol[T_co]):
+class ReplyRules(Protocol[T]):
     """What decoding reads of an endpoint (a `declarations.Endpoint` is one; the declarations
     import this module, so it names the shape, not the class)."""
 
     @property
     def path(self) -> str: ...
     @property
-    def decoder(self) -> ReplyDecoder[Envelope[Any]]: ...
+    def decoder(self) -> ReplyDecoder[Envelope[T]]: ...
     @property
-    def absent(self) -> Callable[[], Any] | None: ...
-    @property
-    def convert(self) -> Callable[[Any], T_co] | None: ...
+    def absent(self) -> Callable[[], T] | None: ...
 
 
 class ExchangeRules(Protocol):
@@ -122,11 +120,11 @@ class ExchangeRules(Protocol):
 
 
 def decode_reply(spec: ExchangeRules, endpoint: ReplyRules[T], response: TransportResponse) -> T:
-    """The envelope's ``data``, converted by ``endpoint.convert`` when it declares one, on
+    """The envelope's ``data`` (already the public type: nothing converts it after), on
     success; otherwise raise the mapped `ExchangeError`.
 
     ``data`` absent on success becomes ``endpoint.absent()``; an endpoint without that rule
-    raises `DecodeError`, and so does a conversion that fails.
+    raises `DecodeError`.
     """
     status, body = response.status, response.body
     why = ""
@@ -140,20 +138,11 @@ def decode_reply(spec: ExchangeRules, endpoint: ReplyRules[T], response: Transpo
     if envelope is not None:
         code = None if envelope.code is None else str(envelope.code)
         if status == 200 and code == spec.success_code:
-            data: Any = envelope.data
-            if data is None:
-                if endpoint.absent is None:
-                    raise _bad_body(spec, endpoint, status, "no data")
-                data = endpoint.absent()
-            if endpoint.convert is None:
-                return data  # type: ignore[no-any-return]
-            try:
-                return endpoint.convert(data)
-            except _BAD_BODY as exc:
-                raise DecodeError(
-                    f"reply field not usable: {type(exc).__name__}: {str(exc)[:120]}",
-                    exchange=spec.name,
-                ) from None
+            if envelope.data is not None:
+                return envelope.data
+            if endpoint.absent is not None:
+                return endpoint.absent()
+            raise _bad_body(spec, endpoint, status, "no data")
         raise error_for(spec, status, code, envelope.text, retry_after_seconds(response.headers))
     raise _refusal_or_bad_body(spec, endpoint, response, why)
 

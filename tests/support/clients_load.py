@@ -1,16 +1,17 @@
 """Processes for the full-stack multi-process tests: the simulator, and workers with real clients.
 
-``python tests/clients_load.py sim PORT_FILE ARRIVALS_FILE`` serves the simulator with its demo
-accounts on a free port (written to ``PORT_FILE``); on SIGTERM it writes every arrival it saw
-(``[monotonic time, exchange, path, account, HTTP status]``) and its own count of windows over
-a limit to ``ARRIVALS_FILE`` as JSON, then exits.
+``python tests/support/clients_load.py sim PORT_FILE ARRIVALS_FILE`` serves the simulator with
+its demo accounts on a free port (written to ``PORT_FILE``); on SIGTERM it writes every arrival
+it saw (``[monotonic time, exchange, path, account, HTTP status]``) and its own count of windows
+over a limit to ``ARRIVALS_FILE`` as JSON, then exits.
 
-``python tests/clients_load.py work REDIS_URL BASE_URL START_AT SECONDS SKEW OUT_FILE`` runs two
-`BitgetClient` and two `CoinWClient` of the demo accounts, all with ``rate_limits=REDIS_URL``,
-each calling one request after another from wall-clock ``START_AT`` for ``SECONDS``. With
-``SKEW`` its ``time.time`` (patched before any client exists) and its event loop's clock run
-that many seconds ahead. Writes a JSON summary: requests sent, errors (type names, and whether
-each is an `ExchangeError`), and the limiter's warnings (fell back / back on Redis).
+``python tests/support/clients_load.py work REDIS_URL BASE_URL START_AT SECONDS SKEW OUT_FILE``
+runs two `BitgetClient` and two `CoinWClient` of the demo accounts, all with
+``rate_limits=REDIS_URL``, each calling one request after another from wall-clock ``START_AT``
+for ``SECONDS``. With ``SKEW`` its ``time.time`` (patched before any client exists) and its event
+loop's clock run that many seconds ahead. Writes a JSON summary: requests sent, errors (type
+names, and whether each is an `ExchangeError`), and the limiter's warnings (fell back / back on
+Redis).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 `Simulator.handle` with no socket, so a test can run on a virtual-time loop.
 
 What only a socket shows (aiohttp's errors, connection pooling, a real timeout) is tested in
-test_transport.py and test_lifecycle_and_secrets.py against the simulator's HTTP server.
+test_transport.py, test_lifecycle.py and test_secrets.py against the simulator's HTTP server.
 """
 
 from __future__ import annotations

@@ -1,0 +1,68 @@
+"""The reply-size cap (``max_reply_bytes``) over a real local server: a declared or chunked body
+over it, and a gzip bomb, end in `ReplyTooLargeError` without being retried.
+"""
+
+from __future__ import annotations
+
+import gzip
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+from conftest import (
+    COINW_KEY,
+    COINW_SECRET,
+    FAST_RETRY,
+)
+from support.servers import ServerMaker
+
+import exchange_async as ea
+
+
+def _coinw(server: TestServer, **options: Any) -> ea.CoinWClient:
+    creds = ea.CoinWCredentials(COINW_KEY, COINW_SECRET)
+    return ea.CoinWClient(creds, base_url=str(server.make_url("")), retry=FAST_RETRY, **options)
+
+
+async def test_a_reply_over_the_size_cap_is_refused(
+    make_server: ServerMaker,
+) -> None:
+    big = b'{"code":0,"data":[],"msg":"' + b"x" * (9 * 1024 * 1024) + b'"}'
+
+    async def declared(request: web.Request) -> web.Response:
+        return web.Response(body=big, content_type="application/json")
+
+    async def chunked(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse()
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        for i in range(0, len(big), 1 << 20):
+            await response.write(big[i : i + (1 << 20)])
+        return response
+
+    for handler in (declared, chunked):
+        async with _coinw(await make_server(handler)) as coinw:
+            with pytest.raises(ea.ReplyTooLargeError):
+                await coinw.get_order_info("plan")
+            assert coinw.stats.requests == 1  # not retried
+        async with _coinw(await make_server(handler), max_reply_bytes=10 * 1024 * 1024) as coinw:
+            assert await coinw.get_order_info("plan") == []
+
+
+async def test_a_gzip_bomb_is_refused(
+    make_server: ServerMaker,
+) -> None:
+    payload = b'{"code":0,"data":[],"msg":"' + b" " * (64 * 1024 * 1024) + b'"}'
+    bomb = gzip.compress(payload, compresslevel=9)
+    assert len(bomb) < 200 * 1024
+
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(
+            body=bomb,
+            headers={"Content-Encoding": "gzip", "Content-Type": "application/json"},
+        )
+
+    async with _coinw(await make_server(handler)) as coinw:
+        with pytest.raises(ea.ReplyTooLargeError):
+            await coinw.get_order_info("plan")
