@@ -9,8 +9,16 @@ import time
 import zlib
 
 import pytest
-from _raw_server import Peer, raw_server, reply
-from _transports import SECRET, MakeTransport, fails, get, make_transport, send, serve_forever
+from support.raw_server import Peer, raw_server, reply
+from support.transports import (
+    SECRET,
+    MakeTransport,
+    fails,
+    get,
+    make_transport,
+    send,
+    serve_forever,
+)
 
 import exchange_async as ea
 from exchange_async._core.transport import TransportRequest

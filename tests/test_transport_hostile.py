@@ -10,8 +10,8 @@ import zlib
 from typing import Any
 
 import pytest
-from _raw_server import Peer, raw_server, reply
-from _transports import MakeTransport, fails, get, make_transport, send
+from support.raw_server import Peer, raw_server, reply
+from support.transports import MakeTransport, fails, get, make_transport, send
 
 import exchange_async as ea
 from exchange_async._core.transport import TransportResponse

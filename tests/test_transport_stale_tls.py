@@ -13,8 +13,16 @@ from collections.abc import AsyncIterator
 
 import pytest
 import trustme
-from _raw_server import Peer, raw_server, reply
-from _transports import SECRET, MakeTransport, fails, get, make_transport, send, serve_forever
+from support.raw_server import Peer, raw_server, reply
+from support.transports import (
+    SECRET,
+    MakeTransport,
+    fails,
+    get,
+    make_transport,
+    send,
+    serve_forever,
+)
 
 import exchange_async as ea
 from exchange_async._core.transport import TransportRequest
