@@ -26,6 +26,7 @@ from support.transports import (
 
 import exchange_async as ea
 from exchange_async._core.transport import TransportRequest
+from exchange_async._core.transport.lean import LeanTransport
 
 __all__ = ["make_transport"]  # the fixture
 
@@ -224,3 +225,20 @@ async def test_a_plain_http_server_on_an_https_url_is_a_transport_error(
         url = server.url.replace("http://", "https://")
         error = await fails(transport, get(url + "/", timeout=2.0), ea.TransportError)
     assert not isinstance(error, ea.RequestTimeoutError)
+
+
+async def test_a_handshake_that_never_ends_hits_the_connect_timeout(ca: trustme.CA) -> None:
+    async def mute(peer: Peer) -> None:
+        await peer.reader.read(100)  # the TLS hello, never answered
+        await asyncio.sleep(10)
+
+    async with raw_server(mute) as server:
+        transport = LeanTransport(ssl_context=_trusting(ca), connect_timeout=0.2)
+        try:
+            url = server.url.replace("http://", "https://")
+            started = time.monotonic()
+            error = await fails(transport, get(url + "/", timeout=5.0), ea.RequestTimeoutError)
+            assert time.monotonic() - started < 2.0  # the connect timeout, not the 5 s one
+            assert "connect_timeout" in str(error)
+        finally:
+            await transport.aclose()

@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
-from ..._errors import ClientClosedError, TransportError
+from ..._errors import ClientClosedError, ExchangeError, RequestTimeoutError, TransportError
 from .http11 import Connection
 
 __all__ = ["USER_AGENT", "HostPool", "default_ssl_context"]
@@ -155,18 +155,28 @@ class HostPool:
         opening = loop.create_connection(
             lambda: conn, self.host, self.port, ssl=self.ssl, server_hostname=server_hostname
         )
+        failure: ExchangeError | None = None
         try:
             if self.connect_timeout is None:
                 await opening
             else:
-                async with asyncio.timeout(self.connect_timeout):
-                    await opening
+                try:
+                    async with asyncio.timeout(self.connect_timeout):
+                        await opening
+                except TimeoutError:  # raised below, outside this block: nothing chained
+                    failure = RequestTimeoutError(
+                        f"no connection within {self.connect_timeout:g}s (connect_timeout)"
+                    )
             if self.closed:  # closed while connecting
-                raise ClientClosedError("the client was closed")
+                failure = ClientClosedError("the client was closed")
         except BaseException:
             self.busy.discard(conn)
             conn.close()
             raise
+        if failure is not None:
+            self.busy.discard(conn)
+            conn.close()
+            raise failure
         return conn
 
     def release(self, conn: Connection) -> None:
