@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from ..._errors import ClientClosedError, ExchangeError, RequestTimeoutError, TransportError
 from .http11 import Connection
 
-__all__ = ["USER_AGENT", "HostPool", "default_ssl_context"]
+__all__ = ["USER_AGENT", "HostPool", "alive", "default_ssl_context"]
 
 USER_AGENT = "exchange-async/0.1"
 
@@ -98,7 +98,7 @@ class HostPool:
         idle = self.idle
         while idle:
             conn = idle.pop()
-            if _alive(conn):
+            if alive(conn):
                 self.busy.add(conn)
                 return conn
             conn.close()
@@ -132,7 +132,7 @@ class HostPool:
             elif waiter in self.waiters:
                 self.waiters.remove(waiter)
             raise
-        if handed is not None and not _alive(handed):
+        if handed is not None and not alive(handed):
             handed.close()  # died while handed over: keep its slot, open a new one
             return None
         if handed is not None:
@@ -227,7 +227,7 @@ class HostPool:
         return lost
 
 
-def _alive(conn: Connection) -> bool:
+def alive(conn: Connection) -> bool:
     """Whether an idle connection may carry a request: not closed, and nothing to read.
 
     An idle connection with something to read has been closed by the server (its FIN not yet
