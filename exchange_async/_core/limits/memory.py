@@ -122,10 +122,17 @@ class MemoryLimiter:
         return start
 
     def _reserve(
-        self, loop: asyncio.AbstractEventLoop, states: tuple[Schedule, ...], n: int, now: float
+        self,
+        loop: asyncio.AbstractEventLoop,
+        states: tuple[Schedule, ...],
+        n: int,
+        now: float,
+        start: float | None = None,
     ) -> Ticket:
         ticket = Ticket(self, loop, states, n)
-        start = ticket.start = self._earliest(states[:n], now)
+        if start is None:
+            start = self._earliest(states[:n], now)
+        ticket.start = start
         for i in range(n):
             ticket.take(i, states[i], start)
         return ticket
@@ -149,9 +156,10 @@ class MemoryLimiter:
         if now >= self._next_sweep:
             self._sweep(now)
         states, n = self._states_of(budgets)
-        if max_wait is not None and self._earliest(states[:n], now) - now > max_wait:
+        start = self._earliest(states[:n] if n < len(states) else states, now)
+        if max_wait is not None and start - now > max_wait:
             raise _timeout(budgets, max_wait)
-        ticket = self._reserve(loop, states, n, now)
+        ticket = self._reserve(loop, states, n, now, start)
         if self._grant_now(ticket, now):  # a free slot: no timer, no suspension
             return ticket
         future: asyncio.Future[Ticket] = loop.create_future()
@@ -175,15 +183,21 @@ class MemoryLimiter:
         if ticket.start > now:
             return False
         due = ticket.due()
-        if isinstance(due, Ticket) or due > now:
+        if isinstance(due, Ticket) or due > now or not self._take_shared_now(ticket, now):
             return False
-        for state in ticket.shared:
-            if state.ready or state.conforms_at() > now:
-                return False
-        for i in range(ticket.n_narrow, len(ticket.states)):
-            ticket.take(i, ticket.states[i], now)
         ticket.status = GRANTED
         ticket.granted_at = now
+        return True
+
+    @staticmethod
+    def _take_shared_now(ticket: Ticket, now: float) -> bool:
+        """Take the ticket's shared slots at once if nobody queues for them and they are free."""
+        states = ticket.states
+        for i in range(ticket.n_narrow, len(states)):
+            if states[i].ready or states[i].conforms_at() > now:
+                return False
+        for i in range(ticket.n_narrow, len(states)):
+            ticket.take(i, states[i], now)
         return True
 
     # -- the scheduler: every transition of a waiting ticket goes through `advance` ------------
@@ -203,7 +217,7 @@ class MemoryLimiter:
         elif due > now:
             ticket.wake_at = due
             self._at(due, ticket)
-        elif ticket.n_narrow == len(ticket.states):
+        elif self._take_shared_now(ticket, now):  # none, or nobody queued and a free slot
             self._grant(ticket, now)
         else:
             ticket.queued = True
@@ -330,17 +344,6 @@ class MemoryLimiter:
         """The earliest start (loop time) a request through ``budgets`` could reserve now."""
         now = asyncio.get_running_loop().time()
         return self._earliest([self._state(b) for b in budgets], now)
-
-    def push(self, budgets: Sequence[Budget], not_before: float) -> None:
-        """Record a start at ``not_before`` (loop time) made elsewhere (e.g. through Redis)."""
-        for budget in budgets:
-            state = self._state(budget)
-            state.tat = max(state.tat, not_before) + state.interval
-
-    def hold(self, budget: Budget, until: float) -> None:
-        """Let nothing start through ``budget`` before ``until`` (loop time), queue kept."""
-        state = self._state(budget)
-        state.tat = max(state.tat, until + state.tolerance)
 
     def _sweep(self, now: float) -> None:
         """Drop the budgets that are as good as new (idle), so dead accounts cost nothing."""

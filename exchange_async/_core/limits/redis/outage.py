@@ -21,7 +21,15 @@ from .keys import Plan
 from .permits import RedisWaitGroup, Repause, no_share_error, timeout_error, wake
 from .waits import Sleeps
 
-__all__ = ["HORIZON", "NO_SHARE_WAIT", "PROBE_MAX", "Outage", "share_of", "shares_of"]
+__all__ = [
+    "HORIZON",
+    "NO_SHARE_WAIT",
+    "PROBE_MAX",
+    "Outage",
+    "ShareLimiter",
+    "share_of",
+    "shares_of",
+]
 
 log = logging.getLogger("exchange_async.limiter")
 
@@ -34,6 +42,22 @@ NO_SHARE_WAIT = 10.0
 """Seconds a call with no ``max_rate_wait`` waits for Redis with no share (never a silent hang)."""
 _MIN_SHARE_MARGIN = 0.02
 """The least safety margin of a share (its window must leave room for other processes)."""
+
+
+class ShareLimiter(MemoryLimiter):
+    """The in-process limiter that keeps this process's shares, told about starts made
+    through Redis (only the outage needs these two methods)."""
+
+    def push(self, budgets: Sequence[Budget], not_before: float) -> None:
+        """Record a start at ``not_before`` (loop time) made through Redis."""
+        for budget in budgets:
+            state = self._state(budget)
+            state.tat = max(state.tat, not_before) + state.interval
+
+    def hold(self, budget: Budget, until: float) -> None:
+        """Let nothing start through ``budget`` before ``until`` (loop time), queue kept."""
+        state = self._state(budget)
+        state.tat = max(state.tat, until + state.tolerance)
 
 
 def share_of(budget: Budget, count: int) -> Budget | None:
@@ -88,7 +112,7 @@ class Outage:
         self._call_timeout = call_timeout
         self.down = False
         self.down_since = 0.0
-        self.fallback: MemoryLimiter | None = None
+        self.fallback: ShareLimiter | None = None
         self._seeded: set[str] = set()
         self._dual_until: dict[str, float] = {}
         self._up_waiters: list[asyncio.Future[None]] = []
@@ -101,7 +125,7 @@ class Outage:
             return
         self.down = True
         self.down_since = self._sleeps.now()
-        self.fallback = self.fallback or MemoryLimiter()
+        self.fallback = self.fallback or ShareLimiter()
         self._seeded.clear()
         reason = type(error).__name__
         log.warning("Redis rate limiter unreachable (%s); using this process's share", reason)
