@@ -6,6 +6,8 @@
 - `servers`: real local HTTP servers whose replies a test chooses.
 - `rows`: the exchanges' documented example rows as exact bytes, to change one value in.
 - `clients_load`: a script the multi-process Redis tests run in each process.
+- `raw_server`: a raw-socket HTTP server (optionally TLS) whose every byte a test writes.
+- `transports`: the transport conformance suite's fixture (each socket transport) and helpers.
 
 The exchange replies themselves come from ``exchange_async_sim.testing`` (``bitget_page``,
 ``coinw_rows``, ``bitget_error``, ...), public so a bot's own tests can use them too.
