@@ -5,7 +5,6 @@ traceback frame locals, nor in a debug log line, whatever fault the exchange ans
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pytest
@@ -21,50 +20,12 @@ from conftest import (
 )
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support.exposure import everything_shown
 
 import exchange_async as ea
 from exchange_async_sim import Simulator, SimulatorServer
 
 SECRETS = (BITGET_SECRET, BITGET_PASS, COINW_SECRET)
-
-
-def _strings(value: Any, seen: set[int], depth: int = 0) -> Iterator[str]:
-    """Every string reachable through containers, and the repr of everything else."""
-    if id(value) in seen or depth > 8:
-        return
-    seen.add(id(value))
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, bytes):
-        yield value.decode("latin-1")
-    elif isinstance(value, Mapping):
-        for key, item in list(value.items()):
-            yield from _strings(key, seen, depth + 1)
-            yield from _strings(item, seen, depth + 1)
-    elif isinstance(value, list | tuple | set | frozenset):
-        for item in list(value):
-            yield from _strings(item, seen, depth + 1)
-    else:
-        try:
-            yield repr(value)
-        except Exception:
-            return
-
-
-def _exposed(error: BaseException) -> Iterator[str]:
-    seen: set[int] = set()
-    chain: BaseException | None = error
-    while chain is not None:
-        yield from _strings(chain.args, seen)
-        yield str(chain)
-        yield repr(chain)
-        yield from _strings(vars(chain), seen)
-        tb = chain.__traceback__
-        while tb is not None:
-            if tb.tb_frame.f_code.co_filename != __file__:  # this test's own frames hold secrets
-                yield from _strings(dict(tb.tb_frame.f_locals), seen)
-            tb = tb.tb_next
-        chain = chain.__cause__ or chain.__context__
 
 
 @pytest.mark.parametrize(
@@ -115,11 +76,11 @@ async def test_no_secret_in_errors_frames_or_debug_logs(
     assert len(errors) == 2
     for failure in errors:
         assert isinstance(failure, expected), repr(failure)
-        exposed = "\n".join(_exposed(failure))
+        exposed = "\n".join(everything_shown(failure, skip=__file__))
         for secret in SECRETS:
             assert secret not in exposed, (secret, type(failure).__name__)
-    logged = "\n".join(r.getMessage() + repr(r.args) for r in caplog.records)
     assert caplog.records
+    logged = "\n".join(everything_shown(Exception(), caplog.records, skip=__file__))
     for secret in SECRETS:
         assert secret not in logged
 
