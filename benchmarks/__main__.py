@@ -22,7 +22,7 @@ from typing import Any
 from ._common import Outcome, machine_info, versions
 
 RESULTS = Path(__file__).resolve().parent / "results"
-NAMES = ("request_cpu", "decode", "ratelimit_accuracy", "scale", "startup", "fleet")
+NAMES = ("request_cpu", "decode", "ratelimit_accuracy", "fairness", "scale", "startup", "fleet")
 """The benchmarks, in the order a full run takes them (each is ``benchmarks.<name>``)."""
 
 

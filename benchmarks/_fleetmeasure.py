@@ -8,7 +8,11 @@ from typing import Any
 from ._sdk import fleet_committer, sdk_decoders
 from ._sim import bitget_body
 
-__all__ = ["latencies", "problems", "throughput"]
+__all__ = ["Seen", "latencies", "problems", "throughput"]
+
+Seen = tuple[float, Any, float | None]
+"""One delivered event: ``time.monotonic()`` at the consumer, the event, and when Redis
+appended it (``FleetEvents.committed_at``, Unix seconds)."""
 
 
 async def throughput(url: str, events: int) -> tuple[float, float, float]:
@@ -56,11 +60,11 @@ async def _read(url: str, group: str, events: int, per_ack: int) -> float:
 
 
 def latencies(
-    seen: list[tuple[float, Any]], changes: list[Any], uid: dict[str, str]
-) -> list[tuple[float, float]]:
+    seen: list[Seen], changes: list[Any], uid: dict[str, str]
+) -> list[tuple[float, float, float]]:
     """Per announced change: seconds from the earliest unannounced change of the order to the
-    event announcing it reaching the consumer, and of those the part after the worker built
-    the event (its ``at``: commit, stream, read)."""
+    event announcing it reaching the consumer; of those, the part after the worker built the
+    event (its ``at``: commit, stream, read); and the part after Redis appended it (read)."""
     import exchange_async as ea
 
     wall = time.time() - time.monotonic()  # one machine: the workers' wall clock is ours
@@ -69,24 +73,26 @@ def latencies(
     for t, account, key in changes:
         pending.setdefault((account, key), []).append(t)
     out = []
-    for received, event in seen:
+    for received, event, committed in seen:
         if not isinstance(event, ea.OrderEvent) or getattr(event, "initial", False):
             continue
         times = pending.get((uid[event.account], event.key), [])
         due = [t for t in times if t <= received]
         if due:
-            out.append((received - due[0], received - (event.at - wall)))
+            after_commit = received - (committed - wall) if committed else float("nan")
+            out.append((received - due[0], received - (event.at - wall), after_commit))
             pending[(uid[event.account], event.key)] = [t for t in times if t > received]
     return out
 
 
-def problems(seen: list[tuple[float, Any]]) -> list[str]:
-    ids = [e.event_id for _, e in seen]
+def problems(seen: list[Seen]) -> list[str]:
+    """Events delivered twice, and gaps in an account's sequence numbers."""
+    ids = [e.event_id for _, e, _ in seen]
     problems = (
         [f"{len(ids) - len(set(ids))} events delivered twice"] if len(set(ids)) < len(ids) else []
     )
     last: dict[str, int] = {}
-    for _, event in seen:
+    for _, event, _ in seen:
         number = int(event.event_id.rpartition(":")[2])
         if event.account in last and number != last[event.account] + 1:
             problems.append(f"{event.event_id} follows {last[event.account]}")

@@ -89,7 +89,7 @@ def summarize(profiler: Any, title: str, requests: float) -> str:
 LAYERS = (
     ("exchange_async/bitget/models.py", "SDK models (finiteness check per row)"),
     ("exchange_async/coinw/models.py", "SDK models (finiteness check per row)"),
-    ("exchange_async/_core/limiter", "SDK rate limiter"),
+    ("exchange_async/_core/limits/", "SDK rate limiter"),
     ("exchange_async/_core/transport/", "SDK transport"),
     ("exchange_async/", "SDK pipeline, signing, decode glue"),
     ("benchmarks/", "benchmark's caller (raw: signing, pacing)"),

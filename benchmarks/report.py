@@ -91,6 +91,13 @@ ABOUT = {
         "the limiter allows; arrivals counted by the server. The naive `AsyncLimiter(5, 1)` "
         "starts with a full bucket; ccxt budgets this endpoint at twice the documented rate."
     ),
+    "fairness": (
+        "Accounts that start together on one IP with several calls in flight each, against "
+        "the simulator over HTTP (in the client's process): the per-IP budget is shared, and "
+        "accounts must take turns at it (issue 16). Then client CPU per paced request with 15 "
+        "accounts started together on one loopback address, the SDK against raw aiohttp + "
+        "`json.loads`, server in its own process."
+    ),
     "scale": (
         "One client process with one `CoinWClient` per account calling `get_order_info` as "
         "fast as the SDK allows, the simulator in another process counting violations. "

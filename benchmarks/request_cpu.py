@@ -73,9 +73,14 @@ async def drive(
     seconds: float,
     warmup: float,
     tls: ssl.SSLContext | None = None,
+    *,
+    together: bool = False,
 ) -> dict[str, float]:
     """Run ``accounts`` callers for ``warmup + seconds`` (https with ``tls``, a context
-    trusting the server's CA); CPU and requests of the last part."""
+    trusting the server's CA); CPU and requests of the last part.
+
+    ``together``: every account starts at once (no staggered schedule), as a bot's accounts
+    do when it starts."""
     addresses = hosts(max(1, -(-accounts // PER_HOST)))
     scheme = "http" if tls is None else "https"
     callers = [
@@ -89,9 +94,10 @@ async def drive(
     async def worker(index: int) -> None:
         call = callers[index].call
         loop = asyncio.get_running_loop()
-        next_at = loop.time() + interval * index / accounts
-        if contender.self_paced:  # the same staggered start as the peers' schedule
-            await asyncio.sleep(interval * index / accounts)
+        offset = 0.0 if together else interval * index / accounts
+        next_at = loop.time() + offset
+        if contender.self_paced and offset:  # the same staggered start as the peers' schedule
+            await asyncio.sleep(offset)
         while True:
             if not contender.self_paced:
                 delay = next_at - loop.time()

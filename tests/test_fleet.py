@@ -5,6 +5,7 @@ lease neither sends nor writes. (Worker processes killed for real: test_fleet_pr
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from decimal import Decimal
 
@@ -207,8 +208,11 @@ async def test_fleet_events_delivers_what_a_dead_consumer_left_unacknowledged(
             first.append(event)
             if len(first) == 10:
                 break
+        appended = c1.committed_at(first[0])
+        assert appended is not None and time.time() - 60 < appended <= time.time() + 1
         for event in first[:4]:
             await c1.ack(event)
+        assert c1.committed_at(first[0]) is None  # acknowledged: nothing pending to date
     # c1 restarts under its name: it gets its six unacknowledged events again, first.
     again: list[ea.Event] = []
     async with ea.FleetEvents(url, name="desk", group="g", consumer="c1", block=0.1) as c1:
@@ -232,3 +236,21 @@ async def test_fleet_events_delivers_what_a_dead_consumer_left_unacknowledged(
         assert c2.claimed >= 3
     ids = [e.event_id for e in first[:4] + again[:3] + second]
     assert len(set(ids)) == len(ids)  # the acknowledged ones were not delivered again
+
+
+async def test_a_poller_alone_numbers_its_events_too(
+    demo: tuple[Simulator, list[FleetAccount]],
+) -> None:
+    sim, accounts = demo
+    async with ea.Poller(interval=0.05, transport=simulator_transport(sim)) as poller:
+        add_accounts(poller, accounts[:2], BASE)
+        got: list[ea.Event] = []
+        async for event in poller:
+            got.append(event)
+            if sum(isinstance(e, ea.AccountSynced) for e in got) == 2:
+                break
+    for account in {e.account for e in got}:
+        ids = [e.event_id for e in got if e.account == account]
+        run = {i.split(":")[1] for i in ids}
+        assert len(run) == 1 and run.pop().startswith("local-")
+        assert [int(i.rpartition(":")[2]) for i in ids] == list(range(1, len(ids) + 1))

@@ -340,3 +340,50 @@ def test_an_account_does_not_burst_behind_a_busy_shared_budget() -> None:
 def test_importing_the_sdk_does_not_import_redis() -> None:
     code = "import sys, exchange_async; assert 'redis' not in sys.modules, 'redis imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_free_slot_returns_without_suspending_or_a_timer() -> None:
+    async def main() -> None:
+        limiter = MemoryLimiter()
+        ip = budget(RateLimit("ip", 6000, 60.0, Scope.IP), owner="ip")
+        for owner in range(20):  # the per-IP burst lets 20 accounts start at once
+            coro = limiter.acquire([budget(owner=f"o{owner}"), ip], max_wait=None, group=group)
+            with pytest.raises(StopIteration) as done:
+                coro.send(None)  # one step: it never yields to the event loop
+            done.value.value.sent()
+        assert limiter.wakeups == 0 and limiter._timer is None
+
+    group = MemoryWaitGroup()
+    run_virtual(main())
+
+
+def test_callers_due_together_are_released_by_one_wake_up() -> None:
+    async def main() -> list[float]:
+        limiter = MemoryLimiter()
+        owners = [budget(owner=f"o{i}") for i in range(8)]
+        times = await asyncio.gather(*(starts(limiter, [own], 3) for own in owners))
+        assert limiter.wakeups == 2  # the 8 second starts at once, then the 8 third ones
+        return sorted({t for ts in times for t in ts})
+
+    assert run_virtual(main()) == pytest.approx([0.0, 0.103, 0.208], abs=1e-9)
+
+
+def test_an_account_budget_idle_beside_a_busy_shared_one_waits_for_one_turn() -> None:
+    # 12 accounts keep a tight IP budget busy; a newcomer waits for at most one request of
+    # each, not for their queues.
+    async def main() -> float:
+        limiter = MemoryLimiter()
+        loop = asyncio.get_running_loop()
+        ip = budget(RateLimit("ip", 10, 0.5, Scope.IP), owner="ip")  # 52.5 ms apart
+        busy = [
+            asyncio.ensure_future(starts(limiter, [budget(owner=f"o{i}"), ip], 10))
+            for i in range(12)
+        ]
+        await asyncio.sleep(1.0)
+        started = loop.time()
+        await starts(limiter, [budget(owner="new"), ip], 1)
+        waited = loop.time() - started
+        await asyncio.gather(*busy)
+        return waited
+
+    assert run_virtual(main()) <= 12 * 0.0525 + 1e-9

@@ -14,6 +14,7 @@ from _transports import SECRET, MakeTransport, fails, get, make_transport, send,
 
 import exchange_async as ea
 from exchange_async._core.transport import TransportRequest
+from exchange_async._core.transport.lean import LeanTransport
 
 __all__ = ["make_transport"]  # the fixture
 
@@ -172,3 +173,17 @@ async def test_closing_fails_a_request_in_flight(make_transport: MakeTransport) 
 async def test_an_unreachable_server_is_a_transport_error(make_transport: MakeTransport) -> None:
     error = await fails(make_transport(), get("http://127.0.0.1:9/"), ea.TransportError)
     assert not isinstance(error, ea.RequestTimeoutError)
+
+
+def test_the_lean_transport_runs_on_uvloop() -> None:
+    uvloop = pytest.importorskip("uvloop")
+
+    async def main() -> list[bytes]:
+        async with raw_server(lambda p: serve_forever(p, reply(b"fast"))) as server:
+            transport = LeanTransport()
+            try:
+                return [(await send(transport, get(server.url + "/"))).body for _ in range(3)]
+            finally:
+                await transport.aclose()
+
+    assert uvloop.run(main()) == [b"fast"] * 3

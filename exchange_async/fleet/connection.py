@@ -19,7 +19,8 @@ def connect(url: str, *, timeout: float) -> Any:
         import redis.asyncio as aioredis
     except ImportError:  # pragma: no cover - depends on the install
         raise ValidationError(
-            'a fleet needs the redis package: pip install "redis>=5" (from a clone: pip install -e ".[redis]")'
+            'a fleet needs the redis package: pip install "redis>=5" '
+            '(from a clone: pip install -e ".[redis]")'
         ) from None
     pool = aioredis.BlockingConnectionPool.from_url(
         url, max_connections=_POOL, socket_timeout=timeout, socket_connect_timeout=timeout

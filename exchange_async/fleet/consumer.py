@@ -117,6 +117,15 @@ class FleetEvents:
         if wanted and self._client is not None:
             await self._client.xack(self._stream, self.group, *wanted)
 
+    def committed_at(self, event: Event) -> float | None:
+        """When Redis appended ``event`` to the stream (Unix seconds, Redis's clock, to the ms),
+        for an event delivered and not acknowledged yet; else None. ``time.time()`` minus it
+        is how far behind this consumer is."""
+        entry = self._entries.get(event.event_id)
+        if entry is None:
+            return None
+        return int(entry.split(b"-", 1)[0]) / 1000
+
     def __aiter__(self) -> AsyncIterator[Event]:
         return self._events()
 

@@ -69,7 +69,9 @@ async def work(redis_url: str, base_url: str, start_at: float, seconds: float) -
     )
     coinw_credentials = ea.CoinWCredentials(DEMO_COINW.api_key, DEMO_COINW.secret_key)
     options: dict[str, Any] = {"base_url": base_url, "rate_limits": redis_url}
-    options["max_rate_wait"] = 5.0
+    # Longer than an outage plus the hold after Redis comes back empty (then every budget is
+    # held while the processes carry their sends back).
+    options["max_rate_wait"] = 10.0
     bitgets = [ea.BitgetClient(bitget_credentials, **options) for _ in range(WORKER_CLIENTS)]
     coinws = [ea.CoinWClient(coinw_credentials, **options) for _ in range(WORKER_CLIENTS)]
     loop = asyncio.get_running_loop()

@@ -29,8 +29,10 @@ armed loop timer: when it fires, every request due by then is released in the sa
 
 **Late sends.** `Permit.sent` records the real send: for an account budget the next start
 counts from it (a reservation is not due before the one ahead of it has left; then it starts
-``interval - catch_up`` after the real send). For a shared budget, a send later than the
-catch-up shifts the budget's next slot by the lateness.
+``interval - catch_up`` after the real send). For a shared budget, a send later than half its
+jitter allowance (`RateLimit.jitter`: 750 ms for the per-IP minute) shifts the budget's next
+slot by the lateness; a send less late is what the allowance is for, and shifting for it
+would slow every account down.
 
 **Giving back.** A reservation cancelled, closed (`WaitGroup.close`) or released unsent gives
 its slot back where it is the last one of a budget; elsewhere the slot stays spent.
@@ -57,9 +59,6 @@ __all__ = ["MemoryLimiter", "MemoryWaitGroup", "memory_limiter_for_running_loop"
 _SWEEP_EVERY = 30.0
 """Seconds (loop time) between two sweeps of idle budgets."""
 
-_WAKE, _DEADLINE, _PUMP = range(3)
-"""Timer entries: a ticket's narrow slot, a ticket's deadline, a shared budget's next slot."""
-
 _RECENT_MAX = 4096
 """Budget tuples whose schedules are remembered by identity (a cache, cleared when full)."""
 
@@ -77,7 +76,7 @@ class MemoryLimiter:
         self._waiting: dict[Waiter, None] = {}  # in arrival order
         self._recent: dict[int, tuple[Sequence[Budget], tuple[Schedule, ...], int]] = {}
         self._next_sweep = float("-inf")
-        self._heap: list[tuple[float, int, int, Ticket | Schedule | Waiter]] = []
+        self._heap: list[tuple[float, int, Ticket | Schedule | Waiter]] = []
         self._seq = itertools.count()
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = float("inf")
@@ -123,10 +122,17 @@ class MemoryLimiter:
         return start
 
     def _reserve(
-        self, loop: asyncio.AbstractEventLoop, states: tuple[Schedule, ...], n: int, now: float
+        self,
+        loop: asyncio.AbstractEventLoop,
+        states: tuple[Schedule, ...],
+        n: int,
+        now: float,
+        start: float | None = None,
     ) -> Ticket:
         ticket = Ticket(self, loop, states, n)
-        start = ticket.start = self._earliest(states[:n], now)
+        if start is None:
+            start = self._earliest(states[:n], now)
+        ticket.start = start
         for i in range(n):
             ticket.take(i, states[i], start)
         return ticket
@@ -150,9 +156,10 @@ class MemoryLimiter:
         if now >= self._next_sweep:
             self._sweep(now)
         states, n = self._states_of(budgets)
-        if max_wait is not None and self._earliest(states[:n], now) - now > max_wait:
+        start = self._earliest(states[:n] if n < len(states) else states, now)
+        if max_wait is not None and start - now > max_wait:
             raise _timeout(budgets, max_wait)
-        ticket = self._reserve(loop, states, n, now)
+        ticket = self._reserve(loop, states, n, now, start)
         if self._grant_now(ticket, now):  # a free slot: no timer, no suspension
             return ticket
         future: asyncio.Future[Ticket] = loop.create_future()
@@ -161,7 +168,7 @@ class MemoryLimiter:
         )
         self._waiting[waiter] = None
         if waiter.deadline is not None:
-            self._at(waiter.deadline, _DEADLINE, waiter)
+            self._at(waiter.deadline, waiter)
         self.advance(ticket)
         group.waiters.add(future)
         try:
@@ -176,15 +183,21 @@ class MemoryLimiter:
         if ticket.start > now:
             return False
         due = ticket.due()
-        if isinstance(due, Ticket) or due > now:
+        if isinstance(due, Ticket) or due > now or not self._take_shared_now(ticket, now):
             return False
-        for state in ticket.shared:
-            if state.ready or state.conforms_at() > now:
-                return False
-        for i in range(ticket.n_narrow, len(ticket.states)):
-            ticket.take(i, ticket.states[i], now)
         ticket.status = GRANTED
         ticket.granted_at = now
+        return True
+
+    @staticmethod
+    def _take_shared_now(ticket: Ticket, now: float) -> bool:
+        """Take the ticket's shared slots at once if nobody queues for them and they are free."""
+        states = ticket.states
+        for i in range(ticket.n_narrow, len(states)):
+            if states[i].ready or states[i].conforms_at() > now:
+                return False
+        for i in range(ticket.n_narrow, len(states)):
+            ticket.take(i, states[i], now)
         return True
 
     # -- the scheduler: every transition of a waiting ticket goes through `advance` ------------
@@ -203,8 +216,8 @@ class MemoryLimiter:
             self._fail(ticket)
         elif due > now:
             ticket.wake_at = due
-            self._at(due, _WAKE, ticket)
-        elif ticket.n_narrow == len(ticket.states):
+            self._at(due, ticket)
+        elif self._take_shared_now(ticket, now):  # none, or nobody queued and a free slot
             self._grant(ticket, now)
         else:
             ticket.queued = True
@@ -231,7 +244,7 @@ class MemoryLimiter:
                     ):
                         self._fail(head)  # released: the queues it leaves are pumped
                         continue
-                    self._at(when, _PUMP, state)
+                    self._at(when, state)
                     break
                 head.queued = False
                 for s in head.shared:
@@ -269,8 +282,8 @@ class MemoryLimiter:
 
     # -- one timer per due time ------------------------------------------------------------
 
-    def _at(self, when: float, kind: int, item: Ticket | Schedule | Waiter) -> None:
-        heapq.heappush(self._heap, (when, next(self._seq), kind, item))
+    def _at(self, when: float, item: Ticket | Schedule | Waiter) -> None:
+        heapq.heappush(self._heap, (when, next(self._seq), item))
         if when < self._timer_at:
             assert self._loop is not None
             if self._timer is not None:
@@ -286,7 +299,7 @@ class MemoryLimiter:
         now = self._loop.time()
         heap = self._heap
         while heap and heap[0][0] <= now:
-            when, _, kind, item = heapq.heappop(heap)
+            when, _, item = heapq.heappop(heap)
             if isinstance(item, Schedule):
                 self._pump((item,), now)
             elif isinstance(item, Waiter):  # a deadline: still waiting, whatever its ticket
@@ -331,17 +344,6 @@ class MemoryLimiter:
         """The earliest start (loop time) a request through ``budgets`` could reserve now."""
         now = asyncio.get_running_loop().time()
         return self._earliest([self._state(b) for b in budgets], now)
-
-    def push(self, budgets: Sequence[Budget], not_before: float) -> None:
-        """Record a start at ``not_before`` (loop time) made elsewhere (e.g. through Redis)."""
-        for budget in budgets:
-            state = self._state(budget)
-            state.tat = max(state.tat, not_before) + state.interval
-
-    def hold(self, budget: Budget, until: float) -> None:
-        """Let nothing start through ``budget`` before ``until`` (loop time), queue kept."""
-        state = self._state(budget)
-        state.tat = max(state.tat, until + state.tolerance)
 
     def _sweep(self, now: float) -> None:
         """Drop the budgets that are as good as new (idle), so dead accounts cost nothing."""

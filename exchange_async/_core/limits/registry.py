@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections.abc import Sequence
-from typing import cast
 
 from ..._errors import ValidationError
 from .memory import MemoryLimiter, MemoryWaitGroup, memory_limiter_for_running_loop
@@ -100,7 +99,8 @@ def limiter_for(rate_limits: str | Limiter | None = None) -> Limiter:
             import redis  # noqa: F401  # the optional extra: checked, not needed yet
         except ImportError:
             raise ValidationError(
-                'rate_limits=<URL> needs the redis package: pip install "redis>=5" (from a clone: pip install -e ".[redis]")'
+                'rate_limits=<URL> needs the redis package: pip install "redis>=5" '
+                '(from a clone: pip install -e ".[redis]")'
             ) from None
         check_redis_url(rate_limits)
         shared = _shared.get(rate_limits)
@@ -109,7 +109,7 @@ def limiter_for(rate_limits: str | Limiter | None = None) -> Limiter:
         shared.users += 1
         return shared
     if all(callable(getattr(rate_limits, name, None)) for name in _LIMITER_METHODS):
-        return cast("Limiter", rate_limits)
+        return rate_limits
     raise ValidationError("rate_limits must be None, a redis:// URL or a limiter object")
 
 

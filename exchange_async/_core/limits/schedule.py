@@ -63,8 +63,8 @@ class Schedule:
     owner): ``tat`` the next slot, ``tolerance`` how early a start may come, a pause's end,
     and for a shared budget the FIFO ``ready`` queue of requests whose own budgets are due."""
 
-    __slots__ = ("catch_up", "chained", "interval", "key", "last", "paused_until", "ready",
-                 "shared", "tat", "tolerance")  # fmt: skip
+    __slots__ = ("catch_up", "chained", "interval", "key", "last", "late_ok", "paused_until",
+                 "ready", "shared", "tat", "tolerance")  # fmt: skip
 
     def __init__(self, key: tuple[str, str, Scope, str], budget: Budget) -> None:
         margin = validate_margin(budget.margin)
@@ -72,6 +72,7 @@ class Schedule:
         self.interval = budget.interval
         self.tolerance = budget.tolerance
         self.catch_up = budget.limit.catch_up(margin)
+        self.late_ok = budget.limit.jitter(margin) / 2  # half: the other half for the network
         self.shared = budget.shared
         self.chained = not self.shared  # an account budget: re-date late sends through it
         self.tat = float("-inf")
@@ -171,7 +172,8 @@ class Ticket:
                     after = self.afters[i] = max(self.afters[i], now + state.interval)
                     if state.last is self:
                         state.tat = max(state.tat, after)
-            elif now - self.granted_at > state.catch_up:  # a shared budget: shift its slots
+            elif now - self.granted_at > state.late_ok:  # a shared budget: later than its
+                # jitter allowance covers (a send that late is rare): shift its next slots
                 state.tat = max(state.tat, self.afters[i] + now - self.granted_at)
         self.prevs = []
         self._wake_followers()

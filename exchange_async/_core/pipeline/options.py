@@ -16,8 +16,7 @@ from ..._errors import ValidationError
 from ..limits import DEFAULT_MARGIN, Limiter
 from ..params import check_flag, check_instance, check_seconds
 from ..transport import DEFAULT_MAX_REPLY_BYTES, Transport
-from ..transport.aiohttp import resolve_http_session
-from ..transport.choose import check_transport, transport_for
+from ..transport.choose import check_transport, resolve_http_session, transport_for
 from .retry import RetryPolicy
 
 if TYPE_CHECKING:
@@ -69,7 +68,7 @@ class ClientOptions:
     transport: Transport | str | None = None
     """A transport to use as is (never closed by a client); None, ``"lean"`` or ``"aiohttp"``:
     each client builds its own from the settings below (`open_transport`; None picks the lean
-    transport, or aiohttp's for a caller's ``http_session`` or a base URL with credentials)."""
+    transport, or aiohttp's for a caller's ``http_session``)."""
     http_session: HttpSession | None = field(default=None, repr=False)
     """A caller's aiohttp session for the built transport (never closed by the SDK)."""
     max_connections: int = 100

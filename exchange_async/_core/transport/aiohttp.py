@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import inspect
 import ssl
-import warnings
 from collections.abc import AsyncIterator
 from contextvars import ContextVar
 
@@ -31,7 +30,7 @@ from ..._errors import (
 )
 from .base import DEFAULT_MAX_REPLY_BYTES, OnSent, TransportRequest, TransportResponse
 
-__all__ = ["DEFAULT_MAX_REPLY_BYTES", "AiohttpTransport", "HttpSession", "resolve_http_session"]
+__all__ = ["DEFAULT_MAX_REPLY_BYTES", "AiohttpTransport", "HttpSession", "new_http_session"]
 
 HttpSession = aiohttp.ClientSession
 """The aiohttp session type a caller may share with the SDK (``http_session=``)."""
@@ -295,22 +294,3 @@ def _disable_silent_retry(http: aiohttp.ClientSession) -> None:
     # turns it off the same way. Every attempt must be one the limiter counted.
     if hasattr(http, "_retry_connection"):
         http._retry_connection = False
-
-
-def resolve_http_session(
-    http_session: aiohttp.ClientSession | None, session: aiohttp.ClientSession | None
-) -> aiohttp.ClientSession | None:
-    """``http_session=``, or the deprecated ``session=`` alias (with a DeprecationWarning)."""
-    for name, value in (("http_session", http_session), ("session", session)):
-        if value is not None and not hasattr(value, "closed"):  # duck-typed: test doubles
-            raise ValidationError(f"{name} must be an aiohttp.ClientSession")
-    if session is None:
-        return http_session
-    warnings.warn(
-        "session= is deprecated; pass the aiohttp session as http_session=",
-        DeprecationWarning,
-        stacklevel=3,
-    )
-    if http_session is not None:
-        raise ValidationError("pass http_session= only (session= is its deprecated alias)")
-    return session

@@ -1,11 +1,13 @@
 """`transport_for`: which transport a client builds for itself, from its options.
 
 The lean transport for http:// and https:// base URLs; aiohttp's for a caller's own aiohttp
-session, for ``transport="aiohttp"``, and for a base URL carrying credentials (a proxy's).
+session and for ``transport="aiohttp"``. Nothing here imports aiohttp: a client that does not
+use it never loads it.
 """
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING
 
 from ..._errors import ValidationError
@@ -14,7 +16,7 @@ from .base import Transport
 if TYPE_CHECKING:
     from .aiohttp import HttpSession
 
-__all__ = ["TRANSPORT_NAMES", "check_transport", "transport_for"]
+__all__ = ["TRANSPORT_NAMES", "check_transport", "resolve_http_session", "transport_for"]
 
 TRANSPORT_NAMES = ("lean", "aiohttp")
 """The transports a client can be asked for by name (``transport="aiohttp"``)."""
@@ -41,7 +43,7 @@ def transport_for(
     max_reply_bytes: int,
 ) -> Transport:
     """The transport a client creates (and owns) for ``base_url``."""
-    if http_session is not None or transport == "aiohttp" or _has_userinfo(base_url):
+    if http_session is not None or transport == "aiohttp":
         from .aiohttp import AiohttpTransport
 
         return AiohttpTransport(
@@ -54,6 +56,20 @@ def transport_for(
     return LeanTransport(max_connections=max_connections, max_reply_bytes=max_reply_bytes)
 
 
-def _has_userinfo(base_url: str) -> bool:
-    rest = base_url.partition("://")[2]
-    return "@" in rest.split("/", 1)[0]
+def resolve_http_session(
+    http_session: HttpSession | None, session: HttpSession | None
+) -> HttpSession | None:
+    """``http_session=``, or the deprecated ``session=`` alias (with a DeprecationWarning)."""
+    for name, value in (("http_session", http_session), ("session", session)):
+        if value is not None and not hasattr(value, "closed"):  # duck-typed: test doubles
+            raise ValidationError(f"{name} must be an aiohttp.ClientSession")
+    if session is None:
+        return http_session
+    warnings.warn(
+        "session= is deprecated; pass the aiohttp session as http_session=",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    if http_session is not None:
+        raise ValidationError("pass http_session= only (session= is its deprecated alias)")
+    return session

@@ -14,6 +14,7 @@ import asyncio
 import select
 import zlib
 from collections.abc import Iterator, Mapping
+from typing import cast
 
 import httptools
 
@@ -106,8 +107,7 @@ class Connection(asyncio.Protocol):
     # -- asyncio.Protocol -------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
         self.poller = _poller_for(transport)
         self.lost = asyncio.get_running_loop().create_future()
 
@@ -198,7 +198,10 @@ class Connection(asyncio.Protocol):
         self.head_wire = self.size = 0
         self.failure = None
         waiter = self.waiter = loop.create_future()
-        self.transport.write(head if body is None else head + body)
+        if self.closed:  # (callers check first; a write to a closed socket would be dropped)
+            self._ended()
+        else:
+            self.transport.write(head if body is None else head + body)
         return waiter
 
     def expire(self) -> None:

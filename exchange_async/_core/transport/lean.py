@@ -18,9 +18,12 @@ it in the instant between that check and the write, a GET is sent once more on a
 connection, but only when not one byte of a reply came back. The copy goes out under the
 same rate-limit permit and ``on_sent`` is not called again: a server that closes an idle
 connection has not read the request on it, so the server sees one request for the one
-start the limiter counted. (A server that read the request and then dropped the connection
-without a byte of reply would see two; that is a crash, not an idle close, and is the one
-case this retry cannot tell apart.)
+start the limiter counted. The copy leaves later than the moment ``on_sent`` dated, by one
+connection set-up (a TCP and maybe a TLS handshake): a delay of the same order as one TCP
+retransmission, which any request may suffer unseen, and it happens at most once per request.
+(A server that read the request and then dropped the connection without a byte of reply would
+see two; that is a crash, not an idle close, and is the one case this retry cannot tell apart.
+Every other failure is raised, and the pipeline's retry takes a new start from the limiter.)
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 from ...._errors import ValidationError
-from .scripts import PENALIZE, REDATE, ROLLBACK, SLOT
+from .scripts import CARRY, PENALIZE, REDATE, ROLLBACK, SLOT
 
 __all__ = ["POOL", "RedisDown", "Scripts", "check_redis_url", "make_client"]
 
@@ -48,7 +48,8 @@ def make_client(url: str | None, client: Any, cluster: object) -> tuple[Any, boo
         import redis.asyncio as aioredis
     except ImportError:  # pragma: no cover - depends on the install
         raise ValidationError(
-            'shared rate limits need the redis package: pip install "redis>=5" (from a clone: pip install -e ".[redis]")'
+            'shared rate limits need the redis package: pip install "redis>=5" '
+            '(from a clone: pip install -e ".[redis]")'
         ) from None
     if client is None and url is None:
         raise ValidationError("RedisLimiter needs a redis:// URL or a client")
@@ -77,7 +78,8 @@ class Scripts:
         self.client = client
         self.call_timeout = call_timeout
         self._went_down = went_down
-        self._scripts = {s: client.register_script(s) for s in (SLOT, REDATE, ROLLBACK, PENALIZE)}
+        scripts = (SLOT, REDATE, ROLLBACK, PENALIZE, CARRY)
+        self._scripts = {s: client.register_script(s) for s in scripts}
         self.down = False
         self.loop: asyncio.AbstractEventLoop | None = None
         self.background: set[asyncio.Task[Any]] = set()
@@ -88,9 +90,10 @@ class Scripts:
         assert task is not None
         cancels = task.cancelling()
         failure: Exception | None = None
+        run = self._scripts[script]
         try:
             async with asyncio.timeout(self.call_timeout):
-                reply = await self._scripts[script](keys=keys, args=args)
+                reply = await run(keys=keys, args=args)
         except Exception as error:  # any failure of Redis or its client: fall back
             failure = error
         if task.cancelling() > cancels:

@@ -11,12 +11,17 @@ from __future__ import annotations
 from ..declarations import Scope
 from ..seam import Budget
 
-__all__ = ["Plan", "budget_key", "epoch_key", "heartbeat_key", "tag"]
+__all__ = ["GATHER", "Plan", "budget_key", "epoch_key", "heartbeat_key", "tag"]
 
 _US = 1_000_000
-PHASE_RESERVE, PHASE_CONFIRM, PHASE_SHARED = range(3)
+GATHER = 1.5
+"""Seconds a budget is held at most after Redis lost its state: time for every process that
+sent through it to carry its sends back (`scripts`); a shorter window is held one window."""
+PHASE_RESERVE, PHASE_CONFIRM, PHASE_SHARED, PHASE_SHARED_IF_DUE = range(4)
 """What the slot script does with a budget: reserve an account slot (phase 1), confirm an
-account's slot as the request leaves (phase 2), take a shared slot (phase 2)."""
+account's slot as the request leaves (phase 2), take a shared slot (phase 2), take a shared
+slot in phase 1 if the account's slot is now and the shared one free (both phases in one
+call, the common case of an account with nothing queued)."""
 
 
 def tag(prefix: str, budget: Budget, egress_group: str) -> str:
@@ -61,14 +66,16 @@ class Plan:
         cluster: bool = False,
         phases: tuple[int, ...] | None = None,
     ) -> None:
-        if phases is None:  # phase 1 of a request: its account budgets only
+        shared: tuple[Budget, ...] = ()
+        if phases is None:  # phase 1 of a request: its account budgets
             shared = tuple(b for b in budgets if b.shared)
             account = tuple(b for b in budgets if not b.shared)
             budgets, phases = account, (PHASE_RESERVE,) * len(account)
             if not account:  # shared budgets only: one phase, straight to them
                 budgets, phases, shared = shared, (PHASE_SHARED,) * len(shared), ()
-        else:
-            shared = ()
+            elif shared and not cluster:  # and the shared ones if the account's slot is now
+                budgets, phases = account + shared, phases + (PHASE_SHARED_IF_DUE,) * len(shared)
+        account_only = tuple(b for b, p in zip(budgets, phases, strict=True) if p == PHASE_RESERVE)
         self.budgets = budgets
         self.phase = phases
         self.keys = [budget_key(prefix, b, egress) for b in budgets]
@@ -80,14 +87,14 @@ class Plan:
         self.keep_ms = [int(b.limit.period * (1 + b.margin) * 1000) + 1000 for b in budgets]
         self.tail: list[int] = []
         for b, keep, phase, epoch in zip(budgets, self.keep_ms, phases, self.epoch_of, strict=True):
-            window = b.interval * b.limit.max_requests - b.tolerance  # a full window's hold
+            hold = min(b.interval * b.limit.max_requests - b.tolerance, GATHER)
             self.tail += [round(b.interval * _US), round(b.tolerance * _US), keep]
-            self.tail += [round(window * _US), phase, epoch]
+            self.tail += [round(hold * _US), phase, epoch]
         self.chained = [i for i, b in enumerate(budgets) if b.scope is not Scope.IP]
         self.confirm: Plan | None = None
         if shared:
-            both = budgets + shared
-            confirm = (PHASE_CONFIRM,) * len(budgets) + (PHASE_SHARED,) * len(shared)
+            both = account_only + shared
+            confirm = (PHASE_CONFIRM,) * len(account_only) + (PHASE_SHARED,) * len(shared)
             self.confirm = Plan(both, prefix, egress, cluster, confirm)
         self.parts = [self]
         if cluster and len(self.tags) > 1:

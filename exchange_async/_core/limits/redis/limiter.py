@@ -16,8 +16,9 @@ waits for a new slot instead (`RedisPermit.take`, `reslot`).
 
 **Penalties** (`penalize`) are written into the budgets on Redis: every process honours them.
 
-**Lost state** (a restart, a failover that lost writes): detected with an epoch per hash tag,
-and every budget of the tag then held for one full window (see `scripts`).
+**Lost state** (a restart, a failover that lost writes): detected with an epoch per hash tag;
+every budget of the tag is then held for one window (at most `keys.GATHER`) while each process
+carries its own sends of the last window back (`recall`, `scripts`).
 
 **When Redis fails** (an error, or a call over ``call_timeout``), a process limits itself to
 *its share* (`Outage`). docs/running-many-processes.md tells the whole story.
@@ -39,7 +40,8 @@ from .connection import RedisDown, Scripts, make_client
 from .keys import Plan
 from .lineup import ClusterLineUp, SingleServer, tolerance
 from .outage import Outage
-from .permits import LocalQueue, RedisPermit, RedisWaitGroup, Repause, timeout_error
+from .permits import LocalQueue, RedisPermit, RedisWaitGroup, Repause, Slot, timeout_error
+from .recall import Recall
 from .scripts import PENALIZE
 from .waits import Sleeps
 
@@ -97,8 +99,12 @@ class RedisLimiter:
         )
         self._scripts = Scripts(client, call_timeout, self._went_down)
         self._outage.on_up = self._back_up
+        outage = self._outage
+        self._recall = Recall(self._scripts, self._sleeps, lambda: outage.down, outage.state_lost)
         strategy = ClusterLineUp if self.cluster else SingleServer
-        self._lineup = strategy(self._scripts, self._sleeps, self._counts, pid, heartbeat)
+        self._lineup = strategy(
+            self._scripts, self._sleeps, self._counts, self._recall, pid, heartbeat
+        )
         self._queues: dict[str, LocalQueue] = {}  # account budget key -> local reservations
         self.reslots = 0
         """Requests that left their slot too late for other processes and took a new one."""
@@ -124,6 +130,15 @@ class RedisLimiter:
     def fire(self, script: str, keys: list[str], args: Sequence[str | int]) -> None:
         """Run ``script`` in the background (a re-date, a give-back): nobody waits for it."""
         self._scripts.fire(script, keys, args)
+
+    def left(self, slots: list[Slot], at: float) -> None:
+        """A request left at loop time ``at`` in ``slots`` (remembered for a carry-back)."""
+        self._recall.sent(slots, at)
+
+    @property
+    def carried(self) -> int:
+        """Carry-backs this process ran after finding Redis's state lost (see `recall`)."""
+        return self._recall.carried
 
     def _went_down(self, error: BaseException) -> None:
         self._scripts.down = True
@@ -176,7 +191,9 @@ class RedisLimiter:
             shares = outage.shares(plan) if outage.down else None
             try:
                 if shares is not None:
-                    return await outage.acquire_share(plan, shares, deadline, group)
+                    permit = await outage.acquire_share(plan, shares, deadline, group)
+                    self._recall.sent_in_share(plan, self._sleeps.now())
+                    return permit
                 if outage.down:
                     await outage.wait_for_redis(plan, deadline, group)
                 else:
@@ -199,7 +216,8 @@ class RedisLimiter:
         permit.jumps = jumps
         try:
             await self._until_due(permit, deadline, group)
-            if plan.confirm is not None:  # phase 2: the shared slots, now the account's came
+            if plan.confirm is not None and not all(s.complete for s in slots):
+                # phase 2: the shared slots, now the account's came
                 confirm = plan.confirm
                 permit.confirmed(await self._lineup.line_up(confirm, now, deadline, group, False))
                 permit.tolerance = tolerance(confirm, self._counts)
@@ -280,7 +298,8 @@ class RedisLimiter:
         probe = self._outage.probe
         if probe is not None:
             probe.cancel()
-        for task in [*self._scripts.background, *([probe] if probe else [])]:
+        watch = self._recall.stop()
+        for task in [*self._scripts.background, *(t for t in (probe, watch) if t)]:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         if self._owns_client and self.cluster:

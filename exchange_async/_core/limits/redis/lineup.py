@@ -13,6 +13,7 @@ from .connection import Scripts
 from .keys import Plan
 from .outage import HORIZON
 from .permits import RedisWaitGroup, Slot, rollback_args, timeout_error
+from .recall import Recall
 from .scripts import ROLLBACK, SLOT
 from .waits import Sleeps
 
@@ -37,14 +38,21 @@ class SingleServer:
     """Slots from one Redis server: one `SLOT` call takes every budget of a phase at once."""
 
     def __init__(
-        self, scripts: Scripts, sleeps: Sleeps, counts: dict[str, int], pid: str, heartbeat: float
+        self,
+        scripts: Scripts,
+        sleeps: Sleeps,
+        counts: dict[str, int],
+        recall: Recall,
+        pid: str,
+        heartbeat: float,
     ) -> None:
         self.scripts = scripts
         self.sleeps = sleeps
         self.counts = counts
+        self.recall = recall
         self.pid = pid
         self.heartbeat = heartbeat
-        self.epochs: dict[str, tuple[str, int]] = {}  # tag -> (epoch id, seq) last seen
+        self.epochs = recall.epochs  # tag -> (epoch id, seq) last seen
         self._candidates = itertools.count()
         self.retakes = 0
         """Slots a Cluster reservation gave back to take again in line with its other parts."""
@@ -87,7 +95,7 @@ class SingleServer:
             reply = await self.scripts.call(SLOT, keys, args)
             t = self.sleeps.now()
             wait_us, later_us = int(reply[0]), int(reply[2])
-            self._seen(part, reply, dual)
+            self._seen(part, reply, dual, t)
             if wait_us == -1:
                 raise timeout_error(plan)
             if wait_us == -2:  # phase 2: another process's request of the account just went
@@ -108,15 +116,23 @@ class SingleServer:
                 self.scripts.fire(ROLLBACK, part.keys, rollback_args(part, slot))
                 raise
 
-    def _seen(self, part: Plan, reply: list[Any], dual: bool) -> None:
-        """Remember the heartbeat counts and epochs a reply reports, per hash tag."""
+    def _seen(self, part: Plan, reply: list[Any], dual: bool, at: float) -> None:
+        """Remember the heartbeat counts and epochs a reply reports, per hash tag; a changed
+        epoch means Redis lost what this process relied on: it carries its sends back."""
         m, n = len(part.tags), len(part.keys)
+        self.recall.replied(part, int(reply[1]), at)
         for j, tag_ in enumerate(part.tags):
             seen = int(reply[3 + j])  # after an outage Redis may have restarted: keep the max
             self.counts[tag_] = max(seen, self.counts.get(tag_, 0)) if dual else seen
-            at = 3 + m + 2 * n + 2 * j
-            epoch = reply[at].decode() if isinstance(reply[at], bytes) else str(reply[at])
-            self.epochs[tag_] = (epoch, int(reply[at + 1]))
+            i = 3 + m + 2 * n + 2 * j
+            epoch = (
+                reply[i].decode() if isinstance(reply[i], bytes) else str(reply[i]),
+                int(reply[i + 1]),
+            )
+            old = self.epochs.get(tag_)
+            self.epochs[tag_] = epoch
+            if old is not None and (epoch[0] != old[0] or epoch[1] <= old[1]):
+                self.recall.lost(tag_, old)
 
 
 class ClusterLineUp(SingleServer):

@@ -9,6 +9,7 @@ the margin doubled: together never more than N in any window, however their star
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -17,14 +18,22 @@ from ..declarations import RateLimit
 from ..memory import MemoryLimiter
 from ..seam import Budget, Permit
 from .keys import Plan
-from .permits import RedisWaitGroup, no_share_error, timeout_error, wake
+from .permits import RedisWaitGroup, Repause, no_share_error, timeout_error, wake
 from .waits import Sleeps
 
-__all__ = ["HORIZON", "NO_SHARE_WAIT", "Outage", "share_of", "shares_of"]
+__all__ = [
+    "HORIZON",
+    "NO_SHARE_WAIT",
+    "PROBE_MAX",
+    "Outage",
+    "ShareLimiter",
+    "share_of",
+    "shares_of",
+]
 
 log = logging.getLogger("exchange_async.limiter")
 
-_PROBE_MAX = 1.0
+PROBE_MAX = 0.5
 """Seconds between two probes of an unreachable Redis, at most."""
 HORIZON = 1.0
 """Seconds ahead Redis reserves a slot, at most (further waiters come back later): so a process
@@ -33,6 +42,22 @@ NO_SHARE_WAIT = 10.0
 """Seconds a call with no ``max_rate_wait`` waits for Redis with no share (never a silent hang)."""
 _MIN_SHARE_MARGIN = 0.02
 """The least safety margin of a share (its window must leave room for other processes)."""
+
+
+class ShareLimiter(MemoryLimiter):
+    """The in-process limiter that keeps this process's shares, told about starts made
+    through Redis (only the outage needs these two methods)."""
+
+    def push(self, budgets: Sequence[Budget], not_before: float) -> None:
+        """Record a start at ``not_before`` (loop time) made through Redis."""
+        for budget in budgets:
+            state = self._state(budget)
+            state.tat = max(state.tat, not_before) + state.interval
+
+    def hold(self, budget: Budget, until: float) -> None:
+        """Let nothing start through ``budget`` before ``until`` (loop time), queue kept."""
+        state = self._state(budget)
+        state.tat = max(state.tat, until + state.tolerance)
 
 
 def share_of(budget: Budget, count: int) -> Budget | None:
@@ -87,7 +112,7 @@ class Outage:
         self._call_timeout = call_timeout
         self.down = False
         self.down_since = 0.0
-        self.fallback: MemoryLimiter | None = None
+        self.fallback: ShareLimiter | None = None
         self._seeded: set[str] = set()
         self._dual_until: dict[str, float] = {}
         self._up_waiters: list[asyncio.Future[None]] = []
@@ -100,7 +125,7 @@ class Outage:
             return
         self.down = True
         self.down_since = self._sleeps.now()
-        self.fallback = self.fallback or MemoryLimiter()
+        self.fallback = self.fallback or ShareLimiter()
         self._seeded.clear()
         reason = type(error).__name__
         log.warning("Redis rate limiter unreachable (%s); using this process's share", reason)
@@ -124,18 +149,28 @@ class Outage:
                 raise asyncio.CancelledError
             if answered:
                 break
-            delay = min(delay * 2, _PROBE_MAX)
+            delay = min(delay * 2, PROBE_MAX)
         now = self._sleeps.now()
         for plan in self._plans():
             for key, budget in zip(plan.keys, plan.budgets, strict=True):
+                if budget.shared:  # a minute-long window: lost state is carried back instead
+                    continue
                 window = budget.limit.period * (1 + 2 * budget.margin)
-                self._dual_until[key] = now + _PROBE_MAX + window
+                self._dual_until[key] = now + PROBE_MAX + window
         self.down = False
         self.on_up()
         log.warning("Redis rate limiter answers again; limits are shared through it")
         for future in self._up_waiters:
             wake(future)
         self._up_waiters = []
+
+    def state_lost(self, tag_: str) -> None:
+        """Redis lost ``tag_``'s state: its hold and the carry-back cover what this process
+        sent in its share, so its budgets need not keep to the share after the outage."""
+        for plan in self._plans():
+            for key, plan_tag in zip(plan.keys, plan.tags_of, strict=True):
+                if plan_tag == tag_:
+                    self._dual_until.pop(key, None)
 
     def shares(self, plan: Plan) -> list[Budget] | None:
         """This process's share of each budget (see `share_of`), or None if one has none."""
@@ -158,7 +193,24 @@ class Outage:
                 self.fallback.hold(share, self.down_since + HORIZON + share.interval)
         now = self._sleeps.now()
         max_wait = None if deadline is None else max(0.0, deadline - now)
-        return await self.fallback.acquire(shares, max_wait=max_wait, group=group.memory)
+        loop = asyncio.get_running_loop()
+        waiting = loop.create_task(
+            self.fallback.acquire(shares, max_wait=max_wait, group=group.memory)
+        )
+        up: asyncio.Future[None] = loop.create_future()
+        self._up_waiters.append(up)
+        try:  # Redis back: no more share permits (the carry-back would miss them)
+            await asyncio.wait((waiting, up), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if not up.done():
+                self._up_waiters.remove(up)
+            if not waiting.done():
+                waiting.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await waiting  # its ticket is given back
+        if waiting.cancelled():
+            raise Repause
+        return waiting.result()
 
     async def wait_for_redis(
         self, plan: Plan, deadline: float | None, group: RedisWaitGroup

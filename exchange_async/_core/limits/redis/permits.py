@@ -37,6 +37,8 @@ class _Owner(Protocol):
 
     def fire(self, script: str, keys: list[str], args: Sequence[str | int]) -> None: ...
 
+    def left(self, slots: list[Slot], at: float) -> None: ...
+
 
 class RedisWaitGroup:
     """The waits of one client on a `RedisLimiter`; `close` fails them all at once."""
@@ -62,13 +64,14 @@ class Slot:
     """One part's reserved start: the `SLOT` reply that handed it out, its start on that
     Redis server's clock (us) and when it is due here (loop time)."""
 
-    __slots__ = ("due", "part", "reply", "start_us")
+    __slots__ = ("complete", "due", "part", "reply", "start_us")
 
     def __init__(self, part: Plan, reply: list[Any], start_us: int, due: float) -> None:
         self.part = part
         self.reply = reply
         self.start_us = start_us
         self.due = due
+        self.complete = reply[-1] in (b"1", "1")  # its shared budgets were taken too
 
     def give_back_args(self) -> list[Any]:
         """`ROLLBACK`'s arguments: this slot's budgets back to where they were."""
@@ -191,6 +194,7 @@ class RedisPermit:
             self._done()
             return False
         self.status = 2
+        self._limiter.left(self.slots, now)
         for queue in self.queues:
             queue.floor = max(queue.floor, now + queue.interval - queue.catch_up)
         self._done()

@@ -13,50 +13,66 @@ processes sharing that scope.
 **Lost state.** Redis may come back empty (restarted without persistence) or answer from a
 replica that missed the last writes (replication is asynchronous). Each hash tag has an epoch
 key: an id, a write counter ``seq`` bumped by every slot call, and ``lost``, the last moment
-state was found lost. A caller passes the epoch id and counter it last saw. The epoch is
-missing although the caller saw one, its id changed, or its counter went backwards: the state
-the caller relied on is gone, and ``lost`` is set (to now, or to the new epoch's birth). Then
-every budget of the tag starts no earlier than ``lost + N * interval - tolerance``: as if the
-whole limit had been spent just before the loss, so no window at the server goes over,
-whatever was sent before it. (A process that never saw an epoch cannot tell a fresh Redis from
-an emptied one; it starts at once, and the first process that saw the old epoch sets the hold.)
+state was found lost. A caller passes the epoch id and counter it last saw; the epoch missing
+although the caller saw one, its id changed, or its counter gone backwards means the state the
+caller relied on is gone, and ``lost`` is set (to now, or to the new epoch's birth). Then:
+
+- every budget of the tag starts no earlier than ``lost + hold``, the hold being one full
+  window (``N * interval - tolerance``: as if the whole limit had been spent just before the
+  loss) but at most `GATHER` seconds;
+- within that time every process that sent through the tag in its last window carries its
+  own sends back (`CARRY`, replayed into the GCRA state: at least the state they imply), so a
+  window longer than the hold (the per-IP minute) is exact too once the hold ends.
+
+A process that never saw an epoch cannot tell a fresh Redis from an emptied one; it starts at
+once, and the first process that saw the old epoch sets the hold.
 """
 
-__all__ = ["PENALIZE", "REDATE", "ROLLBACK", "SLOT"]
+__all__ = ["CARRY", "PENALIZE", "REDATE", "ROLLBACK", "SLOT"]
 
-SLOT = """
+_EPOCH = """
+local function num(x) return tonumber(x) or 0 end
+local function str(x) return string.format('%.0f', x) end
+local function epoch(key, seen, seen_seq, candidate, now)
+  local v = redis.call('HMGET', key, 'id', 'seq', 'born', 'lost')
+  local id, seq, born, l = v[1], num(v[2]), num(v[3]), num(v[4])
+  local changed = 0
+  if not id then  -- a fresh Redis, or one that lost its state: the caller knows which
+    id, seq, born = candidate, 0, now
+    if seen ~= '' then l, changed = now, 1 end
+  elseif seen ~= '' and id ~= seen then  -- lost before this epoch was born
+    l, changed = math.max(l, born), 1
+  elseif seen ~= '' and seq < seen_seq then  -- a replica that missed writes answers
+    l, changed = now, 1
+  end
+  seq = seq + 1
+  redis.call('HSET', key, 'id', id, 'seq', seq, 'born', str(born), 'lost', str(l))
+  redis.call('PEXPIRE', key, 86400000)
+  return id, seq, l, changed
+end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+"""
+
+SLOT = (
+    _EPOCH
+    + """
 -- KEYS: n budget keys, m heartbeat keys, m epoch keys (one each per hash tag)
 -- ARGV: pid, not_before_rel_us, max_wait_us (-1: none), heartbeat_us, n, horizon_us,
 --       promised_us (a slot handed out earlier, to confirm; 0: none), m, epoch_candidate,
 --       then per tag: seen_epoch_id ('' none), seen_seq,
---       then per budget: interval_us, tolerance_us, keep_ms, window_us, phase, tag index
+--       then per budget: interval_us, tolerance_us, keep_ms, hold_us, phase, tag index
 -- phase 0: reserve an account slot (t); 1: the account's slot must have come (u), confirm it;
--- 2: take a shared slot (t).
-local function num(x) return tonumber(x) or 0 end
-local function str(x) return string.format('%.0f', x) end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+-- 2: take a shared slot (t); 3: take a shared slot only if the phase-0 start is now and it is
+-- free now (then the account's slots are confirmed too: both phases in this one call).
 local n = tonumber(ARGV[5])
 local m = tonumber(ARGV[8])
 local base = 9 + 2 * m
 local function arg(i, k) return tonumber(ARGV[base + 6 * (i - 1) + k]) end
 local lost, epochs = {}, {}
 for j = 1, m do
-  local key = KEYS[n + m + j]
-  local v = redis.call('HMGET', key, 'id', 'seq', 'born', 'lost')
-  local id, seq, born, l = v[1], num(v[2]), num(v[3]), num(v[4])
-  local seen, seen_seq = ARGV[8 + 2 * j], tonumber(ARGV[9 + 2 * j])
-  if not id then
-    id, seq, born = ARGV[9] .. ':' .. j, 0, now
-    if seen ~= '' then l = now end
-  elseif seen ~= '' and id ~= seen then
-    l = math.max(l, born)
-  elseif seen ~= '' and seq < seen_seq then
-    l = now
-  end
-  seq = seq + 1
-  redis.call('HSET', key, 'id', id, 'seq', seq, 'born', str(born), 'lost', str(l))
-  redis.call('PEXPIRE', key, 86400000)
+  local id, seq, l = epoch(KEYS[n + m + j], ARGV[8 + 2 * j], tonumber(ARGV[9 + 2 * j]),
+    ARGV[9] .. ':' .. j, now)
   lost[j] = l
   epochs[2 * j - 1], epochs[2 * j] = id, seq
 end
@@ -64,7 +80,7 @@ local promised = tonumber(ARGV[7])
 local start = now + tonumber(ARGV[2])
 local fresh = promised < now  -- a promise not kept in time is void: take a new slot
 local befores, fields = {}, {}
-local ready = now
+local ready, shared_start, if_due = now, now, false
 for i = 1, n do
   local v = redis.call('HMGET', KEYS[i], 't', 'p', 'u')
   local tat, pause, u = num(v[1]), num(v[2]), num(v[3])
@@ -75,6 +91,9 @@ for i = 1, n do
   if phase == 1 then
     befores[i], fields[i] = u, 'u'
     ready = math.max(ready, u - tol, floor)
+  elseif phase == 3 then
+    befores[i], fields[i] = tat, 't'
+    shared_start, if_due = math.max(shared_start, tat - tol, floor), true
   else
     befores[i], fields[i] = tat, 't'
     start = math.max(start, tat - tol, floor)
@@ -96,6 +115,8 @@ elseif max_wait >= 0 and start - now > max_wait then
 elseif start - now > horizon then
   out[3] = str(start - now - horizon)  -- handed out, not confirmed: come back then
 end
+local both = if_due and fresh and reserved and promised == 0 and start <= now
+  and shared_start <= now
 local hb = tonumber(ARGV[4])
 for j = 1, m do
   local key = KEYS[n + j]
@@ -107,9 +128,14 @@ for j = 1, m do
 end
 for i = 1, n do
   local after = befores[i]
-  if fresh and reserved then
+  local phase = arg(i, 5)
+  if fresh and reserved and (phase ~= 3 or both) then
     after = math.max(after, start) + arg(i, 1)
     redis.call('HSET', KEYS[i], fields[i], str(after))
+    if phase == 0 and both then  -- the account's slot is confirmed as it is taken
+      local u = num(redis.call('HGET', KEYS[i], 'u'))
+      if after > u then redis.call('HSET', KEYS[i], 'u', str(after)) end
+    end
     if fields[i] == 'u' then  -- later reservations of the account count from this start
       local tat = num(redis.call('HGET', KEYS[i], 't'))
       if after > tat then redis.call('HSET', KEYS[i], 't', str(after)) end
@@ -120,16 +146,61 @@ for i = 1, n do
   out[3 + m + 2 * i] = str(after)
 end
 for j = 1, 2 * m do out[3 + m + 2 * n + j] = epochs[j] end
+out[3 + 3 * m + 2 * n + 1] = both and '1' or '0'
 return out
 """
+)
 """Hand out (or, with ``promised_us``, confirm) the next start slot of every budget at once.
 
 Returns ``[wait_us (-1: longer than max_wait; -2: an account slot has not come, no slot
 taken), now_us, come_back_in_us, heartbeat counts..., (before, after) per budget...,
-(epoch id, seq) per tag...]``. A slot further ahead than the horizon is handed out (the caller
-keeps its place) but not confirmed: the caller may use it only after confirming it within the
-horizon (``come_back_in_us`` > 0). So no slot that can still be used lies more than the
-horizon ahead of the last call that reached Redis."""
+(epoch id, seq) per tag..., '1' if phase-3 budgets were taken too]``. A slot further ahead
+than the horizon is handed out (the caller keeps its place) but not confirmed: the caller may
+use it only after confirming it within the horizon (``come_back_in_us`` > 0). So no slot
+that can still be used lies more than the horizon ahead of the last call that reached Redis."""
+
+CARRY = (
+    _EPOCH
+    + """
+-- This process's own sends of the last window, carried back into a tag whose state it finds
+-- lost. KEYS: the tag's epoch key, then budget keys.
+-- ARGV: seen_epoch_id, seen_seq, epoch_candidate, process name, then per key: interval_us,
+--       keep_ms, window_us, count, then that many sends (us, on Redis's clock as this process
+--       knows it: a slot's start plus its lateness)
+-- The carried sends of every process are kept (a sorted set beside the budget, for one
+-- window) and the budget's state is the GCRA state of their union: carried twice, or by
+-- several processes, a send counts once.
+local id, seq, l, changed = epoch(KEYS[1], ARGV[1], tonumber(ARGV[2]), ARGV[3], now)
+if changed == 1 then
+  local at = 5
+  for i = 2, #KEYS do
+    local interval, keep = tonumber(ARGV[at]), tonumber(ARGV[at + 1])
+    local window, count = tonumber(ARGV[at + 2]), tonumber(ARGV[at + 3])
+    local carried = KEYS[i] .. ':carried'
+    for k = 1, count do
+      local sent = ARGV[at + 3 + k]
+      redis.call('ZADD', carried, sent, ARGV[4] .. ':' .. sent)
+    end
+    at = at + 4 + count
+    redis.call('ZREMRANGEBYSCORE', carried, '-inf', str(now - window))
+    redis.call('PEXPIRE', carried, str(window / 1000 + 1000))
+    local tat = 0
+    local sends = redis.call('ZRANGE', carried, 0, -1, 'WITHSCORES')
+    for k = 2, #sends, 2 do tat = math.max(tat, tonumber(sends[k])) + interval end
+    for _, field in ipairs({'t', 'u'}) do
+      if tat > num(redis.call('HGET', KEYS[i], field)) then
+        redis.call('HSET', KEYS[i], field, str(tat))
+      end
+    end
+    redis.call('PEXPIRE', KEYS[i], str(math.max(0, tat - now) / 1000 + keep))
+  end
+end
+return {id, seq, changed}
+"""
+)
+"""Carry this process's sends back after a loss (only when the caller's view finds one, so
+two carries of the same sends by one process cannot happen for one loss). Returns
+``[epoch id, seq, carried (1/0)]``."""
 
 REDATE = """
 -- A request left late: its budgets' next starts count from the real send.
