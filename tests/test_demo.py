@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
-from redis_server import RedisServer, redis_server
+from support.redis_server import RedisServer, redis_server
 
 from exchange_async.cli.demo import DemoOptions, default_settle, run_demo
 from exchange_async.cli.demo.live import render
