@@ -119,8 +119,12 @@ class Outage:
         self.probe: asyncio.Task[None] | None = None
         self.on_up: Callable[[], None] = lambda: None
 
-    def went_down(self, error: BaseException) -> None:
-        """A Redis call failed: use this process's share until a probe gets an answer."""
+    def went_down(self, error: BaseException, reached: bool) -> None:
+        """A Redis call failed: use this process's share until a probe gets an answer.
+
+        ``reached``: whether Redis ever answered this process. If not, no share is known (how
+        many processes share a limit is learnt from Redis): calls fail at once until it does.
+        """
         if self.down:
             return
         self.down = True
@@ -128,7 +132,19 @@ class Outage:
         self.fallback = self.fallback or ShareLimiter()
         self._seeded.clear()
         reason = type(error).__name__
-        log.warning("Redis rate limiter unreachable (%s); using this process's share", reason)
+        if reached:
+            log.warning(
+                "Redis rate limiter unreachable (%s); limits this process used on Redis go on "
+                "at its share, others wait for Redis",
+                reason,
+            )
+        else:
+            log.warning(
+                "Redis rate limiter unreachable (%s) and never reached by this process: no "
+                "share of any limit is known, so nothing is sent; calls fail with "
+                "RateLimitWaitTimeout until Redis answers",
+                reason,
+            )
         loop = self._sleeps.loop
         if loop is not None and (self.probe is None or self.probe.done()):
             self.probe = loop.create_task(self._probe_until_up())
