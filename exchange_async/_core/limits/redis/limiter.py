@@ -202,7 +202,7 @@ class RedisLimiter:
                     permit = await outage.acquire_share(plan, shares, deadline, group)
                     self._recall.sent_in_share(plan, self._sleeps.now())
                     return permit
-                if outage.down and not self._scripts.reached:  # no share can be known
+                if outage.down and outage.refused:  # never reached: no share can be known
                     raise never_reached_error(plan)
                 if outage.down:
                     await outage.wait_for_redis(plan, deadline, group)

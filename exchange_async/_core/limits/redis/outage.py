@@ -60,6 +60,11 @@ class ShareLimiter(MemoryLimiter):
         state.tat = max(state.tat, until + state.tolerance)
 
 
+def timed_out(error: BaseException) -> bool:
+    """Whether a failed Redis call only took too long (Redis may be up, this loop busy)."""
+    return isinstance(error, TimeoutError) or type(error).__name__ == "TimeoutError"
+
+
 def share_of(budget: Budget, count: int) -> Budget | None:
     """One process's share of ``budget`` when ``count`` processes share it, or None.
 
@@ -111,6 +116,9 @@ class Outage:
         self._ping = ping
         self._call_timeout = call_timeout
         self.down = False
+        self._reached = False
+        self.refused = False
+        """Redis, never reached, refused the last call (not a timeout): calls fail at once."""
         self.down_since = 0.0
         self.fallback: ShareLimiter | None = None
         self._seeded: set[str] = set()
@@ -123,8 +131,10 @@ class Outage:
         """A Redis call failed: use this process's share until a probe gets an answer.
 
         ``reached``: whether Redis ever answered this process. If not, no share is known (how
-        many processes share a limit is learnt from Redis): calls fail at once until it does.
+        many processes share a limit is learnt from Redis): nothing is sent until it answers.
         """
+        self._reached = reached
+        self.refused = not reached and not timed_out(error)
         if self.down:
             return
         self.down = True
@@ -141,9 +151,9 @@ class Outage:
         else:
             log.warning(
                 "Redis rate limiter unreachable (%s) and never reached by this process: no "
-                "share of any limit is known, so nothing is sent; calls fail with "
-                "RateLimitWaitTimeout until Redis answers",
+                "share of any limit is known, so nothing is sent until Redis answers (%s)",
                 reason,
+                "calls fail at once" if self.refused else "calls wait, up to max_rate_wait",
             )
         loop = self._sleeps.loop
         if loop is not None and (self.probe is None or self.probe.done()):
@@ -159,8 +169,9 @@ class Outage:
             try:
                 async with asyncio.timeout(self._call_timeout):
                     await self._ping()
-            except Exception:
+            except Exception as error:
                 answered = False
+                self.refused = not self._reached and not timed_out(error)
             if task.cancelling():  # `aclose` cancelled it (redis-py may have swallowed that)
                 raise asyncio.CancelledError
             if answered:
@@ -173,7 +184,7 @@ class Outage:
                     continue
                 window = budget.limit.period * (1 + 2 * budget.margin)
                 self._dual_until[key] = now + PROBE_MAX + window
-        self.down = False
+        self.down = self.refused = False
         self.on_up()
         log.warning("Redis rate limiter answers again; limits are shared through it")
         for future in self._up_waiters:
