@@ -117,8 +117,9 @@ class Outage:
         self._call_timeout = call_timeout
         self.down = False
         self._reached = False
+        self._slow_once = False
         self.refused = False
-        """Redis, never reached, refused the last call (not a timeout): calls fail at once."""
+        """Redis, never reached, refused every call (none timed out): calls fail at once."""
         self.down_since = 0.0
         self.fallback: ShareLimiter | None = None
         self._seeded: set[str] = set()
@@ -134,7 +135,7 @@ class Outage:
         many processes share a limit is learnt from Redis): nothing is sent until it answers.
         """
         self._reached = reached
-        self.refused = not reached and not timed_out(error)
+        self._refusal(error)
         if self.down:
             return
         self.down = True
@@ -171,7 +172,7 @@ class Outage:
                     await self._ping()
             except Exception as error:
                 answered = False
-                self.refused = not self._reached and not timed_out(error)
+                self._refusal(error)
             if task.cancelling():  # `aclose` cancelled it (redis-py may have swallowed that)
                 raise asyncio.CancelledError
             if answered:
@@ -190,6 +191,12 @@ class Outage:
         for future in self._up_waiters:
             wake(future)
         self._up_waiters = []
+
+    def _refusal(self, error: BaseException) -> None:
+        """Fail calls at once only while every attempt since this process started was refused:
+        a call that merely timed out may have met a Redis that is there (this loop was busy)."""
+        self._slow_once = self._slow_once or timed_out(error)
+        self.refused = not self._reached and not self._slow_once
 
     def state_lost(self, tag_: str) -> None:
         """Redis lost ``tag_``'s state: its hold and the carry-back cover what this process
