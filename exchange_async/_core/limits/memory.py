@@ -104,8 +104,8 @@ class MemoryLimiter:
         cached = self._recent.get(id(budgets))  # the pipeline reuses its budgets tuples
         if cached is not None and cached[0] is budgets:
             return cached[1], cached[2]
-        narrow = [self._state(b) for b in budgets if not b.shared]
-        shared = [self._state(b) for b in budgets if b.shared]
+        narrow = [self._state(b) for b in budgets if b.limit.scope is not Scope.IP]
+        shared = [self._state(b) for b in budgets if b.limit.scope is Scope.IP]  # `shared`
         states = tuple(narrow + shared)
         if len(self._recent) >= _RECENT_MAX:
             self._recent.clear()
