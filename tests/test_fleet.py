@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import pytest
 from fleet_helpers import add_accounts, books, stream_events, truth_mismatches, wait_until
-from redis_server import RedisServer, redis_server
+from support.redis_server import RedisServer, redis_server
 from support.sim_transport import simulator_transport
 
 import exchange_async as ea

@@ -63,7 +63,7 @@ async def work(redis_url: str, base_url: str, start_at: float, seconds: float) -
     warnings = Warnings()
     logging.getLogger("exchange_async.limiter").addHandler(warnings)
     sent = {"bitget": 0, "coinw": 0}
-    errors: list[tuple[str, bool]] = []
+    errors: list[tuple[str, bool, str, float]] = []  # type, the SDK's own, message, when
     bitget_credentials = ea.BitgetCredentials(
         DEMO_BITGET.api_key, DEMO_BITGET.secret_key, DEMO_BITGET.passphrase
     )
@@ -83,7 +83,8 @@ async def work(redis_url: str, base_url: str, start_at: float, seconds: float) -
                 await call()
                 sent[name] += 1
             except Exception as error:  # the test wants none; report what it was
-                errors.append((type(error).__name__, isinstance(error, ea.ExchangeError)))
+                typed = isinstance(error, ea.ExchangeError)
+                errors.append((type(error).__name__, typed, str(error), time.time()))
                 await asyncio.sleep(0.05)
 
     def bitget_call(client: ea.BitgetClient) -> Any:

@@ -83,24 +83,41 @@ class RateLimit:
     period: float
     scope: Scope
 
+    def timing(self, margin: float) -> tuple[float, float, float, float]:
+        """``(interval, tolerance, catch_up, jitter)`` in seconds for ``margin``, in one step
+        (what a limiter's schedule keeps; the module docstring derives them).
+
+        ``interval`` is ``T``, ``tolerance`` the burst tolerance ``tau``, ``catch_up`` what a
+        late-woken waiter may make up (`CATCH_UP`), ``jitter`` how late a start may reach the
+        server while it still counts at most N in any window (``N * T - tau - W``). Raises
+        `ValidationError` for a margin outside [0, 1].
+        """
+        if not isinstance(margin, (int, float)) or not 0 <= margin <= 1:  # NaN fails too
+            raise ValidationError("rate_limit_margin must be a number between 0 and 1")
+        period = self.period
+        catch_up = min(CATCH_UP, period * margin / 4)
+        jitter = max(margin * min(period, JITTER_WINDOW), period * margin / 2)
+        tolerance = max(catch_up, period * margin - jitter)
+        interval = period * (1.0 + margin) / self.max_requests
+        return interval, tolerance, catch_up, period * margin - tolerance + 0.0
+
     def interval(self, margin: float) -> float:
         """The steady spacing between request starts (seconds) that keeps this limit."""
-        return self.period * (1.0 + margin) / self.max_requests
-
-    def catch_up(self, margin: float) -> float:
-        """Seconds a late-woken waiter may make up (see `CATCH_UP`)."""
-        return min(CATCH_UP, self.period * margin / 4)
-
-    def jitter(self, margin: float) -> float:
-        """Seconds a start may reach the server late (network jitter, a late send) while the
-        server still counts at most N in any window: ``N * T - tau - W``."""
-        return self.period * margin - self.tolerance(margin) + 0.0
+        return self.timing(margin)[0]
 
     def tolerance(self, margin: float) -> float:
         """The GCRA burst tolerance ``tau`` (seconds): a start may come this long before its
         slot (the module docstring derives it)."""
-        jitter = max(margin * min(self.period, JITTER_WINDOW), self.period * margin / 2)
-        return max(self.catch_up(margin), self.period * margin - jitter)
+        return self.timing(margin)[1]
+
+    def catch_up(self, margin: float) -> float:
+        """Seconds a late-woken waiter may make up (see `CATCH_UP`)."""
+        return self.timing(margin)[2]
+
+    def jitter(self, margin: float) -> float:
+        """Seconds a start may reach the server late (network jitter, a late send) while the
+        server still counts at most N in any window: ``N * T - tau - W``."""
+        return self.timing(margin)[3]
 
     def burst(self, margin: float) -> int:
         """How many requests an idle budget lets start at once: ``floor(tau / T) + 1``."""

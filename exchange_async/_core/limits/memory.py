@@ -51,10 +51,10 @@ from collections.abc import Sequence
 
 from ..._errors import ClientClosedError, RateLimitWaitTimeout
 from .declarations import Scope
-from .schedule import GRANTED, PENDING, MemoryWaitGroup, Schedule, Ticket, Waiter
+from .schedule import GRANTED, PENDING, MemoryWaitGroup, Schedule, Ticket, Waiter, reserve
 from .seam import Budget, WaitGroup
 
-__all__ = ["MemoryLimiter", "MemoryWaitGroup", "memory_limiter_for_running_loop"]
+__all__ = ["LOOP_LIMITERS", "MemoryLimiter", "MemoryWaitGroup", "memory_limiter_for_running_loop"]
 
 _SWEEP_EVERY = 30.0
 """Seconds (loop time) between two sweeps of idle budgets."""
@@ -104,8 +104,8 @@ class MemoryLimiter:
         cached = self._recent.get(id(budgets))  # the pipeline reuses its budgets tuples
         if cached is not None and cached[0] is budgets:
             return cached[1], cached[2]
-        narrow = [self._state(b) for b in budgets if not b.shared]
-        shared = [self._state(b) for b in budgets if b.shared]
+        narrow = [self._state(b) for b in budgets if b.limit.scope is not Scope.IP]
+        shared = [self._state(b) for b in budgets if b.limit.scope is Scope.IP]  # `shared`
         states = tuple(narrow + shared)
         if len(self._recent) >= _RECENT_MAX:
             self._recent.clear()
@@ -127,15 +127,8 @@ class MemoryLimiter:
         states: tuple[Schedule, ...],
         n: int,
         now: float,
-        start: float | None = None,
     ) -> Ticket:
-        ticket = Ticket(self, loop, states, n)
-        if start is None:
-            start = self._earliest(states[:n], now)
-        ticket.start = start
-        for i in range(n):
-            ticket.take(i, states[i], start)
-        return ticket
+        return reserve(self, loop, states, n, now, self._earliest(states[:n], now), False)
 
     async def acquire(
         self, budgets: Sequence[Budget], *, max_wait: float | None, group: WaitGroup
@@ -154,14 +147,29 @@ class MemoryLimiter:
         loop = self._loop = asyncio.get_running_loop()
         now = loop.time()
         if now >= self._next_sweep:
-            self._sweep(now)
-        states, n = self._states_of(budgets)
-        start = self._earliest(states[:n] if n < len(states) else states, now)
+            if self._states:
+                self._sweep(now)
+            else:
+                self._next_sweep = now + _SWEEP_EVERY
+        # The common path is written out here and in `reserve` (a request costs few calls).
+        cached = self._recent.get(id(budgets))  # the pipeline reuses its budgets tuples
+        if cached is not None and cached[0] is budgets:
+            states, n = cached[1], cached[2]
+        else:
+            states, n = self._states_of(budgets)
+        start = now
+        for i in range(n):  # `Schedule.conforms_at` of each account budget
+            state = states[i]
+            at = state.tat - state.tolerance
+            if state.paused_until > at:
+                at = state.paused_until
+            if at > start:
+                start = at
         if max_wait is not None and start - now > max_wait:
             raise _timeout(budgets, max_wait)
-        ticket = self._reserve(loop, states, n, now, start)
-        if self._grant_now(ticket, now):  # a free slot: no timer, no suspension
-            return ticket
+        ticket = reserve(self, loop, states, n, now, start, True)
+        if ticket.status == GRANTED or self._grant_now(ticket, now):
+            return ticket  # a free slot: no timer, no suspension
         future: asyncio.Future[Ticket] = loop.create_future()
         waiter = ticket.waiter = Waiter(
             ticket, future, None if max_wait is None else now + max_wait
@@ -372,15 +380,16 @@ def _timeout(budgets: Sequence[Budget], max_wait: float | None) -> RateLimitWait
     return RateLimitWaitTimeout(f"cannot start this request within max_rate_wait ({names})")
 
 
-_limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, MemoryLimiter] = (
+LOOP_LIMITERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, MemoryLimiter] = (
     weakref.WeakKeyDictionary()
 )
+"""The `MemoryLimiter` of each event loop (see `memory_limiter_for_running_loop`)."""
 
 
 def memory_limiter_for_running_loop() -> MemoryLimiter:
     """The `MemoryLimiter` shared by every client on the running event loop."""
     loop = asyncio.get_running_loop()
-    limiter = _limiters.get(loop)
+    limiter = LOOP_LIMITERS.get(loop)
     if limiter is None:
-        limiter = _limiters[loop] = MemoryLimiter()
+        limiter = LOOP_LIMITERS[loop] = MemoryLimiter()
     return limiter

@@ -12,7 +12,7 @@ import weakref
 from collections.abc import Sequence
 
 from ..._errors import ValidationError
-from .memory import MemoryLimiter, MemoryWaitGroup, memory_limiter_for_running_loop
+from .memory import LOOP_LIMITERS, MemoryLimiter, MemoryWaitGroup, memory_limiter_for_running_loop
 from .redis import RedisLimiter, RedisWaitGroup, check_redis_url
 from .seam import Budget, Limiter, Permit, WaitGroup
 
@@ -72,6 +72,12 @@ def limiter_here(limiter: Limiter) -> Limiter:
     """The limiter to call on the running event loop: `LoopLimiters.here`, or ``limiter``
     itself (a limiter object the caller made). Cheap; callers cache it per event loop."""
     if isinstance(limiter, LoopLimiters):
+        if limiter.url is None:  # `LoopLimiters.here`, written out (once per loop and client)
+            loop = asyncio.get_running_loop()
+            found = LOOP_LIMITERS.get(loop)
+            if found is None:
+                found = LOOP_LIMITERS[loop] = MemoryLimiter()
+            return found
         return limiter.here()
     return limiter
 

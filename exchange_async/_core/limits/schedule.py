@@ -10,7 +10,7 @@ from collections import deque
 from typing import Protocol
 
 from ..._errors import ClientClosedError
-from .declarations import Scope, validate_margin
+from .declarations import Scope
 from .seam import Budget
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "Scheduler",
     "Ticket",
     "Waiter",
+    "reserve",
 ]
 
 PENDING, GRANTED, SENT, RELEASED = range(4)
@@ -67,13 +68,13 @@ class Schedule:
                  "ready", "shared", "tat", "tolerance")  # fmt: skip
 
     def __init__(self, key: tuple[str, str, Scope, str], budget: Budget) -> None:
-        margin = validate_margin(budget.margin)
+        interval, tolerance, catch_up, jitter = budget.limit.timing(budget.margin)
         self.key = key
-        self.interval = budget.interval
-        self.tolerance = budget.tolerance
-        self.catch_up = budget.limit.catch_up(margin)
-        self.late_ok = budget.limit.jitter(margin) / 2  # half: the other half for the network
-        self.shared = budget.shared
+        self.interval = interval
+        self.tolerance = tolerance
+        self.catch_up = catch_up
+        self.late_ok = jitter / 2  # half: the other half for the network
+        self.shared = budget.limit.scope is Scope.IP
         self.chained = not self.shared  # an account budget: re-date late sends through it
         self.tat = float("-inf")
         self.paused_until = float("-inf")
@@ -176,7 +177,8 @@ class Ticket:
                 # jitter allowance covers (a send that late is rare): shift its next slots
                 state.tat = max(state.tat, self.afters[i] + now - self.granted_at)
         self.prevs = []
-        self._wake_followers()
+        if self.followers:
+            self._wake_followers()
 
     def release(self) -> None:
         """The request never left (or `sent` ran already): give the slots back where safe."""
@@ -235,3 +237,56 @@ class Ticket:
 
     def __repr__(self) -> str:
         return f"<Permit start={self.start:.6f} status={self.status}>"
+
+
+def reserve(
+    limiter: Scheduler,
+    loop: asyncio.AbstractEventLoop,
+    states: tuple[Schedule, ...],
+    n: int,
+    now: float,
+    start: float,
+    grant: bool,
+) -> Ticket:
+    """A new ticket with its ``n`` account slots taken at ``start`` (`Ticket.take`).
+
+    With ``grant``, when the start is now, no earlier request of the account is still to leave
+    (`Ticket.due`) and nobody queues at the shared budgets, whose slots are free now
+    (`MemoryLimiter._take_shared_now`), their slots are taken too and the ticket is GRANTED.
+    Otherwise it stays PENDING for the limiter. Written out: the common path of a request.
+    """
+    ticket = Ticket(limiter, loop, states, n)
+    ticket.start = start
+    befores, prevs, afters = ticket.befores, ticket.prevs, ticket.afters
+    free = grant and start <= now
+    for i in range(n):
+        state = states[i]
+        tat, prev = state.tat, state.last
+        befores[i] = tat
+        prevs[i] = prev
+        after = afters[i] = state.tat = (tat if tat > start else start) + state.interval
+        state.last = ticket
+        if free and prev is not None:  # as `Ticket.due` does, for a predecessor that left
+            if prev.status != SENT:
+                free = False  # not left yet, or released: the limiter's general path
+                continue
+            floor = prev.afters[i if prev.states is states else prev.states.index(state)]
+            if floor - state.catch_up > start:
+                free = False
+            elif (floor if floor > start else start) + state.interval > after:
+                afters[i] = (floor if floor > start else start) + state.interval
+    if not free:
+        return ticket
+    for i in range(n, len(states)):
+        state = states[i]
+        if state.ready or state.tat - state.tolerance > now or state.paused_until > now:
+            return ticket
+    for i in range(n, len(states)):
+        state = states[i]
+        tat = befores[i] = state.tat
+        prevs[i] = state.last
+        afters[i] = state.tat = (tat if tat > now else now) + state.interval
+        state.last = ticket
+    ticket.status = GRANTED
+    ticket.granted_at = now
+    return ticket

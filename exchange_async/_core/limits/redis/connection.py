@@ -81,6 +81,8 @@ class Scripts:
         scripts = (SLOT, REDATE, ROLLBACK, PENALIZE, CARRY)
         self._scripts = {s: client.register_script(s) for s in scripts}
         self.down = False
+        self.reached = False
+        """Whether a script ever got an answer (else no share of any limit is known)."""
         self.loop: asyncio.AbstractEventLoop | None = None
         self.background: set[asyncio.Task[Any]] = set()
 
@@ -105,6 +107,7 @@ class Scripts:
         if failure is not None:
             self._went_down(failure)
             raise RedisDown from None
+        self.reached = True
         return reply
 
     def fire(self, script: str, keys: list[str], args: Sequence[str | int]) -> None:

@@ -40,7 +40,15 @@ from .connection import RedisDown, Scripts, make_client
 from .keys import Plan
 from .lineup import ClusterLineUp, SingleServer, tolerance
 from .outage import Outage
-from .permits import LocalQueue, RedisPermit, RedisWaitGroup, Repause, Slot, timeout_error
+from .permits import (
+    LocalQueue,
+    RedisPermit,
+    RedisWaitGroup,
+    Repause,
+    Slot,
+    never_reached_error,
+    timeout_error,
+)
 from .recall import Recall
 from .scripts import PENALIZE
 from .waits import Sleeps
@@ -142,7 +150,7 @@ class RedisLimiter:
 
     def _went_down(self, error: BaseException) -> None:
         self._scripts.down = True
-        self._outage.went_down(error)
+        self._outage.went_down(error, self._scripts.reached)
 
     def _back_up(self) -> None:
         self._scripts.down = False
@@ -194,6 +202,8 @@ class RedisLimiter:
                     permit = await outage.acquire_share(plan, shares, deadline, group)
                     self._recall.sent_in_share(plan, self._sleeps.now())
                     return permit
+                if outage.down and outage.refused:  # never reached: no share can be known
+                    raise never_reached_error(plan)
                 if outage.down:
                     await outage.wait_for_redis(plan, deadline, group)
                 else:

@@ -60,6 +60,11 @@ class ShareLimiter(MemoryLimiter):
         state.tat = max(state.tat, until + state.tolerance)
 
 
+def timed_out(error: BaseException) -> bool:
+    """Whether a failed Redis call only took too long (Redis may be up, this loop busy)."""
+    return isinstance(error, TimeoutError) or type(error).__name__ == "TimeoutError"
+
+
 def share_of(budget: Budget, count: int) -> Budget | None:
     """One process's share of ``budget`` when ``count`` processes share it, or None.
 
@@ -111,6 +116,10 @@ class Outage:
         self._ping = ping
         self._call_timeout = call_timeout
         self.down = False
+        self._reached = False
+        self._slow_once = False
+        self.refused = False
+        """Redis, never reached, refused every call (none timed out): calls fail at once."""
         self.down_since = 0.0
         self.fallback: ShareLimiter | None = None
         self._seeded: set[str] = set()
@@ -119,8 +128,14 @@ class Outage:
         self.probe: asyncio.Task[None] | None = None
         self.on_up: Callable[[], None] = lambda: None
 
-    def went_down(self, error: BaseException) -> None:
-        """A Redis call failed: use this process's share until a probe gets an answer."""
+    def went_down(self, error: BaseException, reached: bool) -> None:
+        """A Redis call failed: use this process's share until a probe gets an answer.
+
+        ``reached``: whether Redis ever answered this process. If not, no share is known (how
+        many processes share a limit is learnt from Redis): nothing is sent until it answers.
+        """
+        self._reached = reached
+        self._refusal(error)
         if self.down:
             return
         self.down = True
@@ -128,7 +143,19 @@ class Outage:
         self.fallback = self.fallback or ShareLimiter()
         self._seeded.clear()
         reason = type(error).__name__
-        log.warning("Redis rate limiter unreachable (%s); using this process's share", reason)
+        if reached:
+            log.warning(
+                "Redis rate limiter unreachable (%s); limits this process used on Redis go on "
+                "at its share, others wait for Redis",
+                reason,
+            )
+        else:
+            log.warning(
+                "Redis rate limiter unreachable (%s) and never reached by this process: no "
+                "share of any limit is known, so nothing is sent until Redis answers (%s)",
+                reason,
+                "calls fail at once" if self.refused else "calls wait, up to max_rate_wait",
+            )
         loop = self._sleeps.loop
         if loop is not None and (self.probe is None or self.probe.done()):
             self.probe = loop.create_task(self._probe_until_up())
@@ -143,8 +170,9 @@ class Outage:
             try:
                 async with asyncio.timeout(self._call_timeout):
                     await self._ping()
-            except Exception:
+            except Exception as error:
                 answered = False
+                self._refusal(error)
             if task.cancelling():  # `aclose` cancelled it (redis-py may have swallowed that)
                 raise asyncio.CancelledError
             if answered:
@@ -157,12 +185,18 @@ class Outage:
                     continue
                 window = budget.limit.period * (1 + 2 * budget.margin)
                 self._dual_until[key] = now + PROBE_MAX + window
-        self.down = False
+        self.down = self.refused = False
         self.on_up()
         log.warning("Redis rate limiter answers again; limits are shared through it")
         for future in self._up_waiters:
             wake(future)
         self._up_waiters = []
+
+    def _refusal(self, error: BaseException) -> None:
+        """Fail calls at once only while every attempt since this process started was refused:
+        a call that merely timed out may have met a Redis that is there (this loop was busy)."""
+        self._slow_once = self._slow_once or timed_out(error)
+        self.refused = not self._reached and not self._slow_once
 
     def state_lost(self, tag_: str) -> None:
         """Redis lost ``tag_``'s state: its hold and the carry-back cover what this process

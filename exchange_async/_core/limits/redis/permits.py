@@ -21,6 +21,7 @@ __all__ = [
     "RedisWaitGroup",
     "Repause",
     "Slot",
+    "never_reached_error",
     "no_share_error",
     "rollback_args",
     "timeout_error",
@@ -258,6 +259,15 @@ def no_share_error(plan: Plan) -> RateLimitWaitTimeout:
     names = ", ".join(sorted({b.limit.name for b in plan.budgets}))
     return RateLimitWaitTimeout(
         f"Redis is unreachable and this process has no known share of ({names}) to use"
+    )
+
+
+def never_reached_error(plan: Plan) -> RateLimitWaitTimeout:
+    """The error for every call while a Redis this process never reached is unreachable."""
+    names = ", ".join(sorted({b.limit.name for b in plan.budgets}))
+    return RateLimitWaitTimeout(
+        "the shared rate limiter has not reached Redis since this process started, so it "
+        f"knows no share of ({names}) to send in: nothing is sent until Redis answers"
     )
 
 
