@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from fleet_helpers import add_accounts, books, stream_events, wait_until
-from redis_server import RedisServer, redis_server
+from support.redis_server import RedisServer, redis_server
 from support.sim_transport import simulator_transport
 
 import exchange_async as ea

@@ -212,9 +212,6 @@ async def test_faults_retries_and_cancels_under_fan_out_keep_every_window(
 
     async def busy(client: ea.BitgetClient) -> None:
         while loop.time() < end:
-            if rng.random() < 0.05:
-                options = FAULT_OPTIONS.get(fault, {})
-                sim.inject(TRACK, fault, **options)  # type: ignore[arg-type]
             call = asyncio.ensure_future(client.get_current_tracking_orders("USDT-FUTURES"))
             if rng.random() < 0.1:
                 await asyncio.sleep(rng.uniform(0, 0.3))
@@ -229,8 +226,13 @@ async def test_faults_retries_and_cancels_under_fan_out_keep_every_window(
             except Exception as error:  # the finding: only SDK errors may escape
                 odd.append(repr(error))
 
-    async with asyncio.timeout(120):
-        await asyncio.gather(*(busy(c) for c in made for _ in range(4)))
+    async def faults() -> None:  # one fault every 1.5 s (each pauses or fails one request)
+        while loop.time() < end - 1.5:
+            await asyncio.sleep(1.5)
+            sim.inject(TRACK, fault, **FAULT_OPTIONS.get(fault, {}))  # type: ignore[arg-type]
+
+    async with asyncio.timeout(60):
+        await asyncio.gather(faults(), *(busy(c) for c in made for _ in range(4)))
     assert not odd, odd[:3]
     assert sum(1 for a in sim.arrivals if a.path == TRACK) >= 20
     assert sim.limit_violations() == 0

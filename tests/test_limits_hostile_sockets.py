@@ -103,7 +103,7 @@ async def test_one_account_on_redis_from_two_loops_survives_a_stall(
 ) -> None:
     # A long GC / frozen VM in one of two processes (here: one of two event loops, blocked for
     # 1.5 s while its calls hold reservations), or Redis restarted empty mid-run.
-    from redis_server import RedisServer
+    from support.redis_server import RedisServer
 
     with tempfile.TemporaryDirectory() as directory:
         redis = RedisServer(Path(directory))
@@ -141,7 +141,7 @@ async def test_clients_of_one_redis_url_on_two_loops_close_every_connection(
     exchange_simulator: RunningSimulator,
 ) -> None:
     import redis.asyncio as aioredis
-    from redis_server import RedisServer
+    from support.redis_server import RedisServer
 
     with tempfile.TemporaryDirectory() as directory:
         redis = RedisServer(Path(directory))
@@ -188,7 +188,7 @@ async def test_clients_of_one_redis_url_on_two_loops_close_every_connection(
 async def test_close_while_calls_wait_on_redis_fails_them_promptly(
     exchange_simulator: RunningSimulator,
 ) -> None:
-    from redis_server import RedisServer
+    from support.redis_server import RedisServer
 
     with tempfile.TemporaryDirectory() as directory:
         redis = RedisServer(Path(directory))
@@ -217,17 +217,8 @@ async def test_close_while_calls_wait_on_redis_fails_them_promptly(
     assert exchange_simulator.limit_violations() == 0
 
 
-RESENT = (
-    "the lean transport sends a GET again on a new connection when the server read it and "
-    "dropped the connection without a reply: the server counts two for one permit"
-)
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "transport",
-    [pytest.param("lean", marks=pytest.mark.xfail(strict=True, reason=RESENT)), "aiohttp"],
-)
+@pytest.mark.parametrize("transport", ["lean", "aiohttp"])
 async def test_socket_clients_through_drops_and_slow_replies_keep_the_limit(
     exchange_simulator: RunningSimulator, transport: str
 ) -> None:
@@ -281,7 +272,7 @@ async def test_cancels_on_the_redis_limiter_leave_no_stall_for_the_ip(
 ) -> None:
     # 8 Bitget accounts on one IP through Redis, 3 calls in flight each, a fifth cancelled
     # mid-wait; afterwards an idle account's call still goes at once.
-    from redis_server import RedisServer
+    from support.redis_server import RedisServer
 
     rng = random.Random(19)
     sim = exchange_simulator

@@ -6,9 +6,8 @@ from __future__ import annotations
 import asyncio
 import time
 
-import pytest
-from _raw_server import Peer, raw_server, reply
-from _transports import MakeTransport, fails, get, make_transport, send
+from support.raw_server import Peer, raw_server, reply
+from support.transports import MakeTransport, fails, get, make_transport, send
 
 import exchange_async as ea
 
@@ -175,20 +174,11 @@ async def test_a_storm_of_cancels_leaks_no_pool_slot_and_no_reply(
 
 
 async def test_a_request_the_server_read_and_dropped_is_not_sent_again(
-    make_transport: MakeTransport, request: pytest.FixtureRequest
+    make_transport: MakeTransport,
 ) -> None:
     # A load balancer or a crashing backend reads a request and drops the connection without
     # a reply (the simulator's "disconnect" fault). The server counted that request against
     # the rate limit: sending it again under the same permit puts two in the window.
-    if make_transport.kind == "lean":  # type: ignore[attr-defined]
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="the lean transport re-sends a GET the server read and dropped (one "
-                "permit, two requests at the server)",
-            )
-        )
-
     async def serve(peer: Peer) -> None:
         first = await peer.read_request()
         if first is None:
