@@ -388,8 +388,6 @@ LOOP_LIMITERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, MemoryLimite
 
 def memory_limiter_for_running_loop() -> MemoryLimiter:
     """The `MemoryLimiter` shared by every client on the running event loop."""
-    loop = asyncio.get_running_loop()
-    limiter = LOOP_LIMITERS.get(loop)
-    if limiter is None:
-        limiter = LOOP_LIMITERS[loop] = MemoryLimiter()
-    return limiter
+    from .carry import limiter_of_loop  # it builds on this module
+
+    return limiter_of_loop(asyncio.get_running_loop())
