@@ -316,7 +316,7 @@ def test_one_limiter_per_loop_across_asyncio_runs() -> None:
 
     first_id, first = asyncio.run(main())
     gc.collect()
-    _, second = asyncio.run(main())  # a new loop: works, fresh budgets
+    _, second = asyncio.run(main())  # a new loop: works, from the budgets left (`carry`)
     assert len(first) == len(second) == 2
     assert first_id != 0
 

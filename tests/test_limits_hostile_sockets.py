@@ -44,7 +44,8 @@ async def _burst_on_own_loop(url: str, calls: int, ready: threading.Barrier) -> 
 
 @pytest.mark.xfail(
     strict=True,
-    reason="the in-process limiter is per event loop: one account on two loops sends 2x",
+    reason="event loops running at the same time in two threads each keep their own "
+    "in-process budgets (only loops run one after another share them): 2x the limit",
 )
 async def test_one_account_on_two_event_loops_of_one_process_stays_inside(
     exchange_simulator: RunningSimulator,
