@@ -11,7 +11,8 @@ import asyncio
 from support.virtual_time import run_virtual
 
 from exchange_async._core.limits import Budget, RateLimit, Scope
-from exchange_async._core.limits.memory import MemoryLimiter, memory_limiter_for_running_loop
+from exchange_async._core.limits.carry import memory_limiter_for_running_loop
+from exchange_async._core.limits.memory import MemoryLimiter
 
 OWN = RateLimit("/carried", 5, 0.5, Scope.ENDPOINT)
 

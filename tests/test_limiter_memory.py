@@ -18,11 +18,8 @@ from support.virtual_time import run_virtual
 
 import exchange_async as ea
 from exchange_async._core.limits import Budget, Limiter, RateLimit, Scope, budgets_for
-from exchange_async._core.limits.memory import (
-    MemoryLimiter,
-    MemoryWaitGroup,
-    memory_limiter_for_running_loop,
-)
+from exchange_async._core.limits.carry import memory_limiter_for_running_loop
+from exchange_async._core.limits.memory import MemoryLimiter, MemoryWaitGroup
 from exchange_async._core.transport import TransportRequest, TransportResponse
 from exchange_async._core.transport.memory import MemoryTransport
 

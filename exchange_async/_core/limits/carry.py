@@ -17,12 +17,19 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+import weakref
 from collections import deque
 
-from .memory import LOOP_LIMITERS, MemoryLimiter
+from .memory import MemoryLimiter
 from .schedule import Schedule
 
-__all__ = ["MONOTONIC_SLACK", "limiter_of_loop"]
+__all__ = [
+    "LOOP_LIMITERS",
+    "MONOTONIC_SLACK",
+    "forget_other_loops",
+    "limiter_of_loop",
+    "memory_limiter_for_running_loop",
+]
 
 MONOTONIC_SLACK = 0.05
 """Seconds: a loop whose ``time()`` is this close to ``time.monotonic()`` shares its budgets
@@ -33,6 +40,24 @@ _lock = threading.Lock()
 _carriers: list[tuple[asyncio.AbstractEventLoop, MemoryLimiter, float]] = []
 """(loop, its limiter, its clock's offset from ``time.monotonic()``), for the loops on the
 monotonic clock that may still run or were not yet carried into a newer loop's limiter."""
+
+
+LOOP_LIMITERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, MemoryLimiter] = (
+    weakref.WeakKeyDictionary()
+)
+"""The `MemoryLimiter` of each event loop (see `limiter_of_loop`)."""
+
+
+def memory_limiter_for_running_loop() -> MemoryLimiter:
+    """The `MemoryLimiter` shared by every client on the running event loop."""
+    return limiter_of_loop(asyncio.get_running_loop())
+
+
+def forget_other_loops() -> None:
+    """Let the next new event loop start with fresh budgets (a test suite that gives each test
+    a fresh simulator at the same address calls this between tests)."""
+    with _lock:
+        _carriers.clear()
 
 
 def limiter_of_loop(loop: asyncio.AbstractEventLoop) -> MemoryLimiter:

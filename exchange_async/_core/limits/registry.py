@@ -14,8 +14,8 @@ import weakref
 from collections.abc import Sequence
 
 from ..._errors import ValidationError
-from .carry import limiter_of_loop
-from .memory import LOOP_LIMITERS, MemoryLimiter, MemoryWaitGroup
+from .carry import LOOP_LIMITERS, limiter_of_loop
+from .memory import MemoryLimiter, MemoryWaitGroup
 from .redis import RedisLimiter, RedisWaitGroup, check_redis_url
 from .seam import Budget, Limiter, Permit, WaitGroup
 
