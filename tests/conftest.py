@@ -49,10 +49,10 @@ def pytest_asyncio_loop_factories(
     return {"asyncio": asyncio.new_event_loop}
 
 
-@pytest.fixture(autouse=True)
-def _fresh_in_process_budgets() -> None:
+def pytest_runtest_setup(item: pytest.Item) -> None:
     """Each test's event loop starts with fresh budgets: the tests reuse one account on one
-    address with a fresh simulator each (a real process carries them from loop to loop)."""
+    address with a fresh simulator each (a real process carries them from loop to loop).
+    A hook, not an autouse fixture: hypothesis refuses function-scoped fixtures."""
     forget_other_loops()
 
 

@@ -46,6 +46,7 @@ def make_client(url: str | None, client: Any, cluster: object) -> tuple[Any, boo
     """``(client, is_cluster, owned)``: the given client checked, or one made from ``url``."""
     try:
         import redis.asyncio as aioredis
+        from redis.exceptions import RedisClusterException
     except ImportError:  # pragma: no cover - depends on the install
         raise ValidationError(
             'shared rate limits need the redis package: pip install "redis>=5" '
@@ -60,7 +61,12 @@ def make_client(url: str | None, client: Any, cluster: object) -> tuple[Any, boo
     owned = client is None
     if client is None and cluster:  # any node's URL; the client finds the others
         url = check_redis_url(url, "RedisLimiter's url")
-        client = aioredis.RedisCluster.from_url(url, max_connections=POOL)
+        try:
+            client = aioredis.RedisCluster.from_url(url, max_connections=POOL)
+        except (RedisClusterException, ValueError):  # never echoed: a URL may hold a password
+            raise ValidationError(
+                "cluster=True needs a redis:// or rediss:// node URL with database 0"
+            ) from None
     elif client is None:  # a bounded pool: a burst of callers queues for a connection
         url = check_redis_url(url, "RedisLimiter's url")
         pool = aioredis.BlockingConnectionPool.from_url(url, max_connections=POOL)
