@@ -29,9 +29,11 @@ demo: $(STAMP)  ## the main job: poll simulated accounts (no credentials, no net
 # Client, poller and limiter tests run on a virtual clock (tests/support/virtual_time.py): their rate
 # limits take no real time. Four workers overlap what still waits (subprocesses, sockets). The
 # Redis limiter's tests assert exact schedules on the real clock, so they run after, alone.
+REDIS_SCHEDULES := tests/test_limiter_redis.py tests/test_limiter_redis_late.py \
+	tests/test_limiter_redis_cluster.py tests/test_limiter_redis_fairness.py
 test: $(STAMP)  ## the test suite against the bundled simulator (slow tests deselected)
-	$(BIN)/pytest -q -n 4 --ignore=tests/test_limiter_redis.py --ignore=tests/test_limiter_redis_cluster.py --ignore=tests/test_limiter_redis_fairness.py $(ARGS)
-	$(BIN)/pytest -q tests/test_limiter_redis.py tests/test_limiter_redis_cluster.py tests/test_limiter_redis_fairness.py $(ARGS)
+	$(BIN)/pytest -q -n 4 $(addprefix --ignore=,$(REDIS_SCHEDULES)) $(ARGS)
+	$(BIN)/pytest -q $(REDIS_SCHEDULES) $(ARGS)
 
 test-slow: $(STAMP)  ## only the tests that need the real wall clock for long
 	$(BIN)/pytest -q -m slow $(ARGS)

@@ -124,13 +124,18 @@ async def drive(
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await asyncio.gather(*(caller.close() for caller in callers), return_exceptions=True)
-    requests = done1 - done0
+    counts["errors"] += failed_first
+    return _result(done1 - done0, cpu1 - cpu0, wall1 - wall0, counts)
+
+
+def _result(requests: int, cpu: float, wall: float, counts: dict[str, int]) -> dict[str, float]:
+    """One run's figures from the measured window's requests, CPU and wall seconds."""
     return {
         "requests": requests,
-        "cpu_us_per_request": (cpu1 - cpu0) / requests * 1e6 if requests else float("nan"),
-        "req_per_s": requests / (wall1 - wall0),
-        "cpu_share": (cpu1 - cpu0) / (wall1 - wall0),
-        "errors": counts["errors"] + failed_first,
+        "cpu_us_per_request": cpu / requests * 1e6 if requests else float("nan"),
+        "req_per_s": requests / wall,
+        "cpu_share": cpu / wall,
+        "errors": counts["errors"],
         "rows_ok": counts["rows"] == counts["done"] * 50,
     }
 

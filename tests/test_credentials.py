@@ -7,6 +7,8 @@ import pytest
 import exchange_async as ea
 
 SECRET = "sEcReT-value-never-shown"
+
+
 PASSPHRASE = "PaSsPhRaSe-never-shown"
 
 
@@ -58,3 +60,20 @@ def test_credentials_refuse_pickling() -> None:
 
     with pytest.raises(TypeError):
         pickle.dumps(ea.CoinWCredentials("key", SECRET))
+
+
+@pytest.mark.parametrize("value", [None, "key", ea.CoinWCredentials("k" * 9, "s" * 9)])
+def test_credentials_of_the_wrong_type(value: object) -> None:
+    with pytest.raises(ea.ValidationError, match="credentials"):
+        ea.BitgetClient(value)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("field", [0, 1, 2])
+@pytest.mark.parametrize(
+    "value", [None, 5, b"bytes", "", "  ", "line\n", "tab\there", "é", "k" * 513, ["key"]]
+)
+def test_credentials_values(field: int, value: object) -> None:
+    args: list[object] = ["api-key-1", "secret-1", "pass-1"]
+    args[field] = value
+    with pytest.raises(ea.ValidationError):
+        ea.BitgetCredentials(*args)  # type: ignore[arg-type]

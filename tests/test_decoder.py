@@ -5,6 +5,7 @@ of a reply, the outcome is models or a typed `DecodeError`, never another except
 
 from __future__ import annotations
 
+import asyncio
 import json
 import typing
 from decimal import Decimal
@@ -12,8 +13,10 @@ from typing import Annotated, Any
 
 import msgspec
 import pytest
+from aiohttp import web
 from hypothesis import given
 from hypothesis import strategies as st
+from support.bitget_memory import bitget_server, client
 from support.hostile import (
     DECODE,
     JSON,
@@ -24,7 +27,15 @@ from support.hostile import (
     check_coinw,
     fields,
 )
-from support.rows import BITGET_ROW, COINW_ROW
+from support.rows import BITGET_ROW, COINW_ROW, numbered
+from support.servers import (
+    CREDS,
+    NO_RETRY,
+    TRACK,
+    base_url,
+    hostile_server,
+    replying,
+)
 
 import exchange_async as ea
 from exchange_async._core.pipeline.decoder import BLANK_IS_NULL, ReplyDecoder, also_spelled
@@ -155,3 +166,65 @@ def test_non_finite_money_is_always_refused(bitget: str, coinw: str, text: str) 
     row[coinw] = text
     with pytest.raises(ea.DecodeError):
         decode_order_info(coinw_rows(row))
+
+
+def _nested(depth: int) -> bytes:
+    return b"[" * depth + b"]" * depth
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"x":' + _nested(1000) + b',"code":"00000","data":{"trackingList":[]}}',
+        b'{"code":"00000","data":{"trackingList":[],"endId":"1","y":' + _nested(1000) + b"}}",
+        bitget_page(BITGET_ROW[:-1] + b',"deep":' + _nested(100_000) + b"}"),
+    ],
+)
+async def test_deeply_nested_reply_is_a_decode_error(body: bytes) -> None:
+    async with (
+        hostile_server({TRACK: replying(body)}) as server,
+        ea.BitgetClient(CREDS, base_url=base_url(server), retry=NO_RETRY) as client,
+    ):
+        with pytest.raises(ea.DecodeError):
+            await client.get_current_tracking_orders("USDT-FUTURES")
+
+
+async def test_poller_keeps_an_account_going_through_nested_replies() -> None:
+    replies = iter([b'{"x":' + _nested(1000) + b"}"] * 3)
+
+    async def handler(request: web.Request) -> web.Response:
+        if "idLessThan" in request.query:
+            return web.Response(body=bitget_page(end_id=b"null"), content_type="application/json")
+        body = next(replies, bitget_page(numbered(1)))
+        return web.Response(body=body, content_type="application/json")
+
+    kinds: list[str] = []
+    poller = ea.Poller(interval=0, backoff=0.01, max_backoff=0.02, retry=NO_RETRY)
+    async with hostile_server({TRACK: handler}) as server, poller:
+        poller.add_bitget("deep", CREDS, base_url=base_url(server))
+        async with asyncio.timeout(10):
+            async for event in poller:
+                kinds.append(type(event).__name__)
+                if isinstance(event, ea.OrderOpened):
+                    break
+    assert kinds[:3] == ["AccountError"] * 3
+    assert "AccountStopped" not in kinds and kinds[-1] == "OrderOpened"
+
+
+@pytest.mark.virtual_time
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 5000 + b"]" * 5000,
+        b'{"code":"00000","msg":"","data":{"trackingList":' + b"[" * 3000 + b"]" * 3000 + b"}}",
+        b'{"code":"00000","data":{"trackingList":[{"x":' + b'{"a":' * 2000 + b"1" + b"}" * 2002,
+        b"\xff\xfe garbage",
+        b"",
+    ],
+    ids=["nested", "nested-in-data", "nested-objects", "binary", "empty"],
+)
+async def test_hostile_bodies_are_decode_errors(body: bytes) -> None:
+    transport = ea.MemoryTransport(bitget_server(lambda r: ea.TransportResponse(200, {}, body)))
+    async with client(transport) as bitget:
+        with pytest.raises(ea.DecodeError):
+            await bitget.get_current_tracking_orders("USDT-FUTURES")

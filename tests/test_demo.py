@@ -6,6 +6,7 @@ The demo polls on the real clock for seconds: the longer runs are marked ``slow`
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 import json
 import os
@@ -18,11 +19,12 @@ import time
 from pathlib import Path
 
 import pytest
-from redis_server import RedisServer, redis_server
+from support.redis_server import RedisServer, redis_server
 
 from exchange_async.cli.demo import DemoOptions, default_settle, run_demo
 from exchange_async.cli.demo.live import render
 from exchange_async.cli.demo.report import DemoReport
+from exchange_async_sim import FleetAccount, Simulator
 
 __all__ = ["redis_server"]
 
@@ -384,12 +386,17 @@ async def test_processes_ctrl_c_prints_the_summary_so_far() -> None:
     assert interrupted and float(interrupted.group(1)) < 10  # the workers stopped at once
 
 
+@functools.cache
+def demo_fleet(accounts: int) -> list[FleetAccount]:
+    """The demo fleet of ``accounts`` accounts (built once: 600 take a second or two)."""
+    return Simulator.with_demo_fleet(accounts)[1]
+
+
 @pytest.mark.parametrize(("accounts", "parts"), [(600, 2), (600, 4), (7, 3), (3, 3)])
 def test_processes_each_get_a_fair_share_of_both_exchanges(accounts: int, parts: int) -> None:
     from exchange_async.cli.demo.procs import split
-    from exchange_async_sim import Simulator
 
-    _, fleet = Simulator.with_demo_fleet(accounts)
+    fleet = demo_fleet(accounts)
     dealt = split(fleet, parts)
     assert sorted(a.name for part in dealt for a in part) == sorted(a.name for a in fleet)
     for exchange in ("bitget", "coinw"):

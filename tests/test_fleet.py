@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import pytest
 from fleet_helpers import add_accounts, books, stream_events, truth_mismatches, wait_until
-from redis_server import RedisServer, redis_server
+from support.redis_server import RedisServer, redis_server
 from support.sim_transport import simulator_transport
 
 import exchange_async as ea
@@ -177,6 +177,7 @@ async def test_a_lapsed_lease_neither_sends_nor_commits(redis_server: RedisServe
         other = Leases(client, keys, "other", ttl=5.0, margin=0.5, shards=1)
         [lease] = await paused.acquire(1)
         assert paused.valid(lease)
+        assert lease.epoch > 1_600_000_000_000  # seeded with Redis's time in ms
         await asyncio.sleep(0.35)  # "paused": no renewal; Redis lets the lease expire
         assert not paused.valid(lease)  # its own clock says so before anything is sent
         [taken] = await other.acquire(1)
@@ -191,7 +192,11 @@ async def test_a_lapsed_lease_neither_sends_nor_commits(redis_server: RedisServe
         [committed] = await Checkpoints(client, keys, "other", maxlen=1000).commit(
             taken, "acc", [event]
         )
-        assert committed.event_id == "acc:2:1"
+        assert committed.event_id == f"acc:{taken.epoch}:1"
+        # Redis loses everything (no persistence): new epochs, and ids, still come later.
+        await client.flushall()
+        [fresh] = await Leases(client, keys, "other", ttl=5.0, margin=0.5, shards=1).acquire(1)
+        assert fresh.epoch > taken.epoch
     finally:
         await client.aclose()
 
@@ -254,3 +259,30 @@ async def test_a_poller_alone_numbers_its_events_too(
         run = {i.split(":")[1] for i in ids}
         assert len(run) == 1 and run.pop().startswith("local-")
         assert [int(i.rpartition(":")[2]) for i in ids] == list(range(1, len(ids) + 1))
+
+
+async def test_a_redis_that_lost_its_data_is_picked_up_again(
+    redis_server: RedisServer, two: tuple[Worker, Worker]
+) -> None:
+    import redis.asyncio as aioredis
+
+    w1, w2 = two
+    url = redis_server.url
+    got: list[ea.Event] = []
+    before = 0
+    async with ea.FleetEvents(url, name="desk", group="g", consumer="c", block=0.1) as events:
+        async with asyncio.timeout(30):
+            async for event in events:
+                got.append(event)
+                await events.ack(event)
+                epoch = int(event.event_id.split(":")[-2])
+                if before and epoch > before:
+                    break  # an event of the fleet after Redis lost everything
+                if not before and isinstance(event, ea.AccountSynced):
+                    before = max(int(e.event_id.split(":")[-2]) for e in got)
+                    client = aioredis.Redis.from_url(url)
+                    await client.flushall()  # as a restart without persistence would
+                    await client.aclose()
+    # The workers' leases were gone: they took the shards again under new, later epochs and
+    # started over (no checkpoint: Redis kept none); the consumer's group was made again.
+    assert w1.polling() | w2.polling()

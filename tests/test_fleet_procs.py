@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from fleet_helpers import books, stream_events, truth_mismatches
-from redis_server import RedisServer, redis_server
+from support.redis_server import RedisServer, redis_server
 
 import exchange_async as ea
 from exchange_async_sim import FleetAccount, Simulator, SimulatorConfig, SimulatorServer

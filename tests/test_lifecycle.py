@@ -9,6 +9,7 @@ import asyncio
 import gc
 import socket
 import time
+import warnings
 
 import pytest
 from aiohttp import web
@@ -16,13 +17,22 @@ from conftest import (
     COINW_KEY,
     COINW_SECRET,
     FAST_RETRY,
-    ORDER,
 )
-from support.servers import base_url, hostile_server
+from support.bitget_memory import bitget_server, client, reply, track_requests
+from support.rows import numbered
+from support.servers import (
+    CREDS,
+    ORDER,
+    TRACK,
+    base_url,
+    hostile_server,
+    replying,
+    threaded_server,
+)
 
 import exchange_async as ea
 from exchange_async_sim import Simulator, SimulatorServer
-from exchange_async_sim.testing import coinw_rows
+from exchange_async_sim.testing import bitget_page, coinw_rows
 
 
 def _free_port() -> int:
@@ -104,3 +114,73 @@ async def test_a_caller_cancelling_still_sees_its_cancellation() -> None:
         with pytest.raises(asyncio.CancelledError):
             await call
         assert not client.closed
+
+
+async def test_close_wakes_every_queued_caller_at_once() -> None:
+    async with hostile_server({TRACK: replying(bitget_page(numbered(1)))}) as server:
+        url = base_url(server)
+        async with ea.BitgetClient(CREDS, base_url=url) as other:
+            client = ea.BitgetClient(CREDS, base_url=url)
+            calls = [
+                asyncio.ensure_future(client.get_current_tracking_orders("USDT-FUTURES"))
+                for _ in range(50)
+            ]
+            await asyncio.sleep(0.3)  # five go through; 45 wait in the limiter
+            closed_at = time.perf_counter()
+            await client.close()
+            results = await asyncio.gather(*calls, return_exceptions=True)
+            woken_in = time.perf_counter() - closed_at
+            closed = [r for r in results if isinstance(r, ea.ClientClosedError)]
+            assert all(isinstance(r, ea.TrackingOrdersPage | ea.ClientClosedError) for r in results)
+            assert len(closed) >= 40
+            assert woken_in < 0.5  # 0.1 s on an idle machine
+            # The closed callers spent no budget: the other client of the account goes next.
+            started = time.perf_counter()
+            await other.get_current_tracking_orders("USDT-FUTURES")
+            assert time.perf_counter() - started < 1.5
+
+
+def test_a_client_under_two_asyncio_runs() -> None:
+    with threaded_server({ORDER: replying(coinw_rows())}) as url:
+        client = ea.CoinWClient(ea.CoinWCredentials("k" * 9, "s" * 9), base_url=url)
+
+        async def call() -> list[ea.OrderInfo] | str:
+            try:
+                return await client.get_order_info("plan")
+            except ea.ExchangeError as error:  # a typed error is an acceptable answer
+                return type(error).__name__
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            assert asyncio.run(call()) == []
+            second = asyncio.run(call())  # bare RuntimeError("Event loop is closed") before
+            asyncio.run(client.close())
+            gc.collect()
+    assert second == [] or second in {"ClientClosedError", "TransportError"}
+    assert [w for w in caught if "nclosed" in str(w.message)] == []
+
+
+@pytest.mark.virtual_time
+async def test_close_fails_queued_callers_at_once_without_spending_budget() -> None:
+    transport = ea.MemoryTransport(bitget_server(lambda r: reply({"trackingList": []})))
+    first = client(transport)
+    calls = [
+        asyncio.create_task(first.get_current_tracking_orders("USDT-FUTURES")) for _ in range(50)
+    ]
+    while len(track_requests(transport)) < 2:
+        await asyncio.sleep(0.01)
+    started = asyncio.get_running_loop().time()
+    await first.close()
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    closed_at = asyncio.get_running_loop().time() - started
+    errors = [r for r in results if isinstance(r, BaseException)]
+    assert len(errors) >= 45
+    assert all(isinstance(e, ea.ClientClosedError) for e in errors), errors
+    assert closed_at < 0.1
+    sent_by_first = len(track_requests(transport))
+    # A second client of the same account is not queued behind the closed one's callers.
+    async with client(transport) as second:
+        started = asyncio.get_running_loop().time()
+        await second.get_current_tracking_orders("USDT-FUTURES")
+        assert asyncio.get_running_loop().time() - started < 0.5
+    assert len(track_requests(transport)) == sent_by_first + 1

@@ -23,8 +23,12 @@ from exchange_async._core.limits.memory import (
     MemoryWaitGroup,
     memory_limiter_for_running_loop,
 )
+from exchange_async._core.transport import TransportRequest, TransportResponse
+from exchange_async._core.transport.memory import MemoryTransport
 
 OWN = RateLimit("/own", 5, 0.5, Scope.ENDPOINT)  # interval 0.105 s with a 5 % margin
+
+
 IP = RateLimit("ip", 8, 0.5, Scope.IP)
 
 
@@ -387,3 +391,37 @@ def test_an_account_budget_idle_beside_a_busy_shared_one_waits_for_one_turn() ->
         return waited
 
     assert run_virtual(main()) <= 12 * 0.0525 + 1e-9
+
+
+ORDERS = b'{"code":0,"data":[],"msg":""}'
+
+
+@pytest.mark.virtual_time
+async def test_clients_of_one_key_with_different_margins_keep_the_wider_spacing() -> None:
+    # Found: the in-process limiter kept the interval of whichever client reached a budget
+    # first, so a client asking for a 50 % margin (CoinW's 10/s -> 150 ms apart) was spaced at
+    # the other client's 100 ms whenever that one had made the first request.
+    loop = asyncio.get_running_loop()
+    starts: dict[str, list[float]] = {"tight": [], "wide": []}
+
+    def recorder(name: str) -> MemoryTransport:
+        def answer(request: TransportRequest) -> TransportResponse:
+            starts[name].append(loop.time())
+            return TransportResponse(200, {}, ORDERS)
+
+        return MemoryTransport(answer)
+
+    credentials = ea.CoinWCredentials("cw-key-margins", "cw-secret-margins")
+    base = "http://127.0.0.1:1"
+    tight = ea.CoinWClient(credentials, base_url=base, rate_limit_margin=0.0,
+                           transport=recorder("tight"))  # fmt: skip
+    wide = ea.CoinWClient(credentials, base_url=base, rate_limit_margin=0.5,
+                          transport=recorder("wide"))  # fmt: skip
+    async with tight, wide:
+        await tight.get_order_info("plan")
+        for _ in range(4):
+            await wide.get_order_info("plan")
+    wide_starts = starts["wide"]
+    gaps = [b - a for a, b in itertools.pairwise(wide_starts)]
+    assert len(gaps) == 3
+    assert min(gaps) >= 0.150 - 0.002 - 0.001, gaps  # interval - catch-up - clock resolution

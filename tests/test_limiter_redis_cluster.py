@@ -9,8 +9,9 @@ import asyncio
 import itertools
 import math
 
+import pytest
 import redis.asyncio as aioredis
-from redis_cluster import RedisClusterNodes, redis_cluster, redis_cluster_nodes
+from support.redis_cluster import RedisClusterNodes, redis_cluster, redis_cluster_nodes
 from support.sim_transport import simulator_transport
 
 import exchange_async as ea
@@ -75,6 +76,7 @@ async def test_a_penalty_on_a_cluster_holds_every_tag(redis_cluster: RedisCluste
         await two.aclose()
 
 
+@pytest.mark.slow  # 3 s of real polling
 async def test_clients_of_one_account_in_two_processes_keep_the_limits_on_a_cluster(
     redis_cluster: RedisClusterNodes,
     sim: Simulator,

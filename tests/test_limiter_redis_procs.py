@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from redis_server import RedisServer, redis_server
+from support.redis_server import RedisServer, redis_server
 
 from exchange_async._core.limits.redis.keys import GATHER
 from exchange_async._core.limits.redis.outage import PROBE_MAX
@@ -25,7 +25,7 @@ from exchange_async._core.limits.redis.outage import PROBE_MAX
 __all__ = ["redis_server"]
 
 ROOT = Path(__file__).resolve().parent.parent
-LOAD = ROOT / "tests" / "limiter_load.py"  # run as a script in each worker process
+LOAD = ROOT / "tests" / "support" / "limiter_load.py"  # run as a script in each worker process
 LIMITS = {"bitget": 5, "coinw": 10}
 PROCESSES = 4
 

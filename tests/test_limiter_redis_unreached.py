@@ -10,7 +10,7 @@ import logging
 import time
 
 import pytest
-from redis_server import RedisServer, redis_server
+from support.redis_server import RedisServer, redis_server
 from support.sim_transport import simulator_transport
 
 import exchange_async as ea
@@ -32,10 +32,14 @@ async def test_a_redis_never_reached_fails_calls_at_once_and_says_why(
     transports = [simulator_transport(sim), simulator_transport(sim)]
     bitget = ea.BitgetClient(bitget_credentials, transport=transports[0], **options)  # type: ignore[arg-type]
     coinw = ea.CoinWClient(coinw_credentials, transport=transports[1], **options)  # type: ignore[arg-type]
-    calls = [
-        lambda: bitget.get_current_tracking_orders("USDT-FUTURES"),
-        lambda: coinw.get_order_info("plan"),
-    ]
+
+    async def bitget_call() -> object:
+        return await bitget.get_current_tracking_orders("USDT-FUTURES")
+
+    async def coinw_call() -> object:
+        return await coinw.get_order_info("plan")
+
+    calls = [bitget_call, coinw_call]
     try:
         with caplog.at_level(logging.WARNING, "exchange_async.limiter"):
             for call in calls * 2:

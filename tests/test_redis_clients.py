@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from redis_server import RedisServer, redis_server
+from support.redis_server import RedisServer, redis_server
 
 from exchange_async_sim import max_in_window
 

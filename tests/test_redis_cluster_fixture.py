@@ -43,7 +43,12 @@ from redis.exceptions import (
     RedisError,
     ResponseError,
 )
-from redis_cluster import RedisClusterNodes, command_reply, redis_cluster, redis_cluster_nodes
+from support.redis_cluster import (
+    RedisClusterNodes,
+    command_reply,
+    redis_cluster,
+    redis_cluster_nodes,
+)
 
 __all__ = ["redis_cluster", "redis_cluster_nodes"]
 

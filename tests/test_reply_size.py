@@ -5,6 +5,7 @@ over it, and a gzip bomb, end in `ReplyTooLargeError` without being retried.
 from __future__ import annotations
 
 import gzip
+import tracemalloc
 from typing import Any
 
 import pytest
@@ -15,7 +16,14 @@ from conftest import (
     COINW_SECRET,
     FAST_RETRY,
 )
-from support.servers import ServerMaker
+from support.servers import (
+    CREDS,
+    NO_RETRY,
+    TRACK,
+    ServerMaker,
+    base_url,
+    hostile_server,
+)
 
 import exchange_async as ea
 
@@ -66,3 +74,52 @@ async def test_a_gzip_bomb_is_refused(
     async with _coinw(await make_server(handler)) as coinw:
         with pytest.raises(ea.ReplyTooLargeError):
             await coinw.get_order_info("plan")
+
+
+async def test_a_50_mb_reply_is_refused_with_memory_bounded() -> None:
+    chunk = b" " * (1 << 20)
+
+    async def huge(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        await response.prepare(request)
+        await response.write(b'{"code":"00000","data":{"trackingList":[]},"pad":"')
+        for _ in range(50):
+            await response.write(chunk)
+        await response.write(b'"}')
+        return response
+
+    async with (
+        hostile_server({TRACK: huge}) as server,
+        ea.BitgetClient(CREDS, base_url=base_url(server), retry=NO_RETRY) as client,
+    ):
+        tracemalloc.start()
+        try:
+            with pytest.raises(ea.ExchangeError):
+                await client.get_current_tracking_orders("USDT-FUTURES")
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert peak < 25 * 2**20
+
+
+async def test_a_gzip_bomb_is_refused_with_memory_bounded() -> None:
+    bomb = gzip.compress(b'{"code":"00000","data":{"trackingList":[]},"pad":"' + b" " * (100 << 20))
+    assert len(bomb) < 200 * 1024
+
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(
+            body=bomb, headers={"Content-Encoding": "gzip", "Content-Type": "application/json"}
+        )
+
+    async with (
+        hostile_server({TRACK: handler}) as server,
+        ea.BitgetClient(CREDS, base_url=base_url(server), retry=NO_RETRY) as client,
+    ):
+        tracemalloc.start()
+        try:
+            with pytest.raises(ea.ExchangeError):
+                await client.get_current_tracking_orders("USDT-FUTURES")
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert peak < 25 * 2**20

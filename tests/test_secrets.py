@@ -4,11 +4,12 @@ traceback frame locals, nor in a debug log line, whatever fault the exchange ans
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pytest
+from aiohttp import web
 from conftest import (
     BITGET_KEY,
     BITGET_PASS,
@@ -16,55 +17,27 @@ from conftest import (
     COINW_KEY,
     COINW_SECRET,
     FAST_RETRY,
-    ORDER,
-    TRACK,
 )
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support.exposure import everything_shown
+from support.servers import (
+    CREDS,
+    NO_RETRY,
+    ORDER,
+    PASSPHRASE,
+    SECRET,
+    TRACK,
+    base_url,
+    hostile_server,
+    replying,
+)
 
 import exchange_async as ea
 from exchange_async_sim import Simulator, SimulatorServer
+from exchange_async_sim.testing import bitget_page
 
 SECRETS = (BITGET_SECRET, BITGET_PASS, COINW_SECRET)
-
-
-def _strings(value: Any, seen: set[int], depth: int = 0) -> Iterator[str]:
-    """Every string reachable through containers, and the repr of everything else."""
-    if id(value) in seen or depth > 8:
-        return
-    seen.add(id(value))
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, bytes):
-        yield value.decode("latin-1")
-    elif isinstance(value, Mapping):
-        for key, item in list(value.items()):
-            yield from _strings(key, seen, depth + 1)
-            yield from _strings(item, seen, depth + 1)
-    elif isinstance(value, list | tuple | set | frozenset):
-        for item in list(value):
-            yield from _strings(item, seen, depth + 1)
-    else:
-        try:
-            yield repr(value)
-        except Exception:
-            return
-
-
-def _exposed(error: BaseException) -> Iterator[str]:
-    seen: set[int] = set()
-    chain: BaseException | None = error
-    while chain is not None:
-        yield from _strings(chain.args, seen)
-        yield str(chain)
-        yield repr(chain)
-        yield from _strings(vars(chain), seen)
-        tb = chain.__traceback__
-        while tb is not None:
-            if tb.tb_frame.f_code.co_filename != __file__:  # this test's own frames hold secrets
-                yield from _strings(dict(tb.tb_frame.f_locals), seen)
-            tb = tb.tb_next
-        chain = chain.__cause__ or chain.__context__
 
 
 @pytest.mark.parametrize(
@@ -115,11 +88,11 @@ async def test_no_secret_in_errors_frames_or_debug_logs(
     assert len(errors) == 2
     for failure in errors:
         assert isinstance(failure, expected), repr(failure)
-        exposed = "\n".join(_exposed(failure))
+        exposed = "\n".join(everything_shown(failure, skip=__file__))
         for secret in SECRETS:
             assert secret not in exposed, (secret, type(failure).__name__)
-    logged = "\n".join(r.getMessage() + repr(r.args) for r in caplog.records)
     assert caplog.records
+    logged = "\n".join(everything_shown(Exception(), caplog.records, skip=__file__))
     for secret in SECRETS:
         assert secret not in logged
 
@@ -138,3 +111,52 @@ def test_credentials_never_show_their_secrets(key: Any, secret: str, passphrase:
         assert secret not in text and passphrase not in text
     if texts[0].startswith("BitgetCredentials") and len(key) > 8:
         assert key not in texts[0]
+
+
+async def _reset(request: web.Request) -> web.StreamResponse:
+    assert request.transport is not None
+    request.transport.close()
+    return web.Response()
+
+
+async def _slow(request: web.Request) -> web.Response:
+    await asyncio.sleep(2)
+    return web.Response(body=bitget_page())
+
+
+FAILURES: dict[str, Any] = {
+    "auth": replying(b'{"code":"40009","msg":"sign signature error"}', status=400),
+    "decode": replying(b'{"code":"00000","data":{"trackingList":[{"openFee":"NaN"}]}}'),
+    "html": replying(b"<html>bad gateway</html>", status=502),
+    "reset": _reset,
+    "timeout": _slow,
+}
+
+
+@pytest.mark.parametrize(
+    "kind",
+    list(FAILURES),
+)
+async def test_no_secret_in_frame_locals_exceptions_logs_or_reprs(
+    kind: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    signatures: list[str] = []
+
+    async def recording(request: web.Request) -> web.StreamResponse:
+        signatures.append(request.headers.get("ACCESS-SIGN", ""))
+        response: web.StreamResponse = await FAILURES[kind](request)
+        return response
+
+    caplog.set_level(logging.DEBUG)
+    async with (
+        hostile_server({TRACK: recording}) as server,
+        ea.BitgetClient(CREDS, base_url=base_url(server), retry=NO_RETRY, timeout=0.5) as client,
+    ):
+        with pytest.raises(ea.ExchangeError) as caught:
+            await client.get_current_tracking_orders("USDT-FUTURES")
+        shown = list(everything_shown(caught.value, caplog.records, skip=__file__))
+        shown += [repr(client), str(client), repr(CREDS), str(CREDS)]
+    assert signatures and all(signatures)
+    secrets = [SECRET, PASSPHRASE, *signatures]
+    leaks = [s for s in secrets if any(s in text for text in shown)]
+    assert leaks == []

@@ -9,8 +9,16 @@ import time
 import zlib
 
 import pytest
-from _raw_server import Peer, raw_server, reply
-from _transports import SECRET, MakeTransport, fails, get, make_transport, send, serve_forever
+from support.raw_server import Peer, raw_server, reply
+from support.transports import (
+    SECRET,
+    MakeTransport,
+    fails,
+    get,
+    make_transport,
+    send,
+    serve_forever,
+)
 
 import exchange_async as ea
 from exchange_async._core.transport import TransportRequest
@@ -187,3 +195,24 @@ def test_the_lean_transport_runs_on_uvloop() -> None:
                 await transport.aclose()
 
     assert uvloop.run(main()) == [b"fast"] * 3
+
+
+async def test_a_request_that_times_out_waiting_for_a_connection_gives_back_nothing(
+    make_transport: MakeTransport,
+) -> None:
+    async def slow_first(peer: Peer) -> None:
+        while (request := await peer.read_request()) is not None:
+            if b"/slow" in request:
+                await asyncio.sleep(0.4)
+            await peer.send(reply())
+
+    async with raw_server(slow_first) as server:
+        transport = make_transport(max_connections=1)
+        slow = asyncio.create_task(send(transport, get(server.url + "/slow")))
+        await asyncio.sleep(0.05)
+        await fails(transport, get(server.url + "/late", timeout=0.1), ea.RequestTimeoutError)
+        assert (await slow).status == 200
+        replies = await asyncio.gather(*(send(transport, get(server.url + "/")) for _ in range(4)))
+    assert [r.status for r in replies] == [200] * 4
+    assert server.most_open == 1
+    assert b"/late" not in b"".join(server.requests)  # it never left

@@ -10,8 +10,8 @@ import zlib
 from typing import Any
 
 import pytest
-from _raw_server import Peer, raw_server, reply
-from _transports import MakeTransport, fails, get, make_transport, send
+from support.raw_server import Peer, raw_server, reply
+from support.transports import MakeTransport, fails, get, make_transport, send
 
 import exchange_async as ea
 from exchange_async._core.transport import TransportResponse
@@ -197,3 +197,23 @@ async def test_a_corrupt_gzip_body_is_a_transport_error(make_transport: MakeTran
     error = await _one_answer(make_transport, reply(broken, headers=(b"Content-Encoding: gzip",)))
     assert isinstance(error, ea.TransportError | ea.DecodeError), error
     assert not isinstance(error, ea.RequestTimeoutError)
+
+
+async def test_each_request_keeps_its_own_timeout(make_transport: MakeTransport) -> None:
+    async def silent_then_fine(peer: Peer) -> None:
+        request = await peer.read_request()
+        if request is not None and b"/slow" in request:
+            await asyncio.sleep(10)
+        else:
+            await peer.send(reply())
+
+    async with raw_server(silent_then_fine) as server:
+        transport = make_transport()
+        slow = asyncio.create_task(send(transport, get(server.url + "/slow", timeout=3.0)))
+        await asyncio.sleep(0.05)
+        started = time.monotonic()
+        await fails(transport, get(server.url + "/slow", timeout=0.3), ea.RequestTimeoutError)
+        assert time.monotonic() - started < 1.5  # its own 0.3 s, not the other's 3 s
+        assert (await send(transport, get(server.url + "/fine"))).status == 200
+        with pytest.raises(ea.RequestTimeoutError):
+            await slow

@@ -93,11 +93,14 @@ class FleetEvents:
             raise ClientClosedError("FleetEvents is closed")
         if self._client is not None:
             return
+        self._client = connect(self._url, timeout=self._block_ms / 1000 + 5.0)
+        await self._create_group(self._start)
+
+    async def _create_group(self, start: str) -> None:
         from redis.exceptions import ResponseError
 
-        self._client = connect(self._url, timeout=self._block_ms / 1000 + 5.0)
         try:
-            await self._client.xgroup_create(self._stream, self.group, self._start, mkstream=True)
+            await self._client.xgroup_create(self._stream, self.group, start, mkstream=True)
         except ResponseError as error:
             if "BUSYGROUP" not in str(error):
                 raise
@@ -160,20 +163,37 @@ class FleetEvents:
                 yield self._event(entry)
 
     async def _read(self, cursor: bytes) -> list[Entry]:
+        from redis.exceptions import ResponseError
+
         block = self._block_ms if cursor == b">" else None
-        reply = await self._client.xreadgroup(
-            self.group, self.consumer, {self._stream: cursor}, count=self._batch, block=block
-        )
+        try:
+            reply = await self._client.xreadgroup(
+                self.group, self.consumer, {self._stream: cursor}, count=self._batch, block=block
+            )
+        except ResponseError as error:
+            if not _stream_gone(error):
+                raise
+            # Redis lost the stream (restarted without persistence, or flushed): make the
+            # group again, and read every event committed since.
+            await self._create_group("0")
+            return []
         return [e for _, entries in reply or [] for e in entries if e[1]]
 
     async def _claim(self) -> list[Entry]:
         """Entries idle longer than ``claim_idle`` in other consumers' hands, now ours."""
+        from redis.exceptions import ResponseError
+
         claimed: list[Entry] = []
         start = b"0-0"
         while True:
-            reply = await self._client.xautoclaim(
-                self._stream, self.group, self.consumer, self._claim_idle_ms, start, self._batch
-            )
+            try:
+                reply = await self._client.xautoclaim(
+                    self._stream, self.group, self.consumer, self._claim_idle_ms, start, self._batch
+                )
+            except ResponseError as error:
+                if not _stream_gone(error):
+                    raise
+                return claimed  # the stream is gone: the next read starts it again
             start, entries = reply[0], reply[1]
             claimed.extend(e for e in entries if e and e[1])
             if start in (b"0-0", "0-0") or len(claimed) >= self._batch:
@@ -185,3 +205,10 @@ class FleetEvents:
         self._entries[event.event_id] = entry_id
         self.delivered += 1
         return event
+
+
+def _stream_gone(error: Exception) -> bool:
+    """Whether Redis refused because the stream or its group no longer exists (a read blocked
+    on it is woken with ``UNBLOCKED``, the next one gets ``NOGROUP``)."""
+    message = str(error)
+    return "NOGROUP" in message or "UNBLOCKED" in message

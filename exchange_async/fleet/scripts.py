@@ -1,8 +1,9 @@
 """The Lua scripts of a fleet: each runs atomically on Redis, so no two workers interleave.
 
 A lease is a string ``"<worker>|<epoch>"`` with a TTL (``PX``). The epoch comes from
-``HINCRBY`` on the fleet's epoch hash: it only grows, so a lease taken again is told apart from
-the one before it (a *fencing token*). Renewing, releasing and committing all check the whole
+``HINCRBY`` on the fleet's epoch hash, first seeded with Redis's time in ms: it only grows, even
+across a Redis that lost its data, so a lease taken again is told apart from the one before it
+(a *fencing token*). Renewing, releasing and committing all check the whole
 value, so a worker whose lease lapsed, even if it took the shard back since, cannot touch
 what it held before. Times are Redis's own clock (``TIME``, ms); numbers cross as ``%.0f``.
 """
@@ -32,8 +33,15 @@ for i = 2, #KEYS do
   if #got >= 2 * want then break end
   if redis.call('EXISTS', KEYS[i]) == 0 then
     local shard = ARGV[2 + i]
+    if redis.call('HEXISTS', KEYS[1], shard) == 0 then
+      -- A shard's first epoch is Redis's time in ms: if Redis lost its data (no persistence),
+      -- the new epochs still come after every old one, and so do the event ids made of them.
+      local t = redis.call('TIME')
+      local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+      redis.call('HSET', KEYS[1], shard, string.format('%.0f', now))
+    end
     local epoch = redis.call('HINCRBY', KEYS[1], shard, 1)
-    redis.call('SET', KEYS[i], ARGV[1] .. '|' .. epoch, 'PX', ARGV[2])
+    redis.call('SET', KEYS[i], ARGV[1] .. '|' .. string.format('%.0f', epoch), 'PX', ARGV[2])
     got[#got + 1] = tonumber(shard)
     got[#got + 1] = epoch
   end

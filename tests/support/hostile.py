@@ -29,6 +29,13 @@ REQUESTS = settings(
 )
 """Settings of the properties that send requests to a local server."""
 
+HUGE = 2**70
+"""An int past every argument's range (but short enough to print)."""
+GIANT = 10**5000
+"""An int of 5,001 digits: past Python's int-to-str limit (``str()`` of it raises)."""
+GIANT_INTS = st.sampled_from([GIANT, -GIANT, GIANT + 7]) | st.integers(min_value=10**80)
+"""Ints above every argument's range (a cursor or instrument may be up to 64 digits long)."""
+
 NON_FINITE = [b'"NaN"', b'"nan"', b'"sNaN"', b'"-sNaN"', b'"Infinity"', b'"-inf"', b'"+Inf"']
 """Non-finite decimals as the wire may spell them (each must be refused in a money field)."""
 NON_NUMERIC = [b'"N/A"', b'"abc"', b'"1,5"', b'"0x10"', b"true", b"{}", b"[]"]

@@ -39,3 +39,8 @@ def with_value(row: bytes, field: bytes, value: bytes) -> bytes:
     key = field.split(b":", 1)[0]
     assert field in row
     return row.replace(field, key + b":" + value)
+
+
+def numbered(tracking_no: int) -> bytes:
+    """`BITGET_ROW` with ``trackingNo`` ``tracking_no`` (rows of a page told apart)."""
+    return BITGET_ROW.replace(b'"1231231231"', b'"%d"' % tracking_no)

@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager, contextmanager
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+import exchange_async as ea
 from exchange_async_sim.testing import bitget_reply
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -23,6 +24,11 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 TRACK = "/api/v2/copy/mix-trader/order-current-track"
 TIME = "/api/v2/public/time"
 ORDER = "/v1/perpum/order"
+
+KEY, SECRET, PASSPHRASE = "bg-key-pipeline-7f3a", "SECRET-9c1e77d2", "PASSPHRASE-5b20aa41"
+"""A Bitget key for tests against these servers (secrets easy to search for in output)."""
+CREDS = ea.BitgetCredentials(KEY, SECRET, PASSPHRASE)
+NO_RETRY = ea.RetryPolicy(max_attempts=1)
 
 
 async def server_time(request: web.Request) -> web.Response:

@@ -67,12 +67,8 @@ class Transport(Protocol):
     A transport raises `TransportError`, `RequestTimeoutError` or `ClientClosedError`, never its
     network library's exceptions, and never chains them (they may hold the signed headers).
     It does not follow redirects or re-send a request by itself: every attempt is one the rate
-    limiter counted. One exception, in the default (lean) transport: a GET written to a
-    kept-alive connection that the server closed without a byte of reply (it closed the idle
-    connection as the request arrived) is written once more on a new connection, under the
-    same start (``on_sent`` is not called again). A server that closes an idle connection has
-    not read the request on it, so it sees one request; a connection found closed before the
-    write is never used at all.
+    limiter counted. The default (lean) transport also finds a kept-alive connection that the
+    server has closed before writing to it, and uses a new one: that costs no extra attempt.
     """
 
     async def send(self, request: TransportRequest, on_sent: OnSent) -> TransportResponse:

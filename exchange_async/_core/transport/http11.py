@@ -21,7 +21,7 @@ import httptools
 from ..._errors import ExchangeError, ReplyTooLargeError, TransportError
 from .base import TransportResponse
 
-__all__ = ["MAX_HEAD_BYTES", "Connection", "ReplyHeaders", "ServerClosedEarly"]
+__all__ = ["MAX_HEAD_BYTES", "Connection", "ReplyHeaders"]
 
 MAX_HEAD_BYTES = 64 * 1024
 """Largest status line + headers accepted (one reply), in bytes."""
@@ -31,10 +31,6 @@ _NOT_JSON = frozenset(bytes([b]) for b in range(256)) - frozenset(
     bytes([b]) for b in b' \t\r\n{["-0123456789tfn'
 )
 """First bytes a JSON body never starts with (a gzip or zlib body always does)."""
-
-
-class ServerClosedEarly(TransportError):
-    """The server closed the connection before the first byte of a reply."""
 
 
 class ReplyHeaders(Mapping[str, str]):
@@ -145,9 +141,7 @@ class Connection(asyncio.Protocol):
         if self.headers_done and not _framed(self.headers):  # HTTP/1.0: the body ends here
             self._complete()
         elif not self.got_bytes:
-            self._fail(
-                ServerClosedEarly("ServerDisconnectedError: the server closed the connection")
-            )
+            self._fail(TransportError("ServerDisconnectedError: the server closed the connection"))
         else:
             self._fail(TransportError("ServerDisconnectedError: the reply was cut short"))
 

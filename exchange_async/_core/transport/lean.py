@@ -13,17 +13,12 @@ over ``max_reply_bytes``, `ClientClosedError` once closed, `TransportError` othe
 reset, a certificate that does not verify, a malformed reply).
 
 A stale keep-alive connection (closed by the server while idle) is found before the request
-is written to it, by a zero-timeout poll of its socket, and is not used. If the server closes
-it in the instant between that check and the write, a GET is sent once more on a new
-connection, but only when not one byte of a reply came back. The copy goes out under the
-same rate-limit permit and ``on_sent`` is not called again: a server that closes an idle
-connection has not read the request on it, so the server sees one request for the one
-start the limiter counted. The copy leaves later than the moment ``on_sent`` dated, by one
-connection set-up (a TCP and maybe a TLS handshake): a delay of the same order as one TCP
-retransmission, which any request may suffer unseen, and it happens at most once per request.
-(A server that read the request and then dropped the connection without a byte of reply would
-see two; that is a crash, not an idle close, and is the one case this retry cannot tell apart.
-Every other failure is raised, and the pipeline's retry takes a new start from the limiter.)
+is written to it, by a zero-timeout poll of its socket (the server's close may have arrived
+while the event loop was busy), and the request goes out on a new connection instead: nothing
+was sent, so ``on_sent`` dates the one request that is. Once a request's bytes have left, it is
+never written again: a server that closes the connection without a byte of reply may have
+read and counted it, so that is a `TransportError`, and the pipeline's retry takes a new start
+from the rate limiter (as with any dropped connection).
 """
 
 from __future__ import annotations
@@ -40,8 +35,8 @@ from ..._errors import (
     ValidationError,
 )
 from .base import DEFAULT_MAX_REPLY_BYTES, OnSent, TransportRequest, TransportResponse
-from .http11 import Connection, ServerClosedEarly
-from .pool import HostPool
+from .http11 import Connection
+from .pool import HostPool, alive
 
 __all__ = ["LeanTransport"]
 
@@ -113,8 +108,6 @@ class LeanTransport:
             failure = error.with_traceback(None)
             if self._closed and isinstance(failure, TransportError):
                 failure = ClientClosedError("the client was closed")
-            elif type(failure) is ServerClosedEarly:  # the public type, not the internal one
-                failure = TransportError(failure.message)
         except TimeoutError:
             failure = RequestTimeoutError(f"no reply within {request.timeout:g}s")
         except OSError as exc:  # refused, reset, unreachable, a certificate not verified
@@ -147,21 +140,10 @@ class LeanTransport:
             if waiting is not None:  # a wait for a new start slot, before any byte is written
                 async with asyncio.timeout_at(deadline):
                     await waiting
-                    if conn.closed:  # it died while we waited; nothing was sent on it
+                    if not alive(conn):  # it died while we waited; nothing was sent on it
                         conn = await pool.replace(conn, loop)
             self._watch(conn, deadline, loop)
-            try:
-                reply = await conn.request(head, body, loop)
-                stale = False
-            except ServerClosedEarly:
-                if not (head.startswith(b"GET ") and conn.replies):  # a reused connection
-                    raise
-                stale = True
-            if stale:  # outside the except block: a failure now is not chained to the first
-                async with asyncio.timeout_at(deadline):
-                    conn = await pool.replace(conn, loop)
-                self._watch(conn, deadline, loop)
-                reply = await conn.request(head, body, loop)
+            reply = await conn.request(head, body, loop)
         except BaseException:
             pool.discard(conn)
             raise

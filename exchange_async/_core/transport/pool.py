@@ -14,10 +14,10 @@ from collections import deque
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
-from ..._errors import ClientClosedError, TransportError
+from ..._errors import ClientClosedError, ExchangeError, RequestTimeoutError, TransportError
 from .http11 import Connection
 
-__all__ = ["USER_AGENT", "HostPool", "default_ssl_context"]
+__all__ = ["USER_AGENT", "HostPool", "alive", "default_ssl_context"]
 
 USER_AGENT = "exchange-async/0.1"
 
@@ -98,7 +98,7 @@ class HostPool:
         idle = self.idle
         while idle:
             conn = idle.pop()
-            if _alive(conn):
+            if alive(conn):
                 self.busy.add(conn)
                 return conn
             conn.close()
@@ -132,7 +132,7 @@ class HostPool:
             elif waiter in self.waiters:
                 self.waiters.remove(waiter)
             raise
-        if handed is not None and not _alive(handed):
+        if handed is not None and not alive(handed):
             handed.close()  # died while handed over: keep its slot, open a new one
             return None
         if handed is not None:
@@ -155,18 +155,28 @@ class HostPool:
         opening = loop.create_connection(
             lambda: conn, self.host, self.port, ssl=self.ssl, server_hostname=server_hostname
         )
+        failure: ExchangeError | None = None
         try:
             if self.connect_timeout is None:
                 await opening
             else:
-                async with asyncio.timeout(self.connect_timeout):
-                    await opening
+                try:
+                    async with asyncio.timeout(self.connect_timeout):
+                        await opening
+                except TimeoutError:  # raised below, outside this block: nothing chained
+                    failure = RequestTimeoutError(
+                        f"no connection within {self.connect_timeout:g}s (connect_timeout)"
+                    )
             if self.closed:  # closed while connecting
-                raise ClientClosedError("the client was closed")
+                failure = ClientClosedError("the client was closed")
         except BaseException:
             self.busy.discard(conn)
             conn.close()
             raise
+        if failure is not None:
+            self.busy.discard(conn)
+            conn.close()
+            raise failure
         return conn
 
     def release(self, conn: Connection) -> None:
@@ -217,7 +227,7 @@ class HostPool:
         return lost
 
 
-def _alive(conn: Connection) -> bool:
+def alive(conn: Connection) -> bool:
     """Whether an idle connection may carry a request: not closed, and nothing to read.
 
     An idle connection with something to read has been closed by the server (its FIN not yet

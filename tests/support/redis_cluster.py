@@ -10,7 +10,7 @@ serves a whole test module and `redis_cluster` empties it (``FLUSHALL``) before 
 Use it like `redis_server.py`'s fixture, importing both fixtures (pytest looks up the
 module-scoped `redis_cluster_nodes`, which `redis_cluster` needs, in the test module)::
 
-    from redis_cluster import RedisClusterNodes, redis_cluster, redis_cluster_nodes
+    from support.redis_cluster import RedisClusterNodes, redis_cluster, redis_cluster_nodes
 
     __all__ = ["redis_cluster", "redis_cluster_nodes"]  # re-exported: ruff keeps the import
 

@@ -1,9 +1,9 @@
 """Processes for the multi-process limiter tests: a server that records arrivals, and workers.
 
-``python tests/limiter_load.py serve PORT_FILE`` runs an HTTP server that records when each
+``python tests/support/limiter_load.py serve PORT_FILE`` runs an HTTP server that records when each
 ``GET /hit/<name>`` arrives (its own monotonic clock) and answers ``GET /arrivals`` with them.
 
-``python tests/limiter_load.py work REDIS_URL BASE_URL START_AT SECONDS SKEW OUT_FILE`` runs
+``python tests/support/limiter_load.py work REDIS_URL BASE_URL START_AT SECONDS SKEW OUT_FILE`` runs
 two "clients" of a Bitget-like account (5/s per UID, 6000/min per IP) and two of a CoinW-like
 account (10/s per endpoint, 100/s per account) through one `RedisLimiter`, each sending one
 request after another from wall-clock ``START_AT`` for ``SECONDS``; with ``SKEW`` its clocks

@@ -1,19 +1,62 @@
-"""Review findings on ``rate_limits=`` with a Redis that is down from the start: a process
-with no known share of an account waits for Redis, but not silently forever."""
+"""``rate_limits=`` with a Redis that goes away, or is down from the start: a process falls back
+to its own share and comes back, and one with no known share of an account waits for Redis,
+but not silently forever.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
+import logging
 import time
 
 import pytest
+from support.redis_limiting import budget, pair, reserve
+from support.redis_server import RedisServer, redis_server
+from support.waiting import until
 
 import exchange_async as ea
 import exchange_async._core.limits.redis.outage as limiter_redis_share
+from exchange_async._core.limits.redis import RedisLimiter
 from exchange_async._core.transport import TransportResponse
 from exchange_async._core.transport.memory import MemoryTransport
 
+__all__ = ["pair", "redis_server"]  # fixtures, re-exported: ruff keeps the imports
+
+
+async def test_redis_down_falls_back_to_this_process_share_and_comes_back(
+    pair: tuple[RedisLimiter, RedisLimiter],
+    redis_server: RedisServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    one, two = pair
+    await reserve(one, [budget()], 1)
+    await reserve(two, [budget()], 1)  # two processes share the budget: each gets half
+    await reserve(one, [budget()], 1)  # (as each saw at its last reservation)
+    redis_server.stop()
+    loop = asyncio.get_running_loop()
+    with caplog.at_level(logging.WARNING, "exchange_async.limiter"):
+        group = one.wait_group()
+        times = []
+        for _ in range(4):
+            permit = await one.acquire([budget()], max_wait=5.0, group=group)
+            times.append(loop.time())
+            permit.sent()
+    assert not one.on_redis
+    assert sum("unreachable" in r.message for r in caplog.records) == 1  # once per outage
+    # Half of 10 per 0.1 s with the margin doubled: 22 ms apart, less the 2 ms catch-up.
+    assert min(b - a for a, b in itertools.pairwise(times)) >= 0.022 - 0.002 - 1e-6
+    # A process that never saw the scope on Redis has no share: it waits, bounded.
+    with pytest.raises(ea.RateLimitWaitTimeout):
+        await one.acquire([budget(owner="key:new")], max_wait=0.3, group=group)
+    redis_server.start()
+    await until(lambda: one.on_redis, "the limiter back on Redis", timeout=5.0)
+    await one.acquire([budget(owner="key:new")], max_wait=1.0, group=group)
+
+
 DOWN = "redis://127.0.0.1:1/0"
+
+
 ORDERS = b'{"code":0,"data":[],"msg":""}'
 
 

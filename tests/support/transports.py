@@ -7,12 +7,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Protocol
 
 import pytest
-from _raw_server import Peer
 
 import exchange_async as ea
 from exchange_async._core.transport import TransportRequest, TransportResponse
 from exchange_async._core.transport.aiohttp import AiohttpTransport
 from exchange_async._core.transport.lean import LeanTransport
+from support.raw_server import Peer
 
 SECRET = "sig-5ecret-value"
 
