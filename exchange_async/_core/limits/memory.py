@@ -101,10 +101,13 @@ class MemoryLimiter:
             self._by_budget[budget] = state
         return state
 
-    def _states_of(self, budgets: Sequence[Budget]) -> tuple[tuple[Schedule, ...], int]:
-        cached = self._recent.get(id(budgets))  # the pipeline reuses its budgets tuples
-        if cached is not None and cached[0] is budgets:
-            return cached[1], cached[2]
+    def _states_of(self, budgets: Sequence[Budget], now: float) -> tuple[tuple[Schedule, ...], int]:
+        """The schedules of ``budgets`` (narrow first) and how many are narrow, looked up when
+        `acquire` has not seen this tuple lately: then, now and then, idle budgets go first."""
+        if now >= self._next_sweep:
+            if self._next_sweep > float("-inf"):
+                self._sweep(now)
+            self._next_sweep = now + _SWEEP_EVERY
         narrow = [self._state(b) for b in budgets if b.limit.scope is not Scope.IP]
         shared = [self._state(b) for b in budgets if b.limit.scope is Scope.IP]  # `shared`
         states = tuple(narrow + shared)
@@ -151,10 +154,8 @@ class MemoryLimiter:
         cached = self._recent.get(id(budgets))  # the pipeline reuses its budgets tuples
         if cached is not None and cached[0] is budgets:
             states, n = cached[1], cached[2]
-        else:  # new budgets (a new account, say): now and then, idle budgets are dropped
-            if self._states and now >= self._next_sweep:
-                self._sweep(now)
-            states, n = self._states_of(budgets)
+        else:
+            states, n = self._states_of(budgets, now)
         start = now
         for i in range(n):  # `Schedule.conforms_at` of each account budget
             state = states[i]
