@@ -46,7 +46,6 @@ def make_client(url: str | None, client: Any, cluster: object) -> tuple[Any, boo
     """``(client, is_cluster, owned)``: the given client checked, or one made from ``url``."""
     try:
         import redis.asyncio as aioredis
-        from redis.exceptions import RedisClusterException
     except ImportError:  # pragma: no cover - depends on the install
         raise ValidationError(
             'shared rate limits need the redis package: pip install "redis>=5" '
@@ -63,9 +62,10 @@ def make_client(url: str | None, client: Any, cluster: object) -> tuple[Any, boo
         url = check_redis_url(url, "RedisLimiter's url")
         try:
             client = aioredis.RedisCluster.from_url(url, max_connections=POOL)
-        except (RedisClusterException, ValueError):  # never echoed: a URL may hold a password
+        except Exception:  # redis-py's own message may quote the URL (and its password)
             raise ValidationError(
-                "cluster=True needs a redis:// or rediss:// node URL with database 0"
+                "RedisLimiter's url cannot reach a Redis Cluster: use redis://host:port "
+                "(database 0, no unix socket)"
             ) from None
     elif client is None:  # a bounded pool: a burst of callers queues for a connection
         url = check_redis_url(url, "RedisLimiter's url")
