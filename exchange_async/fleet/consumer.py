@@ -12,6 +12,7 @@ from .._core.params import check_int_range, check_seconds
 from .._core.pipeline.signing import require_text
 from .._errors import ClientClosedError
 from ..poller.events import Event
+from ..poller.tasks import uncancelled
 from .codec import decode_event
 from .connection import connect, redis_errors
 from .keys import FleetKeys
@@ -100,7 +101,9 @@ class FleetEvents:
         from redis.exceptions import ResponseError
 
         try:
-            await self._client.xgroup_create(self._stream, self.group, start, mkstream=True)
+            await uncancelled(
+                self._client.xgroup_create(self._stream, self.group, start, mkstream=True)
+            )
         except ResponseError as error:
             if "BUSYGROUP" not in str(error):
                 raise
@@ -118,7 +121,7 @@ class FleetEvents:
         entries = [self._entries.pop(e.event_id, None) for e in events]
         wanted = [entry for entry in entries if entry is not None]
         if wanted and self._client is not None:
-            await self._client.xack(self._stream, self.group, *wanted)
+            await uncancelled(self._client.xack(self._stream, self.group, *wanted))
 
     def committed_at(self, event: Event) -> float | None:
         """When Redis appended ``event`` to the stream (Unix seconds, Redis's clock, to the ms),
@@ -167,8 +170,14 @@ class FleetEvents:
 
         block = self._block_ms if cursor == b">" else None
         try:
-            reply = await self._client.xreadgroup(
-                self.group, self.consumer, {self._stream: cursor}, count=self._batch, block=block
+            reply = await uncancelled(
+                self._client.xreadgroup(
+                    self.group,
+                    self.consumer,
+                    {self._stream: cursor},
+                    count=self._batch,
+                    block=block,
+                )
             )
         except ResponseError as error:
             if not _stream_gone(error):
@@ -187,8 +196,15 @@ class FleetEvents:
         start = b"0-0"
         while True:
             try:
-                reply = await self._client.xautoclaim(
-                    self._stream, self.group, self.consumer, self._claim_idle_ms, start, self._batch
+                reply = await uncancelled(
+                    self._client.xautoclaim(
+                        self._stream,
+                        self.group,
+                        self.consumer,
+                        self._claim_idle_ms,
+                        start,
+                        self._batch,
+                    )
                 )
             except ResponseError as error:
                 if not _stream_gone(error):

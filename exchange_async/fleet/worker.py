@@ -21,6 +21,7 @@ from .._core.transport import Transport
 from ..poller.events import Event
 from ..poller.publish import AccountRunner, CommitError, LeaseLostError
 from ..poller.status import Account
+from ..poller.tasks import stop, uncancelled
 from .checkpoints import Checkpoints
 from .connection import connect, redis_errors
 from .guard import GuardedTransport
@@ -150,16 +151,17 @@ class FleetWorker:
     async def aclose(self) -> None:
         """Stop the rounds and give every lease back (the poller halted its accounts first)."""
         if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            await stop(self._task)
         client, self._client = self._client, None
         if client is None:
             return
         try:
             if self._leases is not None:
+                # Bounded whatever Redis does: leases not given back lapse by themselves.
                 with contextlib.suppress(*self._errors):
-                    await self._leases.release(list(self._leases.held.values()))
-                    await self._leases.heartbeat(leaving=True)
+                    async with asyncio.timeout(self.fleet.lease_ttl):
+                        await self._leases.release(list(self._leases.held.values()))
+                        await self._leases.heartbeat(leaving=True)
         finally:
             self._claims.clear()
             await client.aclose(close_connection_pool=True)
@@ -227,5 +229,5 @@ class FleetWorker:
         """Add the names of accounts added since the last round to the fleet's set."""
         new = [n for n in self._runner.names() if n not in self._registered]
         if new:
-            await self._client.sadd(self.fleet.keys.accounts, *new)
+            await uncancelled(self._client.sadd(self.fleet.keys.accounts, *new))
             self._registered.update(new)
