@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator
 from types import TracebackType
@@ -18,6 +19,8 @@ from .connection import connect, redis_errors
 from .keys import FleetKeys
 
 __all__ = ["FleetEvents"]
+
+log = logging.getLogger("exchange_async.fleet")
 
 Entry = tuple[bytes, dict[bytes, bytes]]
 
@@ -42,6 +45,9 @@ class FleetEvents:
     A new group starts at ``start``: ``"0"`` (default) every event the stream still holds,
     ``"$"`` only events committed from now on. ``batch`` events are read per call; a read waits
     at most ``block`` seconds for new events.
+
+    A stream entry that is no event (written by another program, or by a newer SDK) is
+    acknowledged, logged by its stream id and counted in `skipped`, never yielded.
     """
 
     def __init__(
@@ -75,6 +81,8 @@ class FleetEvents:
         """Events yielded so far (redeliveries included)."""
         self.claimed = 0
         """Events taken over from another consumer of the group."""
+        self.skipped = 0
+        """Stream entries that were no event (acknowledged, logged, never yielded)."""
 
     async def __aenter__(self) -> Self:
         await self.open()
@@ -149,9 +157,11 @@ class FleetEvents:
                     next_claim = time.monotonic() + self._claim_every
                     for entry in await self._claim():
                         self.claimed += 1
-                        yield self._event(entry)
+                        if (event := await self._event(entry)) is not None:
+                            yield event
                 for entry in await self._read(b">"):
-                    yield self._event(entry)
+                    if (event := await self._event(entry)) is not None:
+                        yield event
         except failures:
             if self._closed:  # closed while a read waited: the iteration just ends
                 return
@@ -163,7 +173,8 @@ class FleetEvents:
         while entries := await self._read(cursor):
             for entry in entries:
                 cursor = entry[0]
-                yield self._event(entry)
+                if (event := await self._event(entry)) is not None:
+                    yield event
 
     async def _read(self, cursor: bytes) -> list[Entry]:
         from redis.exceptions import ResponseError
@@ -215,9 +226,22 @@ class FleetEvents:
             if start in (b"0-0", "0-0") or len(claimed) >= self._batch:
                 return claimed
 
-    def _event(self, entry: Entry) -> Event:
+    async def _event(self, entry: Entry) -> Event | None:
+        """The event of ``entry``; None for an entry that is not one (written by another
+        program, or a newer SDK): it is acknowledged, so that it is never delivered again,
+        and logged by its stream id (its content stays in the stream, unread)."""
         entry_id, fields = entry
-        event = decode_event(fields[b"data"], fields[b"id"].decode())
+        try:
+            event = decode_event(fields[b"data"], fields[b"id"].decode())
+        except Exception as error:  # decoding is pure: any failure means a foreign entry
+            self.skipped += 1
+            log.warning(
+                "fleet stream entry %s skipped and acknowledged: not an event (%s)",
+                entry_id.decode(errors="replace"),
+                type(error).__name__,
+            )
+            await uncancelled(self._client.xack(self._stream, self.group, entry_id))
+            return None
         self._entries[event.event_id] = entry_id
         self.delivered += 1
         return event
