@@ -82,11 +82,6 @@ async def test_distinct_events_keep_distinct_ids_across_a_redis_restart(
     assert any(e.event_id.split(":")[1] != "1" for e in worker.events)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="FleetEvents iteration ends with a bare redis.exceptions.ConnectionError when its "
-    "Redis restarts (the NOGROUP recovery is never reached)",
-)
 async def test_a_fleet_events_consumer_across_a_redis_restart_raises_only_exchange_errors(
     redis_server: RedisServer,
 ) -> None:
@@ -153,11 +148,6 @@ async def _poller() -> None:
             break
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an unreachable fleet Redis raises redis.exceptions.ConnectionError, "
-    "not an ea.ExchangeError (Fleet.owners, FleetEvents, Poller(fleet=))",
-)
 @pytest.mark.parametrize("use", [_owners, _events, _poller], ids=["owners", "events", "poller"])
 async def test_an_unreachable_fleet_redis_is_an_exchange_error_without_the_password(
     use: Any,
@@ -300,7 +290,8 @@ async def test_a_foreign_entry_on_the_stream_is_skipped_acknowledged_and_logged(
     try:
         entry: Any = fields  # (redis-py types its field mapping invariantly)
         await client.xadd(stream, {"id": good[0].event_id, "data": encode_event(good[0])})
-        poison = (await client.xadd(stream, entry)).decode()
+        poison_id: Any = await client.xadd(stream, entry)
+        poison = poison_id.decode()
         await client.xadd(stream, {"id": good[1].event_id, "data": encode_event(good[1])})
         escaped: list[BaseException] = []
         got: list[ea.Event] = []

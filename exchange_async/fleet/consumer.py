@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -15,12 +16,16 @@ from .._errors import ClientClosedError
 from ..poller.events import Event
 from ..poller.tasks import uncancelled
 from .codec import decode_event
-from .connection import connect, redis_errors
+from .connection import connect, redis_errors, transient_errors, unavailable
 from .keys import FleetKeys
 
 __all__ = ["FleetEvents"]
 
 log = logging.getLogger("exchange_async.fleet")
+
+_RETRY_FIRST = 0.1
+"""Seconds before reading again after Redis did not answer (doubling up to `_RETRY_MAX`)."""
+_RETRY_MAX = 2.0
 
 Entry = tuple[bytes, dict[bytes, bytes]]
 
@@ -102,8 +107,13 @@ class FleetEvents:
             raise ClientClosedError("FleetEvents is closed")
         if self._client is not None:
             return
-        self._client = connect(self._url, timeout=self._block_ms / 1000 + 5.0)
-        await self._create_group(self._start)
+        self._client = client = connect(self._url, timeout=self._block_ms / 1000 + 5.0)
+        try:
+            await self._create_group(self._start)
+        except redis_errors() as error:
+            self._client = None
+            await client.aclose(close_connection_pool=True)
+            raise unavailable(error) from None
 
     async def _create_group(self, start: str) -> None:
         from redis.exceptions import ResponseError
@@ -125,11 +135,14 @@ class FleetEvents:
 
     async def ack(self, *events: Event) -> None:
         """Acknowledge ``events`` (one call for many is one round trip): they will not be
-        delivered to this group again."""
+        delivered to this group again. Raises `ea.TransportError` when Redis does not answer."""
         entries = [self._entries.pop(e.event_id, None) for e in events]
         wanted = [entry for entry in entries if entry is not None]
         if wanted and self._client is not None:
-            await uncancelled(self._client.xack(self._stream, self.group, *wanted))
+            try:
+                await uncancelled(self._client.xack(self._stream, self.group, *wanted))
+            except redis_errors() as error:  # not acknowledged: delivered again later
+                raise unavailable(error) from None
 
     def committed_at(self, event: Event) -> float | None:
         """When Redis appended ``event`` to the stream (Unix seconds, Redis's clock, to the ms),
@@ -148,24 +161,45 @@ class FleetEvents:
             raise ClientClosedError("use `async with FleetEvents(...)` before iterating")
         # AttributeError: the client went away under a read (closed meanwhile).
         failures: tuple[type[BaseException], ...] = (*redis_errors(), AttributeError)
-        try:
-            async for event in self._pending():
-                yield event
-            next_claim = time.monotonic() + self._claim_every
-            while self._client is not None:
-                if time.monotonic() >= next_claim:
-                    next_claim = time.monotonic() + self._claim_every
-                    for entry in await self._claim():
-                        self.claimed += 1
-                        if (event := await self._event(entry)) is not None:
-                            yield event
-                for entry in await self._read(b">"):
+        transient = transient_errors()
+        delay, pending = _RETRY_FIRST, True
+        while self._client is not None:
+            try:
+                if pending:
+                    async for event in self._pending():
+                        yield event
+                    pending = False
+                async for event in self._live():
+                    delay = _RETRY_FIRST
+                    yield event
+            except failures as error:
+                if self._closed or self._client is None:
+                    return  # closed while a read waited: the iteration just ends
+                if not isinstance(error, transient):
+                    raise unavailable(error) from None
+                # Redis is down or restarting: read again (a new stream and group if it
+                # lost its data) once it answers.
+                log.warning(
+                    "the fleet's Redis did not answer (%s); reading again in %.1f s",
+                    type(error).__name__,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+                delay = min(2 * delay, _RETRY_MAX)
+
+    async def _live(self) -> AsyncIterator[Event]:
+        """New events, and every ``claim_every`` seconds those other consumers left idle."""
+        next_claim = time.monotonic() + self._claim_every
+        while self._client is not None:
+            if time.monotonic() >= next_claim:
+                next_claim = time.monotonic() + self._claim_every
+                for entry in await self._claim():
+                    self.claimed += 1
                     if (event := await self._event(entry)) is not None:
                         yield event
-        except failures:
-            if self._closed:  # closed while a read waited: the iteration just ends
-                return
-            raise
+            for entry in await self._read(b">"):
+                if (event := await self._event(entry)) is not None:
+                    yield event
 
     async def _pending(self) -> AsyncIterator[Event]:
         """What this consumer was given before (a previous run) and did not acknowledge."""

@@ -23,7 +23,7 @@ from ..poller.publish import AccountRunner, CommitError, LeaseLostError
 from ..poller.status import Account
 from ..poller.tasks import stop, uncancelled
 from .checkpoints import Checkpoints
-from .connection import connect, redis_errors
+from .connection import connect, redis_errors, unavailable
 from .guard import GuardedTransport
 from .keys import FleetKeys
 from .leases import Lease, Leases
@@ -108,9 +108,12 @@ class FleetWorker:
         self._checkpoints = Checkpoints(
             client, fleet.keys, fleet.worker_id, maxlen=fleet.max_events
         )
-        await self._leases.heartbeat()
-        await asyncio.sleep(min(JOIN_WAIT, fleet.renew_every))
-        await self._round()
+        try:
+            await self._leases.heartbeat()
+            await asyncio.sleep(min(JOIN_WAIT, fleet.renew_every))
+            await self._round()
+        except self._errors as error:  # the poller's start fails, and closes everything
+            raise unavailable(error) from None
         self._task = asyncio.create_task(self._maintain(), name="exchange_async.fleet")
 
     def added(self, name: str) -> None:
