@@ -217,11 +217,6 @@ class ReplyDropper:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="a commit whose reply is lost (CommitError) is not re-read from the checkpoint: the "
-    "next snapshot announces the same changes again under new event_ids",
-)
 async def test_a_commit_whose_reply_is_lost_is_not_announced_twice(
     redis_server: RedisServer,
 ) -> None:
