@@ -14,6 +14,8 @@ from support.redis_server import RedisServer, redis_server
 from support.sim_transport import simulator_transport
 
 import exchange_async as ea
+from exchange_async._core.limits import Budget, RateLimit, Scope
+from exchange_async._core.limits.redis import RedisLimiter
 from exchange_async_sim import Simulator
 
 __all__ = ["redis_server"]
@@ -70,3 +72,38 @@ async def test_a_redis_never_reached_fails_calls_at_once_and_says_why(
     finally:
         for transport in transports:
             await transport.aclose()
+
+
+async def test_a_redis_that_was_only_slow_is_waited_for_not_refused_at_once() -> None:
+    # A first call that only timed out may have met a Redis that is there (a busy loop): with
+    # no answer yet the process knows no share, so calls wait for Redis (bounded), even once
+    # the port then refuses; they never fail at once as for a Redis refused from the start.
+    writers: list[asyncio.StreamWriter] = []
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writers.append(writer)
+        await reader.read()  # never answers
+
+    def close_all() -> None:
+        server.close()
+        for writer in writers:
+            writer.close()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    limiter = RedisLimiter(f"redis://127.0.0.1:{port}/0", call_timeout=0.1)
+    group = limiter.wait_group()
+    budget = Budget("http://s", RateLimit("/r", 10, 1.0, Scope.ENDPOINT), "key:a", 0.05)
+    try:
+        for close_first in (False, True):
+            if close_first:
+                close_all()
+                await server.wait_closed()
+            started = time.monotonic()
+            with pytest.raises(ea.RateLimitWaitTimeout, match="within max_rate_wait"):
+                await limiter.acquire([budget], max_wait=0.5, group=group)
+            assert time.monotonic() - started >= 0.45  # it waited for Redis
+        assert not limiter.on_redis
+    finally:
+        close_all()
+        await limiter.aclose()

@@ -59,19 +59,33 @@ class Warnings(logging.Handler):
         self.messages.append((record.created, record.getMessage()))
 
 
-async def work(redis_url: str, base_url: str, start_at: float, seconds: float) -> dict[str, Any]:
+def _mark(ready: Path) -> None:
+    ready.write_text("1")
+
+
+async def work(
+    redis_url: str, base_url: str, start_at: float, seconds: float, ready: Path
+) -> dict[str, Any]:
+    """Call as fast as the limits allow for ``seconds`` from ``start_at`` (epoch seconds);
+    ``ready`` is written once a call of each exchange went through Redis."""
     warnings = Warnings()
     logging.getLogger("exchange_async.limiter").addHandler(warnings)
     sent = {"bitget": 0, "coinw": 0}
-    errors: list[tuple[str, bool, str, float]] = []  # type, the SDK's own, message, when
+    errors: list[tuple[str, bool, str, float, float]] = []  # type, SDK's own, message, from, to
+    marked: list[None] = []  # once ``ready`` is written
+    slowest: list[tuple[float, float, str]] = []  # (seconds, started, exchange): the 3 longest
     bitget_credentials = ea.BitgetCredentials(
         DEMO_BITGET.api_key, DEMO_BITGET.secret_key, DEMO_BITGET.passphrase
     )
     coinw_credentials = ea.CoinWCredentials(DEMO_COINW.api_key, DEMO_COINW.secret_key)
     options: dict[str, Any] = {"base_url": base_url, "rate_limits": redis_url}
-    # Longer than an outage plus the hold after Redis comes back empty (then every budget is
-    # held while the processes carry their sends back).
-    options["max_rate_wait"] = 10.0
+    # Longer than the longest legitimate wait of the Redis-restart test, a Bitget call queued
+    # just before Redis dies: its place in the queue of 8 callers (4 processes x 2) at 5/s,
+    # 1.7 s; the outage, 2.5 s; the probe noticing the return, up to 0.75 s; the hold of an
+    # emptied Redis, 1.5 s; the queue again, 1.7 s: 8.1 s before any event-loop lag (7.2 s
+    # measured with 4 CPU-bound processes beside the test). 10 s left under 2 s for the lag of
+    # a starved machine across some ten sequential wake-ups and round trips.
+    options["max_rate_wait"] = 15.0
     bitgets = [ea.BitgetClient(bitget_credentials, **options) for _ in range(WORKER_CLIENTS)]
     coinws = [ea.CoinWClient(coinw_credentials, **options) for _ in range(WORKER_CLIENTS)]
     loop = asyncio.get_running_loop()
@@ -79,12 +93,19 @@ async def work(redis_url: str, base_url: str, start_at: float, seconds: float) -
     async def caller(name: str, call: Any) -> None:
         end = loop.time() + seconds
         while loop.time() < end:
+            started = time.time()
             try:
                 await call()
                 sent[name] += 1
+                if sent["bitget"] and sent["coinw"] and not marked:
+                    _mark(ready)
+                    marked.append(None)
+                slowest.append((time.time() - started, started, name))
+                slowest.sort(reverse=True)
+                del slowest[3:]
             except Exception as error:  # the test wants none; report what it was
                 typed = isinstance(error, ea.ExchangeError)
-                errors.append((type(error).__name__, typed, str(error), time.time()))
+                errors.append((type(error).__name__, typed, str(error), started, time.time()))
                 await asyncio.sleep(0.05)
 
     def bitget_call(client: ea.BitgetClient) -> Any:
@@ -100,7 +121,7 @@ async def work(redis_url: str, base_url: str, start_at: float, seconds: float) -
     )
     for client in [*bitgets, *coinws]:
         await client.close()
-    return {"sent": sent, "errors": errors, "warnings": warnings.messages}
+    return {"sent": sent, "errors": errors, "warnings": warnings.messages, "slowest": slowest}
 
 
 def main(argv: list[str]) -> None:
@@ -116,7 +137,9 @@ def main(argv: list[str]) -> None:
         real_loop_time = loop.time
         loop.time = lambda: real_loop_time() + float(skew)  # type: ignore[method-assign]
     try:
-        result = loop.run_until_complete(work(redis_url, base_url, float(start_at), float(seconds)))
+        ready = Path(out_file + ".ready")
+        main = work(redis_url, base_url, float(start_at), float(seconds), ready)
+        result = loop.run_until_complete(main)
     finally:
         loop.close()
     Path(out_file).write_text(json.dumps(result))

@@ -38,7 +38,8 @@ would slow every account down.
 its slot back where it is the last one of a budget; elsewhere the slot stays spent.
 
 **Pauses.** `penalize` pushes the budgets' ``tat`` past the pause and re-reserves, in arrival
-order, every waiter that holds one of them. Idle budgets are dropped now and then.
+order, every waiter that holds one of them. Idle budgets are dropped now and then (at most
+every 30 s, when a request brings budgets not looked up lately: a new account, say).
 """
 
 from __future__ import annotations
@@ -100,10 +101,13 @@ class MemoryLimiter:
             self._by_budget[budget] = state
         return state
 
-    def _states_of(self, budgets: Sequence[Budget]) -> tuple[tuple[Schedule, ...], int]:
-        cached = self._recent.get(id(budgets))  # the pipeline reuses its budgets tuples
-        if cached is not None and cached[0] is budgets:
-            return cached[1], cached[2]
+    def _states_of(self, budgets: Sequence[Budget], now: float) -> tuple[tuple[Schedule, ...], int]:
+        """The schedules of ``budgets`` (narrow first) and how many are narrow, looked up when
+        `acquire` has not seen this tuple lately: then, now and then, idle budgets go first."""
+        if now >= self._next_sweep:
+            if self._next_sweep > float("-inf"):
+                self._sweep(now)
+            self._next_sweep = now + _SWEEP_EVERY
         narrow = [self._state(b) for b in budgets if b.limit.scope is not Scope.IP]
         shared = [self._state(b) for b in budgets if b.limit.scope is Scope.IP]  # `shared`
         states = tuple(narrow + shared)
@@ -146,17 +150,12 @@ class MemoryLimiter:
             raise ClientClosedError("the client was closed")
         loop = self._loop = asyncio.get_running_loop()
         now = loop.time()
-        if now >= self._next_sweep:
-            if self._states:
-                self._sweep(now)
-            else:
-                self._next_sweep = now + _SWEEP_EVERY
         # The common path is written out here and in `reserve` (a request costs few calls).
         cached = self._recent.get(id(budgets))  # the pipeline reuses its budgets tuples
         if cached is not None and cached[0] is budgets:
             states, n = cached[1], cached[2]
         else:
-            states, n = self._states_of(budgets)
+            states, n = self._states_of(budgets, now)
         start = now
         for i in range(n):  # `Schedule.conforms_at` of each account budget
             state = states[i]
@@ -168,16 +167,20 @@ class MemoryLimiter:
         if max_wait is not None and start - now > max_wait:
             raise _timeout(budgets, max_wait)
         ticket = reserve(self, loop, states, n, now, start, True)
-        if ticket.status == GRANTED or self._grant_now(ticket, now):
+        if ticket.status == GRANTED:
             return ticket  # a free slot: no timer, no suspension
+        if ticket.wake_at < 0 and self._grant_now(ticket, now):
+            return ticket
         future: asyncio.Future[Ticket] = loop.create_future()
-        waiter = ticket.waiter = Waiter(
-            ticket, future, None if max_wait is None else now + max_wait
-        )
+        deadline = None if max_wait is None else now + max_wait
+        waiter = ticket.waiter = Waiter(ticket, future, deadline)
         self._waiting[waiter] = None
         if waiter.deadline is not None:
             self._at(waiter.deadline, waiter)
-        self.advance(ticket)
+        if ticket.wake_at >= 0:  # `advance`'s answer, known: its slot comes then
+            self._at(ticket.wake_at, ticket)
+        else:
+            self.advance(ticket)
         group.waiters.add(future)
         try:
             return await future

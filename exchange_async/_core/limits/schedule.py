@@ -250,15 +250,16 @@ def reserve(
 ) -> Ticket:
     """A new ticket with its ``n`` account slots taken at ``start`` (`Ticket.take`).
 
-    With ``grant``, when the start is now, no earlier request of the account is still to leave
-    (`Ticket.due`) and nobody queues at the shared budgets, whose slots are free now
-    (`MemoryLimiter._take_shared_now`), their slots are taken too and the ticket is GRANTED.
-    Otherwise it stays PENDING for the limiter. Written out: the common path of a request.
+    With ``grant``, when no earlier request of the account is still to leave (so `Ticket.due`
+    is ``start``): if the start is now and nobody queues at the shared budgets, whose slots
+    are free now (`MemoryLimiter._take_shared_now`), their slots are taken too and the ticket
+    is GRANTED; if the start is later, ``wake_at`` is set to it (the limiter's timer wakes it
+    then). Otherwise it stays PENDING for the limiter. Written out: the common path.
     """
     ticket = Ticket(limiter, loop, states, n)
     ticket.start = start
     befores, prevs, afters = ticket.befores, ticket.prevs, ticket.afters
-    free = grant and start <= now
+    free = grant  # no earlier request of the account still to leave (so far)
     for i in range(n):
         state = states[i]
         tat, prev = state.tat, state.last
@@ -276,6 +277,9 @@ def reserve(
             elif (floor if floor > start else start) + state.interval > after:
                 afters[i] = (floor if floor > start else start) + state.interval
     if not free:
+        return ticket
+    if start > now:
+        ticket.wake_at = start
         return ticket
     for i in range(n, len(states)):
         state = states[i]
