@@ -542,3 +542,11 @@ def test_bad_client_options_are_validation_errors(options: dict[str, Any]) -> No
 def test_bad_poller_options_are_validation_errors(options: dict[str, Any]) -> None:
     with pytest.raises(ea.ValidationError):
         ea.Poller(**options)
+
+
+@pytest.mark.parametrize("url", ["redis://localhost:6379/3", "unix:///tmp/redis.sock"])
+def test_a_url_a_redis_cluster_cannot_use_is_a_validation_error(url: str) -> None:
+    # redis-py refuses a database other than 0 and a unix socket in cluster mode with its own
+    # RedisClusterException; the SDK raises only its own errors.
+    with pytest.raises(ea.ValidationError, match="Redis Cluster"):
+        ea.RedisLimiter(url, cluster=True)

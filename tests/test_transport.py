@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import aiohttp
 import pytest
@@ -31,23 +31,7 @@ from exchange_async._core.transport.lean import LeanTransport
 from exchange_async_sim import Simulator, SimulatorServer
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-@pytest.fixture
-async def make_server() -> AsyncIterator[Callable[[Handler], Awaitable[TestServer]]]:
-    servers: list[TestServer] = []
-
-    async def make(handler: Handler) -> TestServer:
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", handler)
-        server = TestServer(app)
-        await server.start_server()
-        servers.append(server)
-        return server
-
-    yield make
-    for server in servers:
-        await server.close()
+# make_server: the conftest fixture (support.servers.ServerMaker), one catch-all handler each
 
 
 @pytest.mark.parametrize("status", [301, 302, 307, 308])

@@ -60,7 +60,13 @@ def make_client(url: str | None, client: Any, cluster: object) -> tuple[Any, boo
     owned = client is None
     if client is None and cluster:  # any node's URL; the client finds the others
         url = check_redis_url(url, "RedisLimiter's url")
-        client = aioredis.RedisCluster.from_url(url, max_connections=POOL)
+        try:
+            client = aioredis.RedisCluster.from_url(url, max_connections=POOL)
+        except Exception:  # redis-py's own message may quote the URL (and its password)
+            raise ValidationError(
+                "RedisLimiter's url cannot reach a Redis Cluster: use redis://host:port "
+                "(database 0, no unix socket)"
+            ) from None
     elif client is None:  # a bounded pool: a burst of callers queues for a connection
         url = check_redis_url(url, "RedisLimiter's url")
         pool = aioredis.BlockingConnectionPool.from_url(url, max_connections=POOL)
