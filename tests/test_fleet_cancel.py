@@ -144,3 +144,27 @@ async def test_a_fleet_redis_call_never_returns_into_a_cancelled_task(
     finally:
         await client.aclose(close_connection_pool=True)
     assert went_on == 0
+
+
+async def test_a_fleet_events_iteration_ends_on_cancel_at_any_point(
+    redis_server: RedisServer,
+) -> None:
+    async def read_all(events: ea.FleetEvents) -> None:
+        async for _ in events:
+            pass
+
+    went_on = 0
+    async with ea.FleetEvents(
+        redis_server.url, name="desk", group="g", consumer="c", block=0.001
+    ) as events:
+        for i in range(300):
+            task = asyncio.create_task(read_all(events))
+            for _ in range(i % 12):
+                await asyncio.sleep(0)
+            task.cancel()
+            done, _ = await asyncio.wait({task}, timeout=2)
+            if not done:  # the cancellation was swallowed: the iteration went on
+                went_on += 1
+                await stop(task)
+                break
+    assert went_on == 0
