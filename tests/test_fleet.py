@@ -285,4 +285,5 @@ async def test_a_redis_that_lost_its_data_is_picked_up_again(
                     await client.aclose()
     # The workers' leases were gone: they took the shards again under new, later epochs and
     # started over (no checkpoint: Redis kept none); the consumer's group was made again.
-    assert w1.polling() | w2.polling()
+    # (An account's state turns OK only after its events were committed, and so maybe read.)
+    await wait_until(lambda: w1.polling() | w2.polling(), 10, "an account polled again")

@@ -13,6 +13,7 @@ import msgspec
 
 from ..poller.events import Event, Order, OrderChanged, OrderClosed, OrderOpened
 from ..poller.publish import LeaseLostError
+from ..poller.tasks import uncancelled
 from .codec import decode_order, encode_event, encode_order
 from .keys import FleetKeys
 from .leases import Lease
@@ -41,7 +42,7 @@ class Checkpoints:
         async with self._client.pipeline(transaction=False) as pipe:
             pipe.hgetall(self._keys.checkpoint(account))
             pipe.hget(self._keys.meta(account), "seq")
-            orders, seq = await pipe.execute()
+            orders, seq = await uncancelled(pipe.execute())
         if seq is None:
             return None
         return {
@@ -64,7 +65,7 @@ class Checkpoints:
             self._keys.meta(account),
             self._keys.stream,
         ]
-        first = int(await self._commit(keys=keys, args=args))
+        first = int(await uncancelled(self._commit(keys=keys, args=args)))
         if first < 0:
             self.refused += 1
             raise LeaseLostError(f"the lease on account {account!r} is not ours any more")

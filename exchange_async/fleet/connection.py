@@ -4,9 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._errors import ValidationError
+from .._errors import TransportError, ValidationError
 
-__all__ = ["connect", "redis_errors"]
+__all__ = ["FleetRedisError", "connect", "redis_errors", "transient_errors", "unavailable"]
+
+
+class FleetRedisError(TransportError):
+    """The fleet's Redis failed a call: down, unreachable, slower than the timeout, or it
+    refused the command (the message names the failure's type only, never the URL)."""
+
+
+def unavailable(error: BaseException) -> FleetRedisError:
+    """The SDK's error for a failed Redis call (raise it ``from None``: redis-py's own error
+    may name the URL)."""
+    return FleetRedisError(f"the fleet's Redis did not answer: {type(error).__name__}")
+
 
 _POOL = 64
 """Connections to Redis per worker at most (commits of many accounts queue for one)."""
@@ -33,3 +45,12 @@ def redis_errors() -> tuple[type[BaseException], ...]:
     from redis.exceptions import RedisError
 
     return (RedisError, OSError, TimeoutError)
+
+
+def transient_errors() -> tuple[type[BaseException], ...]:
+    """What a Redis call raises when Redis is down, restarting or unreachable (worth another
+    try later), as opposed to a command it refused."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    return (RedisConnectionError, RedisTimeoutError, OSError, TimeoutError)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator
 from types import TracebackType
@@ -12,11 +14,18 @@ from .._core.params import check_int_range, check_seconds
 from .._core.pipeline.signing import require_text
 from .._errors import ClientClosedError
 from ..poller.events import Event
+from ..poller.tasks import uncancelled
 from .codec import decode_event
-from .connection import connect, redis_errors
+from .connection import connect, redis_errors, transient_errors, unavailable
 from .keys import FleetKeys
 
 __all__ = ["FleetEvents"]
+
+log = logging.getLogger("exchange_async.fleet")
+
+_RETRY_FIRST = 0.1
+"""Seconds before reading again after Redis did not answer (doubling up to `_RETRY_MAX`)."""
+_RETRY_MAX = 2.0
 
 Entry = tuple[bytes, dict[bytes, bytes]]
 
@@ -41,6 +50,9 @@ class FleetEvents:
     A new group starts at ``start``: ``"0"`` (default) every event the stream still holds,
     ``"$"`` only events committed from now on. ``batch`` events are read per call; a read waits
     at most ``block`` seconds for new events.
+
+    A stream entry that is no event (written by another program, or by a newer SDK) is
+    acknowledged, logged by its stream id and counted in `skipped`, never yielded.
     """
 
     def __init__(
@@ -74,6 +86,8 @@ class FleetEvents:
         """Events yielded so far (redeliveries included)."""
         self.claimed = 0
         """Events taken over from another consumer of the group."""
+        self.skipped = 0
+        """Stream entries that were no event (acknowledged, logged, never yielded)."""
 
     async def __aenter__(self) -> Self:
         await self.open()
@@ -93,14 +107,21 @@ class FleetEvents:
             raise ClientClosedError("FleetEvents is closed")
         if self._client is not None:
             return
-        self._client = connect(self._url, timeout=self._block_ms / 1000 + 5.0)
-        await self._create_group(self._start)
+        self._client = client = connect(self._url, timeout=self._block_ms / 1000 + 5.0)
+        try:
+            await self._create_group(self._start)
+        except redis_errors() as error:
+            self._client = None
+            await client.aclose(close_connection_pool=True)
+            raise unavailable(error) from None
 
     async def _create_group(self, start: str) -> None:
         from redis.exceptions import ResponseError
 
         try:
-            await self._client.xgroup_create(self._stream, self.group, start, mkstream=True)
+            await uncancelled(
+                self._client.xgroup_create(self._stream, self.group, start, mkstream=True)
+            )
         except ResponseError as error:
             if "BUSYGROUP" not in str(error):
                 raise
@@ -114,11 +135,14 @@ class FleetEvents:
 
     async def ack(self, *events: Event) -> None:
         """Acknowledge ``events`` (one call for many is one round trip): they will not be
-        delivered to this group again."""
+        delivered to this group again. Raises `ea.TransportError` when Redis does not answer."""
         entries = [self._entries.pop(e.event_id, None) for e in events]
         wanted = [entry for entry in entries if entry is not None]
         if wanted and self._client is not None:
-            await self._client.xack(self._stream, self.group, *wanted)
+            try:
+                await uncancelled(self._client.xack(self._stream, self.group, *wanted))
+            except redis_errors() as error:  # not acknowledged: delivered again later
+                raise unavailable(error) from None
 
     def committed_at(self, event: Event) -> float | None:
         """When Redis appended ``event`` to the stream (Unix seconds, Redis's clock, to the ms),
@@ -137,22 +161,45 @@ class FleetEvents:
             raise ClientClosedError("use `async with FleetEvents(...)` before iterating")
         # AttributeError: the client went away under a read (closed meanwhile).
         failures: tuple[type[BaseException], ...] = (*redis_errors(), AttributeError)
-        try:
-            async for event in self._pending():
-                yield event
-            next_claim = time.monotonic() + self._claim_every
-            while self._client is not None:
-                if time.monotonic() >= next_claim:
-                    next_claim = time.monotonic() + self._claim_every
-                    for entry in await self._claim():
-                        self.claimed += 1
-                        yield self._event(entry)
-                for entry in await self._read(b">"):
-                    yield self._event(entry)
-        except failures:
-            if self._closed:  # closed while a read waited: the iteration just ends
-                return
-            raise
+        transient = transient_errors()
+        delay, pending = _RETRY_FIRST, True
+        while self._client is not None:
+            try:
+                if pending:
+                    async for event in self._pending():
+                        yield event
+                    pending = False
+                async for event in self._live():
+                    delay = _RETRY_FIRST
+                    yield event
+            except failures as error:
+                if self._closed or self._client is None:
+                    return  # closed while a read waited: the iteration just ends
+                if not isinstance(error, transient):
+                    raise unavailable(error) from None
+                # Redis is down or restarting: read again (a new stream and group if it
+                # lost its data) once it answers.
+                log.warning(
+                    "the fleet's Redis did not answer (%s); reading again in %.1f s",
+                    type(error).__name__,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+                delay = min(2 * delay, _RETRY_MAX)
+
+    async def _live(self) -> AsyncIterator[Event]:
+        """New events, and every ``claim_every`` seconds those other consumers left idle."""
+        next_claim = time.monotonic() + self._claim_every
+        while self._client is not None:
+            if time.monotonic() >= next_claim:
+                next_claim = time.monotonic() + self._claim_every
+                for entry in await self._claim():
+                    self.claimed += 1
+                    if (event := await self._event(entry)) is not None:
+                        yield event
+            for entry in await self._read(b">"):
+                if (event := await self._event(entry)) is not None:
+                    yield event
 
     async def _pending(self) -> AsyncIterator[Event]:
         """What this consumer was given before (a previous run) and did not acknowledge."""
@@ -160,15 +207,22 @@ class FleetEvents:
         while entries := await self._read(cursor):
             for entry in entries:
                 cursor = entry[0]
-                yield self._event(entry)
+                if (event := await self._event(entry)) is not None:
+                    yield event
 
     async def _read(self, cursor: bytes) -> list[Entry]:
         from redis.exceptions import ResponseError
 
         block = self._block_ms if cursor == b">" else None
         try:
-            reply = await self._client.xreadgroup(
-                self.group, self.consumer, {self._stream: cursor}, count=self._batch, block=block
+            reply = await uncancelled(
+                self._client.xreadgroup(
+                    self.group,
+                    self.consumer,
+                    {self._stream: cursor},
+                    count=self._batch,
+                    block=block,
+                )
             )
         except ResponseError as error:
             if not _stream_gone(error):
@@ -187,8 +241,15 @@ class FleetEvents:
         start = b"0-0"
         while True:
             try:
-                reply = await self._client.xautoclaim(
-                    self._stream, self.group, self.consumer, self._claim_idle_ms, start, self._batch
+                reply = await uncancelled(
+                    self._client.xautoclaim(
+                        self._stream,
+                        self.group,
+                        self.consumer,
+                        self._claim_idle_ms,
+                        start,
+                        self._batch,
+                    )
                 )
             except ResponseError as error:
                 if not _stream_gone(error):
@@ -199,9 +260,22 @@ class FleetEvents:
             if start in (b"0-0", "0-0") or len(claimed) >= self._batch:
                 return claimed
 
-    def _event(self, entry: Entry) -> Event:
+    async def _event(self, entry: Entry) -> Event | None:
+        """The event of ``entry``; None for an entry that is not one (written by another
+        program, or a newer SDK): it is acknowledged, so that it is never delivered again,
+        and logged by its stream id (its content stays in the stream, unread)."""
         entry_id, fields = entry
-        event = decode_event(fields[b"data"], fields[b"id"].decode())
+        try:
+            event = decode_event(fields[b"data"], fields[b"id"].decode())
+        except Exception as error:  # decoding is pure: any failure means a foreign entry
+            self.skipped += 1
+            log.warning(
+                "fleet stream entry %s skipped and acknowledged: not an event (%s)",
+                entry_id.decode(errors="replace"),
+                type(error).__name__,
+            )
+            await uncancelled(self._client.xack(self._stream, self.group, entry_id))
+            return None
         self._entries[event.event_id] = entry_id
         self.delivered += 1
         return event

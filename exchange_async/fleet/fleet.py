@@ -11,7 +11,8 @@ from .._core.limits import check_redis_url
 from .._core.params import check_int_range, check_seconds
 from .._core.pipeline.signing import require_text
 from .._errors import ValidationError
-from .connection import connect
+from ..poller.tasks import uncancelled
+from .connection import connect, redis_errors, unavailable
 from .keys import FleetKeys, shard_of
 from .worker import FleetWorker
 
@@ -88,11 +89,16 @@ class Fleet:
 
     async def owners(self) -> dict[str, str]:
         """``{account name: worker id}`` for every account some live worker holds right now
-        (accounts no one holds, for example during a takeover, are left out)."""
+        (accounts no one holds, for example during a takeover, are left out). Raises
+        `ea.TransportError` when Redis does not answer."""
         client = connect(self.url, timeout=max(1.0, self.lease_ttl))
         try:
-            names = await client.smembers(self.keys.accounts)
-            values = await client.mget([self.keys.lease(s) for s in range(self.shards)])
+            names = await uncancelled(client.smembers(self.keys.accounts))
+            values = await uncancelled(
+                client.mget([self.keys.lease(s) for s in range(self.shards)])
+            )
+        except redis_errors() as error:
+            raise unavailable(error) from None
         finally:
             await client.aclose(close_connection_pool=True)
         holders = {

@@ -15,6 +15,7 @@ import zlib
 from dataclasses import dataclass
 from typing import Any
 
+from ..poller.tasks import uncancelled
 from .keys import FleetKeys
 from .scripts import ACQUIRE, HEARTBEAT, RELEASE, RENEW
 
@@ -71,7 +72,7 @@ class Leases:
         """Count this worker live for another ``ttl`` (or, ``leaving``, no more); returns
         the live workers' ids."""
         args = [self.worker, self._ttl_ms, 1 if leaving else 0]
-        reply = await self._heartbeat(keys=[self._keys.workers], args=args)
+        reply = await uncancelled(self._heartbeat(keys=[self._keys.workers], args=args))
         return [w.decode() if isinstance(w, bytes) else str(w) for w in reply]
 
     async def renew(self) -> list[Lease]:
@@ -81,7 +82,9 @@ class Leases:
             return []
         sent = time.monotonic()
         keys = [self._keys.lease(lease.shard) for lease in leases]
-        flags = await self._renew(keys=keys, args=[self._ttl_ms, *(x.value for x in leases)])
+        flags = await uncancelled(
+            self._renew(keys=keys, args=[self._ttl_ms, *(x.value for x in leases)])
+        )
         lost = []
         for lease, flag in zip(leases, flags, strict=True):
             if int(flag):
@@ -98,7 +101,9 @@ class Leases:
             return []
         sent = time.monotonic()
         keys = [self._keys.epochs, *(self._keys.lease(s) for s in candidates)]
-        reply = await self._acquire(keys=keys, args=[self.worker, self._ttl_ms, want, *candidates])
+        reply = await uncancelled(
+            self._acquire(keys=keys, args=[self.worker, self._ttl_ms, want, *candidates])
+        )
         taken = []
         for shard, epoch in zip(reply[::2], reply[1::2], strict=True):
             lease = Lease(int(shard), int(epoch), f"{self.worker}|{int(epoch)}")
@@ -118,7 +123,7 @@ class Leases:
             self._forget(lease)
         if leases:
             keys = [self._keys.lease(lease.shard) for lease in leases]
-            await self._release(keys=keys, args=[lease.value for lease in leases])
+            await uncancelled(self._release(keys=keys, args=[lease.value for lease in leases]))
 
     def _forget(self, lease: Lease) -> None:
         if self.held.get(lease.shard) == lease:

@@ -21,8 +21,9 @@ from .._core.transport import Transport
 from ..poller.events import Event
 from ..poller.publish import AccountRunner, CommitError, LeaseLostError
 from ..poller.status import Account
+from ..poller.tasks import stop, uncancelled
 from .checkpoints import Checkpoints
-from .connection import connect, redis_errors
+from .connection import connect, redis_errors, unavailable
 from .guard import GuardedTransport
 from .keys import FleetKeys
 from .leases import Lease, Leases
@@ -107,9 +108,12 @@ class FleetWorker:
         self._checkpoints = Checkpoints(
             client, fleet.keys, fleet.worker_id, maxlen=fleet.max_events
         )
-        await self._leases.heartbeat()
-        await asyncio.sleep(min(JOIN_WAIT, fleet.renew_every))
-        await self._round()
+        try:
+            await self._leases.heartbeat()
+            await asyncio.sleep(min(JOIN_WAIT, fleet.renew_every))
+            await self._round()
+        except self._errors as error:  # the poller's start fails, and closes everything
+            raise unavailable(error) from None
         self._task = asyncio.create_task(self._maintain(), name="exchange_async.fleet")
 
     def added(self, name: str) -> None:
@@ -150,16 +154,17 @@ class FleetWorker:
     async def aclose(self) -> None:
         """Stop the rounds and give every lease back (the poller halted its accounts first)."""
         if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            await stop(self._task)
         client, self._client = self._client, None
         if client is None:
             return
         try:
             if self._leases is not None:
+                # Bounded whatever Redis does: leases not given back lapse by themselves.
                 with contextlib.suppress(*self._errors):
-                    await self._leases.release(list(self._leases.held.values()))
-                    await self._leases.heartbeat(leaving=True)
+                    async with asyncio.timeout(self.fleet.lease_ttl):
+                        await self._leases.release(list(self._leases.held.values()))
+                        await self._leases.heartbeat(leaving=True)
         finally:
             self._claims.clear()
             await client.aclose(close_connection_pool=True)
@@ -227,5 +232,5 @@ class FleetWorker:
         """Add the names of accounts added since the last round to the fleet's set."""
         new = [n for n in self._runner.names() if n not in self._registered]
         if new:
-            await self._client.sadd(self.fleet.keys.accounts, *new)
+            await uncancelled(self._client.sadd(self.fleet.keys.accounts, *new))
             self._registered.update(new)

@@ -96,6 +96,9 @@ class AccountLoop:
                 await self._succeeded(account, snapshot, initial=initial)
             except CommitError as error:
                 await self._failed(account, error, record=False)
+                # Only the reply may have been lost (the commit went through): go on from
+                # the checkpoint, or the next snapshot would announce the same changes again.
+                initial = await self._publisher.resume(account)
                 continue
             initial = False
             if account.interval:

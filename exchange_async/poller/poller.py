@@ -25,6 +25,7 @@ from .publish import JoinsFleet, LocalPublisher, Publisher
 from .shortcuts import ExchangeShortcuts
 from .sources import Source
 from .status import Account, AccountState, AccountStatus, check_poller_options
+from .tasks import stop
 
 __all__ = ["AccountState", "AccountStatus", "Poller"]
 
@@ -149,10 +150,7 @@ class Poller(ExchangeShortcuts, AccountLoop):
             return
         self._closed = True
         self._running = False
-        tasks = [a.task for a in self._accounts.values() if a.task is not None]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await stop(*(a.task for a in self._accounts.values() if a.task is not None))
         try:
             await self._publisher.aclose()  # a fleet gives its leases back: polling stopped
         except Exception:  # closing goes on; the leases lapse by themselves
@@ -206,8 +204,7 @@ class Poller(ExchangeShortcuts, AccountLoop):
         if account is None:
             raise ValidationError(f"no account named {name!r}")
         if account.task is not None:
-            account.task.cancel()
-            await asyncio.gather(account.task, return_exceptions=True)
+            await stop(account.task)
         account.status.state = AccountState.STOPPED
         await account.source.client.close()
 
@@ -242,8 +239,7 @@ class Poller(ExchangeShortcuts, AccountLoop):
         account = self._accounts.get(name)
         if account is None or account.task is None:
             return
-        account.task.cancel()
-        await asyncio.gather(account.task, return_exceptions=True)
+        await stop(account.task)
         account.task = None
         if account.status.state is not AccountState.STOPPED:
             account.status.state = AccountState.IDLE
