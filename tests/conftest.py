@@ -25,6 +25,7 @@ from support.sim_transport import simulator_transport
 from support.virtual_time import VirtualTimeLoop
 
 import exchange_async as ea
+from exchange_async._core.limits.carry import forget_other_loops
 from exchange_async_sim import Simulator, SimulatorConfig, SimulatorServer, running_loop_time
 from exchange_async_sim.testing import RunningSimulator
 
@@ -46,6 +47,13 @@ def pytest_asyncio_loop_factories(
     if item.get_closest_marker("virtual_time") is not None:
         return {"virtual_time": VirtualTimeLoop}
     return {"asyncio": asyncio.new_event_loop}
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Each test's event loop starts with fresh budgets: the tests reuse one account on one
+    address with a fresh simulator each (a real process carries them from loop to loop).
+    A hook, not an autouse fixture: hypothesis refuses function-scoped fixtures."""
+    forget_other_loops()
 
 
 @pytest.fixture

@@ -18,11 +18,8 @@ from support.virtual_time import run_virtual
 
 import exchange_async as ea
 from exchange_async._core.limits import Budget, Limiter, RateLimit, Scope, budgets_for
-from exchange_async._core.limits.memory import (
-    MemoryLimiter,
-    MemoryWaitGroup,
-    memory_limiter_for_running_loop,
-)
+from exchange_async._core.limits.carry import memory_limiter_for_running_loop
+from exchange_async._core.limits.memory import MemoryLimiter, MemoryWaitGroup
 from exchange_async._core.transport import TransportRequest, TransportResponse
 from exchange_async._core.transport.memory import MemoryTransport
 
@@ -316,7 +313,7 @@ def test_one_limiter_per_loop_across_asyncio_runs() -> None:
 
     first_id, first = asyncio.run(main())
     gc.collect()
-    _, second = asyncio.run(main())  # a new loop: works, fresh budgets
+    _, second = asyncio.run(main())  # a new loop: works, from the budgets left (`carry`)
     assert len(first) == len(second) == 2
     assert first_id != 0
 

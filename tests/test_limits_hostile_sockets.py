@@ -44,7 +44,8 @@ async def _burst_on_own_loop(url: str, calls: int, ready: threading.Barrier) -> 
 
 @pytest.mark.xfail(
     strict=True,
-    reason="the in-process limiter is per event loop: one account on two loops sends 2x",
+    reason="event loops running at the same time in two threads each keep their own "
+    "in-process budgets (only loops run one after another share them): 2x the limit",
 )
 async def test_one_account_on_two_event_loops_of_one_process_stays_inside(
     exchange_simulator: RunningSimulator,
@@ -132,11 +133,6 @@ async def test_one_account_on_redis_from_two_loops_survives_a_stall(
     assert violations == 0, (violations, a.failures[:3], b.failures[:3])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="one redis:// URL used from two event loops: only the last loop's connection is "
-    "closed when the last client closes; the other loop's stays open",
-)
 async def test_clients_of_one_redis_url_on_two_loops_close_every_connection(
     exchange_simulator: RunningSimulator,
 ) -> None:
@@ -316,11 +312,6 @@ async def test_cancels_on_the_redis_limiter_leave_no_stall_for_the_ip(
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="the in-process limiter is per event loop: each asyncio.run() starts with a full "
-    "budget, so back-to-back runs of one account exceed its limit",
-)
 async def test_back_to_back_asyncio_runs_of_one_account_stay_inside(
     exchange_simulator: RunningSimulator,
 ) -> None:

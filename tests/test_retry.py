@@ -21,7 +21,7 @@ from support.servers import (
 
 import exchange_async as ea
 from exchange_async._core.limits import Scope
-from exchange_async._core.limits.memory import memory_limiter_for_running_loop
+from exchange_async._core.limits.carry import memory_limiter_for_running_loop
 from exchange_async._core.transport import TransportRequest, TransportResponse
 from exchange_async._core.transport.memory import MemoryTransport
 from exchange_async.coinw.endpoints import ORDER_INFO

@@ -47,7 +47,6 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
-import weakref
 from collections.abc import Sequence
 
 from ..._errors import ClientClosedError, RateLimitWaitTimeout
@@ -55,7 +54,7 @@ from .declarations import Scope
 from .schedule import GRANTED, PENDING, MemoryWaitGroup, Schedule, Ticket, Waiter, reserve
 from .seam import Budget, WaitGroup
 
-__all__ = ["LOOP_LIMITERS", "MemoryLimiter", "MemoryWaitGroup", "memory_limiter_for_running_loop"]
+__all__ = ["MemoryLimiter", "MemoryWaitGroup"]
 
 _SWEEP_EVERY = 30.0
 """Seconds (loop time) between two sweeps of idle budgets."""
@@ -67,7 +66,7 @@ _RECENT_MAX = 4096
 class MemoryLimiter:
     """Rate limits kept in this process: every client on the event loop shares its budgets.
 
-    See the module docstring for the algorithm. Use `memory_limiter_for_running_loop` to get
+    See the module docstring for the algorithm. Use `carry.memory_limiter_for_running_loop` to get
     the loop's shared instance; a separate instance has separate budgets.
     """
 
@@ -381,18 +380,3 @@ class MemoryLimiter:
 def _timeout(budgets: Sequence[Budget], max_wait: float | None) -> RateLimitWaitTimeout:
     names = ", ".join(sorted({b.limit.name for b in budgets}))
     return RateLimitWaitTimeout(f"cannot start this request within max_rate_wait ({names})")
-
-
-LOOP_LIMITERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, MemoryLimiter] = (
-    weakref.WeakKeyDictionary()
-)
-"""The `MemoryLimiter` of each event loop (see `memory_limiter_for_running_loop`)."""
-
-
-def memory_limiter_for_running_loop() -> MemoryLimiter:
-    """The `MemoryLimiter` shared by every client on the running event loop."""
-    loop = asyncio.get_running_loop()
-    limiter = LOOP_LIMITERS.get(loop)
-    if limiter is None:
-        limiter = LOOP_LIMITERS[loop] = MemoryLimiter()
-    return limiter

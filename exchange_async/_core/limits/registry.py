@@ -3,6 +3,8 @@
 `limiter_for` turns a client's setting into a `Limiter`; the in-process and the Redis-URL ones
 are `LoopLimiters`, usable from any event loop: each loop gets its own concrete limiter
 (`LoopLimiters.here`), which the pipeline resolves once per event loop and then calls directly.
+A new loop's in-process limiter starts from the budgets the process's earlier loops left
+(`carry`); a loop's Redis connection closes when the last client that used it there closes.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ import weakref
 from collections.abc import Sequence
 
 from ..._errors import ValidationError
-from .memory import LOOP_LIMITERS, MemoryLimiter, MemoryWaitGroup, memory_limiter_for_running_loop
+from .carry import LOOP_LIMITERS, limiter_of_loop
+from .memory import MemoryLimiter, MemoryWaitGroup
 from .redis import RedisLimiter, RedisWaitGroup, check_redis_url
 from .seam import Budget, Limiter, Permit, WaitGroup
 
@@ -36,11 +39,15 @@ class LoopLimiters:
         self._by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, RedisLimiter] = (
             weakref.WeakKeyDictionary()
         )
+        self._bound: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, int] = (
+            weakref.WeakKeyDictionary()
+        )
+        """Per event loop: the clients that resolved this loop's limiter (`limiter_here`)."""
 
     def here(self) -> MemoryLimiter | RedisLimiter:
         """The concrete limiter of the running event loop (made on first use)."""
         if self.url is None:
-            return memory_limiter_for_running_loop()
+            return limiter_of_loop(asyncio.get_running_loop())
         loop = asyncio.get_running_loop()
         limiter = self._by_loop.get(loop)
         if limiter is None:
@@ -67,6 +74,23 @@ class LoopLimiters:
         if limiter is not None:
             await limiter.aclose()
 
+    def bind_here(self) -> MemoryLimiter | RedisLimiter:
+        """`here`, for one more client of the running loop (see `unbind_here`)."""
+        if self.url is not None:
+            loop = asyncio.get_running_loop()
+            self._bound[loop] = self._bound.get(loop, 0) + 1
+        return self.here()
+
+    async def unbind_here(self) -> None:
+        """A client of the running loop is done: the loop's last one closes its connection
+        (its loop may end before the URL's last client elsewhere closes)."""
+        loop = asyncio.get_running_loop()
+        bound = self._bound.pop(loop, 0)
+        if bound > 1:
+            self._bound[loop] = bound - 1
+        elif bound == 1:
+            await self.aclose()
+
 
 def limiter_here(limiter: Limiter) -> Limiter:
     """The limiter to call on the running event loop: `LoopLimiters.here`, or ``limiter``
@@ -75,10 +99,8 @@ def limiter_here(limiter: Limiter) -> Limiter:
         if limiter.url is None:  # `LoopLimiters.here`, written out (once per loop and client)
             loop = asyncio.get_running_loop()
             found = LOOP_LIMITERS.get(loop)
-            if found is None:
-                found = LOOP_LIMITERS[loop] = MemoryLimiter()
-            return found
-        return limiter.here()
+            return found if found is not None else limiter_of_loop(loop)
+        return limiter.bind_here()
     return limiter
 
 
@@ -89,12 +111,12 @@ _shared: dict[str, LoopLimiters] = {}
 def limiter_for(rate_limits: str | Limiter | None = None) -> Limiter:
     """The limiter for a client's ``rate_limits=`` setting (no running loop needed).
 
-    ``None``: the in-process limiter, shared by every client on the same event loop.
+    ``None``: the in-process limiter, shared by every client of the process (`carry`).
     A ``redis://``, ``rediss://`` or ``unix://`` URL: one shared `RedisLimiter` per URL (and
     per event loop), counted per call: give it back with `release_limiter` when the client
-    closes (the last one out closes the connection). A limiter object: itself (its owner
-    closes it). Anything else raises `ValidationError` (never echoing the value: a URL may
-    hold a password).
+    closes (the last one out of each event loop closes that loop's connection). A limiter
+    object: itself (its owner closes it). Anything else raises `ValidationError` (never
+    echoing the value: a URL may hold a password).
     """
     if rate_limits is None:
         return _IN_PROCESS
@@ -125,6 +147,7 @@ async def release_limiter(limiter: Limiter) -> None:
     Does nothing for the in-process limiter or a limiter object the caller passed in.
     """
     if isinstance(limiter, LoopLimiters) and limiter.url is not None:
+        await limiter.unbind_here()
         limiter.users -= 1
         if limiter.users <= 0:
             _shared.pop(limiter.url, None)
