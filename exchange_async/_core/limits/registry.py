@@ -114,8 +114,9 @@ def limiter_for(rate_limits: str | Limiter | None = None) -> Limiter:
     ``None``: the in-process limiter, shared by every client of the process (`carry`).
     A ``redis://``, ``rediss://`` or ``unix://`` URL: one shared `RedisLimiter` per URL (and
     per event loop), counted per call: give it back with `release_limiter` when the client
-    closes (the last one out of each event loop closes that loop's connection). A limiter
-    object: itself (its owner closes it). Anything else raises `ValidationError` (never
+    closes (the last one out of each event loop closes that loop's connection). A shared
+    limiter from this function, handed on: itself, counted again. A limiter object of the
+    caller's: itself (its owner closes it). Anything else raises `ValidationError` (never
     echoing the value: a URL may hold a password).
     """
     if rate_limits is None:
@@ -136,6 +137,10 @@ def limiter_for(rate_limits: str | Limiter | None = None) -> Limiter:
             shared = _shared[rate_limits] = LoopLimiters(rate_limits)
         shared.users += 1
         return shared
+    if isinstance(rate_limits, LoopLimiters):
+        if rate_limits.url is not None:  # handed on (a Poller's clients): one more holder,
+            rate_limits.users += 1  # as `release_limiter` takes one off when it closes
+        return rate_limits
     if all(callable(getattr(rate_limits, name, None)) for name in _LIMITER_METHODS):
         return rate_limits
     raise ValidationError("rate_limits must be None, a redis:// URL or a limiter object")
